@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Provision the native otel-contracts stack: Debian packages and the ocb-built collector.
+#
+# Usage: otel-config/provision.sh [all|packages|collector]     (default: all)
+#
+# Idempotent and cached:
+#   - apt-get runs only when one of the needed commands is missing;
+#   - the collector is built with ocb (pinned in builder-config.yaml) into a persistent cache
+#     outside the clone, keyed by a hash of builder-config.yaml, and copied to
+#     <repo>/.cache/otelcol/otelcol-contracts. A build is skipped when the binary for the
+#     current hash exists. GOMODCACHE and GOCACHE live in the same persistent cache, so a fresh
+#     clone on the same machine reuses them.
+#
+# Environment:
+#   OTEL_CONTRACTS_CACHE   persistent cache dir (default: $HOME/.cache/otel-contracts)
+#   OTELCOL_BUILD_LOG      build log path (default: <cache>/otelcol/build-<hash>.log)
+#   PROVISION_TICK         seconds between progress lines during the build (default: 30)
+#
+# Non-interactive: works with CI=true and no stdin. Exits non-zero with a message naming the
+# part that failed.
+set -euo pipefail
+
+OCB_VERSION="v0.159.0"
+SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SELF_DIR/.." && pwd)"
+MANIFEST="$SELF_DIR/builder-config.yaml"
+CACHE="${OTEL_CONTRACTS_CACHE:-${HOME:-/root}/.cache/otel-contracts}"
+TICK="${PROVISION_TICK:-30}"
+REPO_BIN_DIR="$REPO_DIR/.cache/otelcol"
+REPO_BIN="$REPO_BIN_DIR/otelcol-contracts"
+
+export DEBIAN_FRONTEND=noninteractive
+export GOMODCACHE="$CACHE/gomod"
+export GOCACHE="$CACHE/gocache"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export GOFLAGS="${GOFLAGS:-} -modcacherw"
+
+START_ALL=$(date +%s)
+log() { printf '[provision %4ss] %s\n' "$(( $(date +%s) - START_ALL ))" "$*"; }
+die() { # die PART MESSAGE
+  printf '[provision] FAILED in part "%s": %s\n' "$1" "$2" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- packages
+# command -> Debian package
+PKG_CMDS=(
+  "prometheus:prometheus"
+  "promtool:prometheus"
+  "prometheus-pushgateway:prometheus-pushgateway"
+  "dnsmasq:dnsmasq"
+  "nft:nftables"
+  "ip:iproute2"
+  "dig:dnsutils"
+)
+
+provision_packages() {
+  local missing=() entry cmd pkg
+  for entry in "${PKG_CMDS[@]}"; do
+    cmd="${entry%%:*}"; pkg="${entry#*:}"
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+      [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "packages: all present (prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, dnsmasq, nftables, iproute2, dnsutils)"
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 || die packages "missing ${missing[*]} and no apt-get; install them with your package manager"
+  local SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die packages "missing ${missing[*]}; run as root or install sudo"
+    SUDO="sudo -n"
+  fi
+  log "packages: installing ${missing[*]} with apt-get"
+  mkdir -p "$CACHE"
+  local aptlog="$CACHE/apt.log"
+  $SUDO apt-get update -qq </dev/null >"$aptlog" 2>&1 \
+    || { tail -20 "$aptlog" >&2; die packages "apt-get update failed; see $aptlog"; }
+  # The native stack starts its own processes on loopback; the packages' system services are not
+  # used (containers block their start with policy-rc.d anyway).
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >>"$aptlog" 2>&1 \
+    || { tail -20 "$aptlog" >&2; die packages "apt-get install ${missing[*]} failed; see $aptlog"; }
+  for entry in "${PKG_CMDS[@]}"; do
+    cmd="${entry%%:*}"
+    command -v "$cmd" >/dev/null 2>&1 || die packages "'$cmd' still missing after apt-get install"
+  done
+  prometheus --help 2>&1 | grep -q -- '--web.enable-remote-write-receiver' \
+    || die packages "this prometheus has no --web.enable-remote-write-receiver (need >= 2.33)"
+  log "packages: installed"
+}
+
+# ---------------------------------------------------------------- collector
+manifest_hash() {
+  { printf 'ocb %s\n' "$OCB_VERSION"; cat "$MANIFEST"; } | sha256sum | cut -c1-16
+}
+
+install_repo_copy() { # install_repo_copy BUILT_BINARY HASH
+  mkdir -p "$REPO_BIN_DIR"
+  if [[ -x "$REPO_BIN" && -f "$REPO_BIN.hash" && "$(cat "$REPO_BIN.hash")" == "$2" ]]; then
+    return 0
+  fi
+  cp -f "$1" "$REPO_BIN.tmp" && mv -f "$REPO_BIN.tmp" "$REPO_BIN"
+  printf '%s\n' "$2" > "$REPO_BIN.hash"
+}
+
+provision_collector() {
+  [[ -f "$MANIFEST" ]] || die collector "manifest $MANIFEST not found"
+  local hash build_dir bin logf
+  hash="$(manifest_hash)"
+  build_dir="$CACHE/otelcol/$hash"
+  bin="$build_dir/build/otelcol-contracts"
+  logf="${OTELCOL_BUILD_LOG:-$CACHE/otelcol/build-$hash.log}"
+
+  if [[ -x "$bin" ]] && "$bin" --version >/dev/null 2>&1; then
+    install_repo_copy "$bin" "$hash"
+    log "collector: cached build $hash ($("$bin" --version 2>&1 | head -1)) -> ${REPO_BIN#"$REPO_DIR"/}"
+    return 0
+  fi
+
+  command -v go >/dev/null 2>&1 || die collector "go not found; install Go >= 1.25 (https://go.dev/dl/)"
+  local gov
+  gov="$(go env GOVERSION)"; gov="${gov#go}"
+  local major="${gov%%.*}" minor="${gov#*.}"; minor="${minor%%.*}"
+  if (( major < 1 || (major == 1 && minor < 25) )); then
+    die collector "Go $gov is too old; the collector $OCB_VERSION needs Go >= 1.25"
+  fi
+
+  mkdir -p "$GOMODCACHE" "$GOCACHE" "$build_dir" "$(dirname "$logf")"
+  local ocb="$CACHE/bin/builder-$OCB_VERSION/builder"
+  if [[ ! -x "$ocb" ]]; then
+    log "collector: installing ocb $OCB_VERSION"
+    GOBIN="$(dirname "$ocb")" go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION" </dev/null >>"$logf" 2>&1 \
+      || die collector "go install builder@$OCB_VERSION failed; see $logf"
+  fi
+
+  log "collector: building $hash with ocb $OCB_VERSION on $(nproc) cores (cold: 5-15 min; log: $logf)"
+  cp -f "$MANIFEST" "$build_dir/builder-config.yaml"
+  local t0 pid rc=0
+  t0=$(date +%s)
+  ( cd "$build_dir" && exec "$ocb" --verbose --config builder-config.yaml ) </dev/null >>"$logf" 2>&1 &
+  pid=$!
+  # Progress: one line every $TICK seconds with elapsed time and the last thing ocb/go did.
+  while kill -0 "$pid" 2>/dev/null; do
+    local waited=0
+    while (( waited < TICK )) && kill -0 "$pid" 2>/dev/null; do sleep 1; waited=$((waited + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+      local last phase
+      last="$(grep -v '^\s*$' "$logf" | tail -1 || true)"
+      case "$last" in
+        *'"build"'*) phase="compiling (go build; GOCACHE $(du -sm "$GOCACHE" 2>/dev/null | cut -f1) MB)" ;;
+        *'"mod"'*|*'"get"'*|*downloading*) phase="fetching modules (GOMODCACHE $(du -sm "$GOMODCACHE" 2>/dev/null | cut -f1) MB)" ;;
+        *) phase="$(printf '%s' "$last" | cut -c1-120)" ;;
+      esac
+      log "collector: still building, $(( $(date +%s) - t0 ))s elapsed: ${phase:-starting}"
+    fi
+  done
+  wait "$pid" || rc=$?
+  if [[ $rc -ne 0 || ! -x "$bin" ]]; then
+    echo "----- last 30 lines of $logf -----" >&2
+    tail -30 "$logf" >&2 || true
+    die collector "ocb build failed (exit $rc); see $logf. Delete $build_dir and rerun otel-config/provision.sh collector"
+  fi
+  "$bin" --version >/dev/null 2>&1 || die collector "built binary $bin does not run"
+  install_repo_copy "$bin" "$hash"
+  log "collector: built in $(( $(date +%s) - t0 ))s -> ${REPO_BIN#"$REPO_DIR"/}"
+}
+
+# ---------------------------------------------------------------- main
+case "${1:-all}" in
+  all) provision_packages; provision_collector ;;
+  packages) provision_packages ;;
+  collector) provision_collector ;;
+  hash) manifest_hash ;;
+  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die args "unknown part '$1' (use all, packages or collector)" ;;
+esac
+log "done"
