@@ -1626,7 +1626,7 @@ export const trc = {
         "access_token",
         "client_secret"
       ],
-      "valuePattern": "^(eyJ[A-Za-z0-9_-]{8,}|Bearer\\s|[A-Za-z0-9+/_-]{40,}={0,2}$|[a-f0-9]{32,}$)"
+      "valuePattern": "^(eyJ[A-Za-z0-9_-]{8,}.*|Bearer\\s.*|[A-Za-z0-9+_-]{40,}={0,2}|[a-f0-9]{32,})$"
     }
   ]
 } as const satisfies ContractSpec;

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * otel-contracts command line: `sample`, `check`, `stack`, `egress`.
+ * Exit codes: 0 ok; 1 violations or failure; 2 bad input or unreadable target.
+ */
+import { Command, Option } from 'commander';
+import { selectContracts } from '../semconv/index.ts';
+import { runSample } from '../components/sample/sample.ts';
+
+const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
+
+const program = new Command('otel-contracts')
+  .description('Documented Prometheus metric contracts, kept exactly with OpenTelemetry')
+  .showHelpAfterError();
+
+program
+  .command('sample')
+  .description('serve every family of the chosen contracts with plausible series (scrape and/or OTLP push)')
+  .addOption(new Option('--contract <id>', 'contract to serve').choices(CONTRACT_CHOICES).default('all'))
+  .option('--listen <host:port>', 'scrape address (default 127.0.0.1:9464, or OTEL_EXPORTER_PROMETHEUS_HOST/PORT)')
+  .option('--allow-non-loopback', 'allow a non-loopback --listen address')
+  .action(async (opts: { contract: string; listen?: string; allowNonLoopback?: boolean }) => {
+    await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback) });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`otel-contracts: ${(err as Error).message}`);
+  process.exit(2);
+});

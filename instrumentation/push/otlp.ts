@@ -1,0 +1,37 @@
+import { OTLPMetricExporter as ProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { PipelineConfig } from '../config.ts';
+import { RecordingExporter } from './recording-exporter.ts';
+
+/**
+ * The push reader: OTLP/HTTP (protobuf by default, JSON on request) with cumulative temporality, on
+ * the period of `OTEL_METRIC_EXPORT_INTERVAL`. Endpoint, headers and per-request timeout come from the
+ * standard `OTEL_EXPORTER_OTLP_*` variables, read by the exporter; the request timeout is capped at
+ * the exit bound so the final push can never outlive it.
+ */
+export function createPushReader(
+  config: PipelineConfig,
+  env: NodeJS.ProcessEnv,
+  onResult: (ok: boolean, error?: string) => void,
+): { reader: PeriodicExportingMetricReader; exporter: RecordingExporter } {
+  const envTimeout = Number(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000);
+  const timeoutMillis = Math.max(1, Math.min(Number.isFinite(envTimeout) ? envTimeout : 10_000, config.exitTimeoutMs, config.otlp.exportTimeoutMs));
+  const options = { url: otlpMetricsUrl(env), temporalityPreference: AggregationTemporalityPreference.CUMULATIVE, timeoutMillis };
+  const inner = config.otlp.protocol === 'http/json' ? new JsonExporter(options) : new ProtobufExporter(options);
+  const exporter = new RecordingExporter(inner, onResult);
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: config.otlp.exportIntervalMs,
+    exportTimeoutMillis: config.otlp.exportTimeoutMs,
+  });
+  return { reader, exporter };
+}
+
+/** The URL pushes go to, for startup logs: the metrics endpoint as given, or the base endpoint plus `/v1/metrics`. */
+export function otlpMetricsUrl(env: NodeJS.ProcessEnv): string {
+  const specific = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
+  if (specific) return specific;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
+  return `${base.replace(/\/+$/, '')}/v1/metrics`;
+}

@@ -1,0 +1,136 @@
+import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Attributes } from '@opentelemetry/api';
+import type { FamilySpec } from '../../semconv/types.ts';
+
+/** Content type of the Prometheus text exposition format 0.0.4. */
+export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Options of {@link serializeExposition}. */
+export interface SerializeOptions {
+  /**
+   * The documented families, in the order they are written. Each appears with its HELP and TYPE even
+   * before its first measurement; collected metrics not declared here follow, in collection order.
+   */
+  readonly families: readonly FamilySpec[];
+  /** Write a `target_info` gauge with the resource's attributes (off by default). */
+  readonly targetInfo?: boolean;
+}
+
+/**
+ * Writes collected metrics in the Prometheus text format 0.0.4 under their exact names: no `_total`
+ * or unit suffix is ever appended (`masque_vpn_total_connections` stays a counter of that name,
+ * `ops_proxy_clients_total` stays a gauge), and no `otel_scope_*` labels are added.
+ * Monotonic sums are counters; non-monotonic sums and gauges are gauges; explicit-bucket histograms
+ * are histograms (`_bucket` with cumulative counts and `le`, `_sum`, `_count`). Exponential histograms
+ * are skipped: the contracts never use them.
+ */
+export function serializeExposition(rm: ResourceMetrics, opts: SerializeOptions): string {
+  const collected = new Map<string, MetricData>();
+  for (const sm of rm.scopeMetrics) for (const m of sm.metrics) collected.set(m.descriptor.name, m);
+
+  let out = '';
+  if (opts.targetInfo) out += targetInfo(rm.resource.attributes);
+  for (const f of opts.families) {
+    const m = collected.get(f.name);
+    collected.delete(f.name);
+    out += header(f.name, m?.descriptor.description || f.help, f.type);
+    if (m) out += samples(m);
+  }
+  for (const m of collected.values()) {
+    const type = typeOf(m);
+    if (!type) continue;
+    out += header(m.descriptor.name, m.descriptor.description, type);
+    out += samples(m);
+  }
+  return out;
+}
+
+function typeOf(m: MetricData): 'counter' | 'gauge' | 'histogram' | undefined {
+  switch (m.dataPointType) {
+    case DataPointType.SUM:
+      return m.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return undefined;
+  }
+}
+
+function header(name: string, help: string, type: string): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+}
+
+function samples(m: MetricData): string {
+  const name = m.descriptor.name;
+  let out = '';
+  switch (m.dataPointType) {
+    case DataPointType.SUM:
+    case DataPointType.GAUGE:
+      for (const p of m.dataPoints) {
+        const labels = labelString(p.attributes);
+        out += `${name}${labels ? `{${labels}}` : ''} ${formatValue(p.value)}\n`;
+      }
+      return out;
+    case DataPointType.HISTOGRAM:
+      for (const p of m.dataPoints) {
+        const labels = labelString(p.attributes);
+        const prefix = labels ? `${labels},` : '';
+        const { boundaries, counts } = p.value.buckets;
+        let cumulative = 0;
+        for (let i = 0; i < boundaries.length; i++) {
+          cumulative += counts[i] ?? 0;
+          out += `${name}_bucket{${prefix}le="${formatValue(boundaries[i] as number)}"} ${cumulative}\n`;
+        }
+        out += `${name}_bucket{${prefix}le="+Inf"} ${p.value.count}\n`;
+        const braces = labels ? `{${labels}}` : '';
+        out += `${name}_sum${braces} ${formatValue(p.value.sum ?? 0)}\n`;
+        out += `${name}_count${braces} ${p.value.count}\n`;
+      }
+      return out;
+    default:
+      return out;
+  }
+}
+
+function targetInfo(attrs: Attributes): string {
+  const labels = Object.entries(attrs)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${sanitizeLabelName(k)}="${escapeLabelValue(String(v))}"`)
+    .join(',');
+  return `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{${labels}} 1\n`;
+}
+
+/** `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order). */
+export function labelString(attrs: Attributes): string {
+  let s = '';
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v === undefined) continue;
+    s += `${s ? ',' : ''}${k}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
+  }
+  return s;
+}
+
+const NEEDS_LABEL_ESCAPE = /[\\"\n]/;
+/** Escapes a label value: backslash, double quote and line feed. */
+export function escapeLabelValue(v: string): string {
+  return NEEDS_LABEL_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value as Prometheus writes it: `+Inf`, `-Inf`, `NaN`, or the shortest decimal. */
+export function formatValue(v: number): string {
+  if (Number.isFinite(v)) return String(v);
+  if (Number.isNaN(v)) return 'NaN';
+  return v > 0 ? '+Inf' : '-Inf';
+}
+
+function sanitizeLabelName(k: string): string {
+  const s = k.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { TokenBucket } from './rate-limit.ts';
+import { PROMETHEUS_TEXT_CONTENT_TYPE } from './serializer.ts';
+
+/** The podtrace endpoint's hardening headers (seed 003, "Security"). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'X-XSS-Protection': '1; mode=block',
+};
+
+/** What the `/metrics` handler needs. */
+export interface ScrapeHandlerOptions {
+  /** Renders one exposition. */
+  readonly render: () => Promise<string>;
+  /** Requests per second and burst of the token bucket (default 10 and 20). */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** Told of each scrape refused with 429. */
+  readonly onRejected?: () => void;
+}
+
+/**
+ * A `(req, res) => boolean` handler for `GET /metrics`: answers and returns true for that path, returns
+ * false for any other path so a component can serve its own routes on the same port (the egress
+ * sidecar's policy API). Over the rate limit it answers 429 with `Retry-After: 1`.
+ */
+export function createScrapeHandler(opts: ScrapeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const bucket = new TokenBucket(opts.rateLimit?.perSecond ?? 10, opts.rateLimit?.burst ?? 20);
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') return false;
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      return true;
+    }
+    if (!bucket.take()) {
+      opts.onRejected?.();
+      res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'text/plain' }).end('rate limit exceeded: reduce the scrape frequency\n');
+      return true;
+    }
+    opts.render().then(
+      (body) => {
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_TEXT_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`collection failed: ${(err as Error).message}\n`);
+      },
+    );
+    return true;
+  };
+}
+
+/** Raised when a non-loopback bind address is asked for without the explicit opt-in. */
+export class NonLoopbackBindError extends Error {
+  constructor(host: string) {
+    super(
+      `refusing to serve metrics on non-loopback address ${host}: the endpoint binds to loopback by default; ` +
+        'set OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true (or pass --allow-non-loopback) to expose it',
+    );
+    this.name = 'NonLoopbackBindError';
+  }
+}
+
+/** True for 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+/**
+ * Checks a bind address against the loopback default.
+ * @throws NonLoopbackBindError when `host` is not loopback and `allowNonLoopback` is false.
+ */
+export function assertBindAllowed(host: string, allowNonLoopback: boolean): void {
+  if (!allowNonLoopback && !isLoopback(host)) throw new NonLoopbackBindError(host);
+}
+
+/** Options of {@link startScrapeServer}. */
+export interface ScrapeServerOptions extends ScrapeHandlerOptions {
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  readonly allowNonLoopback?: boolean;
+  /** Keep the process alive while listening (a server); false for a preload, whose app decides its own lifetime. */
+  readonly keepAlive?: boolean;
+}
+
+/**
+ * Starts a standalone HTTP server that serves `GET /metrics` and answers 404 elsewhere.
+ * @returns the server and the address it listens on.
+ * @throws NonLoopbackBindError; the listen error (EADDRINUSE, EACCES) when the port cannot be bound.
+ */
+export async function startScrapeServer(opts: ScrapeServerOptions): Promise<{ server: Server; host: string; port: number }> {
+  assertBindAllowed(opts.host, opts.allowNonLoopback ?? false);
+  const handle = createScrapeHandler(opts);
+  const server = createServer((req, res) => {
+    if (!handle(req, res)) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host.replace(/^\[|\]$/g, ''), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  if (opts.keepAlive === false) server.unref();
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return { server, host: opts.host, port };
+}

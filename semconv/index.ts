@@ -1,0 +1,39 @@
+/**
+ * The checked-in contracts, generated from `semconv/*.yaml` (run `npm run gen` after editing a registry).
+ * Import a contract to get typed recorders: `pipeline.recorders(egress).opensandbox_egress_dns_queries_total.add(1, { result: 'allowed' })`.
+ */
+import { egress } from './generated/egress.ts';
+import { opsProxy } from './generated/ops-proxy.ts';
+import { trc } from './generated/trc.ts';
+import { podtrace } from './generated/podtrace.ts';
+import { masqueVpn } from './generated/masque-vpn.ts';
+import { self } from './generated/self.ts';
+import type { ContractSpec } from './types.ts';
+
+export { egress, opsProxy, trc, podtrace, masqueVpn, self };
+export type * from './types.ts';
+export { prometheusTypeOf } from './types.ts';
+export { parseRegistry, loadRegistryFile, loadRegistryDir, RegistryError } from './load.ts';
+
+/** The five documented component contracts, by the id the CLI's `--contract` takes. */
+export const componentContracts = {
+  egress,
+  'ops-proxy': opsProxy,
+  trc,
+  podtrace,
+  'masque-vpn': masqueVpn,
+} as const satisfies Record<string, ContractSpec>;
+
+/** A `--contract` value. */
+export type ComponentContractId = keyof typeof componentContracts;
+
+/**
+ * Resolves a `--contract` value (`egress`, `ops-proxy`, `trc`, `podtrace`, `masque-vpn` or `all`) to contracts.
+ * @throws Error naming the accepted values when the id is unknown.
+ */
+export function selectContracts(id: string): ContractSpec[] {
+  if (id === 'all') return Object.values(componentContracts);
+  const c = (componentContracts as Record<string, ContractSpec>)[id];
+  if (!c) throw new Error(`unknown contract "${id}": expected one of ${[...Object.keys(componentContracts), 'all'].join(', ')}`);
+  return [c];
+}
