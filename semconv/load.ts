@@ -91,7 +91,7 @@ export function parseRegistry(text: string, file: string): ContractSpec {
 
   const yamlError = doc.errors[0];
   if (yamlError) {
-    const line = yamlError.linePos?.[0]?.line;
+    const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new RegistryError(file, '', `YAML syntax: ${yamlError.message.split('\n')[0]}`, line);
   }
   const raw = doc.toJS() as unknown;
