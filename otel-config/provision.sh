@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Provision the native otel-contracts stack: Debian packages and the ocb-built collector.
 #
-# Usage: otel-config/provision.sh [all|packages|collector]     (default: all)
+# Usage: otel-config/provision.sh [all|packages|collector|compose|check-compose]   (default: all)
+#   all            packages + collector (what `otel-contracts stack up` needs)
+#   check-compose  validate docker-compose.yml with `docker compose config` (no engine needed);
+#                  without a compose plugin, builds the Compose CLI from its Go module (cached)
 #
 # Idempotent and cached:
 #   - apt-get runs only when one of the needed commands is missing;
@@ -166,13 +169,56 @@ provision_collector() {
   log "collector: built in $(( $(date +%s) - t0 ))s -> ${REPO_BIN#"$REPO_DIR"/}"
 }
 
+# ---------------------------------------------------------------- compose
+# No Docker engine is needed to validate docker-compose.yml: `docker compose config` only loads
+# and checks the project. When the docker CLI has no compose plugin, build the Compose CLI
+# (a Go module) once into the cache and use it standalone.
+COMPOSE_VERSION="v5.5.1"
+
+compose_cli() { # prints the command to run compose with
+  if docker compose version >/dev/null 2>&1; then echo "docker compose"; return 0; fi
+  if command -v docker-compose >/dev/null 2>&1 && docker-compose version 2>/dev/null | grep -q 'version v[2-9]'; then
+    echo "docker-compose"; return 0
+  fi
+  local bin="$CACHE/bin/compose-$COMPOSE_VERSION/docker-compose"
+  if [[ ! -x "$bin" ]]; then
+    command -v go >/dev/null 2>&1 || die compose "no docker compose plugin and no go to build one; install docker-compose-plugin"
+    local t0 src logf="$CACHE/compose-build.log"
+    t0=$(date +%s)
+    mkdir -p "$GOMODCACHE" "$GOCACHE"
+    log "compose: building the Compose CLI $COMPOSE_VERSION (cached; log: $logf)" >&2
+    ( cd "$CACHE" && go mod download "github.com/docker/compose/v5@$COMPOSE_VERSION" ) </dev/null >"$logf" 2>&1 \
+      || { tail -20 "$logf" >&2; die compose "go mod download github.com/docker/compose/v5@$COMPOSE_VERSION failed; see $logf"; }
+    src="$GOMODCACHE/github.com/docker/compose/v5@$COMPOSE_VERSION"
+    # Built inside its own module (go install pkg@version refuses modules with exclude directives).
+    ( cd "$src" && go build -trimpath -ldflags "-s -w -X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" \
+        -o "$bin.tmp" ./cmd ) </dev/null >>"$logf" 2>&1 \
+      || { tail -20 "$logf" >&2; die compose "building the Compose CLI failed; see $logf"; }
+    mv -f "$bin.tmp" "$bin"
+    log "compose: built in $(( $(date +%s) - t0 ))s" >&2
+  fi
+  echo "$bin"
+}
+
+check_compose() {
+  local cli
+  cli="$(compose_cli)"
+  log "compose: $cli config --quiet ($($cli version 2>/dev/null | head -1))"
+  # shellcheck disable=SC2086
+  ( cd "$REPO_DIR" && $cli -f docker-compose.yml config --quiet ) </dev/null \
+    || die compose "docker-compose.yml is not a valid compose project (see the message above)"
+  log "compose: docker-compose.yml is valid"
+}
+
 # ---------------------------------------------------------------- main
 case "${1:-all}" in
   all) provision_packages; provision_collector ;;
   packages) provision_packages ;;
   collector) provision_collector ;;
+  compose) compose_cli >/dev/null ;;
+  check-compose) check_compose ;;
   hash) manifest_hash ;;
-  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die args "unknown part '$1' (use all, packages or collector)" ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) die args "unknown part '$1' (use all, packages, collector, compose or check-compose)" ;;
 esac
 log "done"
