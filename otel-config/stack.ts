@@ -117,6 +117,8 @@ interface PartSpec {
 
 interface PidRecord {
   pid: number;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22): survives exec, detects PID reuse. */
+  startTicks: string | null;
   bin: string;
   args: string[];
   startedAt: string;
@@ -286,7 +288,16 @@ function isAlive(pid: number): boolean {
   return true;
 }
 
-/** The PID in the state file, if that process is alive and still runs our binary (no PID reuse). */
+function procStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The PID in the state file, if that process is alive and is still the one we started (no PID reuse). */
 function readOwnedPid(r: Resolved, name: PartName): number | null {
   const file = pidFile(r, name);
   if (!existsSync(file)) return null;
@@ -297,6 +308,8 @@ function readOwnedPid(r: Resolved, name: PartName): number | null {
     return null;
   }
   if (!Number.isInteger(rec.pid) || rec.pid <= 0 || !isAlive(rec.pid)) return null;
+  const ticks = procStartTicks(rec.pid);
+  if (rec.startTicks && ticks) return ticks === rec.startTicks ? rec.pid : null;
   try {
     const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0');
     const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
@@ -397,13 +410,19 @@ function launch(r: Resolved, spec: PartSpec, bin: string): ChildProcess {
   }
   child.on('error', () => undefined);
   child.unref();
-  const rec: PidRecord = { pid: child.pid, bin, args: spec.args, startedAt: new Date().toISOString() };
+  const rec: PidRecord = {
+    pid: child.pid,
+    startTicks: procStartTicks(child.pid),
+    bin,
+    args: spec.args,
+    startedAt: new Date().toISOString(),
+  };
   writeFileSync(pidFile(r, spec.name), `${JSON.stringify(rec, null, 2)}\n`);
   r.log.debug({ part: spec.name, childPid: child.pid, bin }, 'spawned');
   return child;
 }
 
-async function waitReady(r: Resolved, spec: PartSpec, child: ChildProcess): Promise<void> {
+async function waitReady(r: Resolved, spec: PartSpec, child: ChildProcess, interrupted: () => string | null): Promise<void> {
   let exited: string | null = null;
   child.once('exit', (code, signal) => {
     exited = signal ? `signal ${signal}` : `exit code ${code}`;
@@ -412,6 +431,8 @@ async function waitReady(r: Resolved, spec: PartSpec, child: ChildProcess): Prom
   const t0 = Date.now();
   let nextNote = Date.now() + 10_000;
   while (Date.now() < deadline) {
+    const sig = interrupted();
+    if (sig) throw new StackError('stack', `interrupted by ${sig} while starting ${spec.name}`, '');
     if (exited !== null || (child.pid !== undefined && !isAlive(child.pid))) {
       throw new StackError(
         spec.name,
@@ -538,6 +559,7 @@ export async function startStack(opts: StackOptions = {}): Promise<StackInfo> {
   }
 
   const started: PartName[] = [];
+  const children = new Map<PartName, ChildProcess>();
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = sig;
@@ -549,13 +571,17 @@ export async function startStack(opts: StackOptions = {}): Promise<StackInfo> {
       if (interrupted) throw new StackError('stack', `interrupted by ${interrupted}`, '');
       const child = launch(r, spec, bin);
       started.push(spec.name);
-      await waitReady(r, spec, child);
+      children.set(spec.name, child);
+      await waitReady(r, spec, child, () => interrupted);
     }
     if (interrupted) throw new StackError('stack', `interrupted by ${interrupted}`, '');
   } catch (err) {
     // Leave nothing half-started: stop what this call started, newest first.
+    // Stopped by the PIDs spawn returned, not through the state files.
     for (const name of [...started].reverse()) {
-      await stopOne(r, name).catch(() => undefined);
+      const pid = children.get(name)?.pid;
+      if (pid !== undefined && isAlive(pid)) await stopPid(r, name, pid).catch(() => undefined);
+      rmSync(pidFile(r, name), { force: true });
     }
     if (started.length) r.log.warn({ stopped: started }, 'start failed; stopped the parts started so far');
     throw err;
