@@ -36,6 +36,8 @@ export interface PipelineConfig {
   readonly exitTimeoutMs: number;
   /** Exit non-zero when the final push failed (OTEL_CONTRACTS_FAIL_ON_PUSH_ERROR, default false). */
   readonly failOnPushError: boolean;
+  /** Pushgateway base URL for a final push of the exposition on exit (OTEL_CONTRACTS_PUSHGATEWAY_URL). */
+  readonly pushgatewayUrl?: string;
 }
 
 /** Defaults a component may override before the environment is applied. */
@@ -55,6 +57,7 @@ export interface ConfigDefaults {
  * - `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT`: push period and export timeout (ms).
  * - Endpoint, headers and per-request timeout are read by the OTLP exporter itself
  *   (`OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT`, `_HEADERS`, `_TIMEOUT`).
+ * - `OTEL_CONTRACTS_PUSHGATEWAY_URL`: also PUT the exposition to this Pushgateway on exit (grouping key job + instance_id).
  * - `OTEL_CONTRACTS_EXIT_TIMEOUT_MS`, `OTEL_CONTRACTS_FAIL_ON_PUSH_ERROR`, `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK`,
  *   `OTEL_CONTRACTS_SCRAPE_RATE_LIMIT` (`RPS` or `RPS:BURST`), `OTEL_CONTRACTS_TARGET_INFO`.
  *
@@ -76,6 +79,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     otlp: { protocol: readProtocol(env), exportIntervalMs, exportTimeoutMs },
     exitTimeoutMs: readInt(env, 'OTEL_CONTRACTS_EXIT_TIMEOUT_MS', 5_000, 1),
     failOnPushError: readBool(env, 'OTEL_CONTRACTS_FAIL_ON_PUSH_ERROR', false),
+    ...readPushgateway(env),
   };
 }
 
@@ -100,6 +104,13 @@ function readExporters(env: NodeJS.ProcessEnv, defaults: readonly ExporterName[]
     set.add(part);
   }
   return set;
+}
+
+function readPushgateway(env: NodeJS.ProcessEnv): { pushgatewayUrl?: string } {
+  const raw = nonEmpty(env.OTEL_CONTRACTS_PUSHGATEWAY_URL);
+  if (raw === undefined) return {};
+  if (!/^https?:\/\/[^/]+/.test(raw)) throw new ConfigError(`OTEL_CONTRACTS_PUSHGATEWAY_URL="${raw}": expected an http(s) URL such as http://127.0.0.1:9091`);
+  return { pushgatewayUrl: raw };
 }
 
 function readProtocol(env: NodeJS.ProcessEnv): 'http/protobuf' | 'http/json' {

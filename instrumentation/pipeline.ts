@@ -8,6 +8,7 @@ import { readConfig, type ConfigDefaults, type PipelineConfig } from './config.t
 import { resolveInstanceLabels } from './instance-labels.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPushReader, otlpMetricsUrl } from './push/otlp.ts';
+import { pushExposition, pushgatewayUrl } from './push/pushgateway.ts';
 import type { PushStatus, RecordingExporter } from './push/recording-exporter.ts';
 import { createRecorders, type DropReason, type Recorders } from './recorders.ts';
 import { ScrapeReader } from './scrape/reader.ts';
@@ -54,7 +55,7 @@ export interface Pipeline {
    * @returns the address listened on, if any.
    * @throws NonLoopbackBindError, or the listen error (EADDRINUSE).
    */
-  start(opts?: { listen?: boolean; keepAlive?: boolean }): Promise<{ scrapeUrl?: string; pushUrl?: string }>;
+  start(opts?: { listen?: boolean; keepAlive?: boolean }): Promise<{ scrapeUrl?: string; pushUrl?: string; pushgatewayUrl?: string }>;
   pushStatus(): PushStatus | undefined;
   /**
    * Final push and shutdown, bounded: resolves within `timeoutMs` (default the exit bound) even when
@@ -79,7 +80,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
 
   const readers: IMetricReader[] = [];
   const families = contracts.flatMap((c) => c.families);
-  const scrapeReader = config.exporters.has('prometheus') ? new ScrapeReader(families, config.prometheus.targetInfo) : undefined;
+  // The Pushgateway gets the same exposition as a scrape, so it needs the scrape reader even when no one scrapes.
+  const gateway = config.pushgatewayUrl;
+  const scrapeReader = config.exporters.has('prometheus') || gateway ? new ScrapeReader(families, config.prometheus.targetInfo) : undefined;
   if (scrapeReader) readers.push(scrapeReader);
 
   let selfRecorders: Recorders<typeof selfContract> | undefined;
@@ -122,6 +125,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   };
   selfRecorders = recorders(selfContract);
 
+  const gatewayTarget = gateway
+    ? pushgatewayUrl(gateway, String(resource.attributes['service.name']), groupingKeyOf(contracts, instanceLabels, resource))
+    : undefined;
+
   const render = async (): Promise<string> => {
     if (!scrapeReader) throw new Error('the prometheus reader is off (OTEL_METRICS_EXPORTER); nothing to render');
     return scrapeReader.render();
@@ -144,7 +151,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     render,
     scrapeHandler,
     async start(startOpts = {}) {
-      const out: { scrapeUrl?: string; pushUrl?: string } = {};
+      const out: { scrapeUrl?: string; pushUrl?: string; pushgatewayUrl?: string } = {};
       if (scrapeReader && startOpts.listen !== false) {
         const started = await startScrapeServer({
           render,
@@ -160,6 +167,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         out.scrapeUrl = `http://${host}:${started.port}/metrics`;
       }
       if (push) out.pushUrl = otlpMetricsUrl(env);
+      if (gatewayTarget) out.pushgatewayUrl = gatewayTarget;
       return out;
     },
     pushStatus: () => push?.exporter.status(),
@@ -167,9 +175,19 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       shuttingDown ??= (async () => {
         const t0 = performance.now();
         push?.exporter.markFinal();
+        // The Pushgateway push renders through the scrape reader, so it runs before the readers shut down.
+        let gatewayError: string | undefined;
+        if (gatewayTarget) {
+          try {
+            await pushExposition(gatewayTarget, await render(), Math.max(1, timeoutMs / (push ? 2 : 1)));
+          } catch (e) {
+            gatewayError = (e as Error).message;
+          }
+        }
+        const remaining = Math.max(1, timeoutMs - (performance.now() - t0));
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+          timer = setTimeout(() => resolve('timeout'), remaining);
           timer.unref();
         });
         const outcome = await Promise.race([meterProvider.shutdown().then(() => 'done' as const, (e: unknown) => e), timedOut]);
@@ -177,7 +195,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         server?.close();
         server?.closeAllConnections();
         const elapsedMs = Math.round(performance.now() - t0);
-        if (!push) return { ok: true, pushed: false, elapsedMs };
+        if (gatewayError) return { ok: false, pushed: true, reason: gatewayError, elapsedMs };
+        if (!push) return { ok: true, pushed: Boolean(gatewayTarget), elapsedMs };
         const final = push.exporter.status().final;
         if (outcome === 'timeout') return { ok: false, pushed: true, reason: `final push did not finish within ${timeoutMs} ms`, elapsedMs };
         if (outcome !== 'done') return { ok: false, pushed: true, reason: `shutdown failed: ${(outcome as Error)?.message ?? String(outcome)}`, elapsedMs };
@@ -187,6 +206,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       return shuttingDown;
     },
   };
+}
+
+/** Pushgateway grouping key: the contracts' instance labels (egress `instance_id`), else `instance_id` = service.instance.id. */
+function groupingKeyOf(
+  contracts: readonly ContractSpec[],
+  instanceLabels: ReadonlyMap<string, Record<string, string>>,
+  resource: Resource,
+): Record<string, string> {
+  const key: Record<string, string> = {};
+  for (const c of contracts) Object.assign(key, instanceLabels.get(c.id));
+  if (Object.keys(key).length === 0) key.instance_id = String(resource.attributes['service.instance.id'] ?? '');
+  return key;
 }
 
 function dedupe(contracts: ContractSpec[]): ContractSpec[] {

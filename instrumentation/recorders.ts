@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Gauge, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ export type Recorders<C extends ContractSpec> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Run time: validation, pre-resolved attribute sets, drops.
+// Run time: validation, pre-resolved series, drops.
 // ---------------------------------------------------------------------------------------------
 
 /** Why a measurement was dropped (the `reason` of `otel_contracts_measurements_dropped_total`). */
@@ -46,60 +46,117 @@ export type DropReason = 'unknown_family' | 'unknown_label_value' | 'missing_lab
 /** Receives every dropped measurement; the pipeline counts it in a self-metric and logs it once. */
 export type DropSink = (contract: string, family: string, reason: DropReason, detail: string) => void;
 
-/** Cap on cached attribute sets per family with unbounded labels; bounded families cache every valid combination. */
-const UNBOUNDED_CACHE_LIMIT = 2048;
-const SEP = '\u001f';
+/**
+ * Attribute sets this module built and validated. The Views' allow-list passes them through untouched
+ * instead of copying them on every measurement (see {@link createContractAllowList}).
+ */
+const trustedAttributeSets = new WeakSet<object>();
+
+/** The attribute key the SDK and the overflow series use when a family exceeds its series budget. */
+export const OVERFLOW_LABEL = 'otel_metric_overflow';
 
 /**
- * Turns a measurement's labels into the attribute set recorded through the OTel instrument, or
- * `undefined` when the measurement must be dropped. Valid combinations are resolved once and reused,
- * so the hot path is one Map lookup, and the constant instance labels cost nothing per call.
+ * A View attribute processor that keeps only `allowed` keys, like the SDK's allow-list, but returns the
+ * recorders' own validated sets as they are: they hold documented keys only, so filtering them again
+ * would allocate a copy per measurement for nothing.
  */
-class AttributeResolver {
-  private readonly labels: readonly LabelSpec[];
-  private readonly allowed: readonly (ReadonlySet<string> | undefined)[];
-  private readonly cache = new Map<string | undefined, Attributes>();
-  private readonly cacheLimit: number;
-  private readonly constant: Attributes;
-  private readonly single: string | undefined;
+export function createContractAllowList(allowed: readonly string[]): { process(incoming: Attributes): Attributes } {
+  const keys = new Set([...allowed, OVERFLOW_LABEL]);
+  return {
+    process(incoming: Attributes): Attributes {
+      if (trustedAttributeSets.has(incoming)) return incoming;
+      const out: Attributes = {};
+      for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
+      return out;
+    },
+  };
+}
 
+/** One series of a family: its frozen attribute set and, for counters and gauges, its current value. */
+interface Series {
+  readonly attrs: Attributes;
+  value: number;
+}
+
+/**
+ * Turns a measurement's labels into its series, or `undefined` when the measurement must be dropped.
+ * Each valid label combination is validated once and then found with one Map lookup; the constant
+ * instance labels cost nothing per call. At most `limit` series are kept; past that, measurements go
+ * to one overflow series labelled `otel_metric_overflow="true"`, so totals are never lost.
+ */
+class SeriesResolver {
+  /** One Map level per label, keyed by the label's value; the last level holds the series. */
+  private readonly root = new Map<unknown, unknown>();
+  private readonly created: Series[] = [];
+  private readonly labels: readonly LabelSpec[];
+  private readonly names: readonly string[];
+  private readonly allowed: readonly (ReadonlySet<string> | undefined)[];
+  private readonly constant: Record<string, string>;
+  private readonly limit: number;
   private readonly onDrop: (reason: DropReason, detail: string) => void;
+  private overflow: Series | undefined;
 
   constructor(family: FamilySpec, constantLabels: Readonly<Record<string, string>>, onDrop: (reason: DropReason, detail: string) => void) {
-    this.onDrop = onDrop;
     this.labels = family.labels;
+    this.names = family.labels.map((l) => l.name);
     this.allowed = family.labels.map((l) => (l.values ? new Set(l.values) : undefined));
-    this.constant = Object.freeze({ ...constantLabels });
-    this.single = family.labels.length === 1 ? family.labels[0]?.name : undefined;
-    this.cacheLimit = family.labels.every((l) => l.values) ? Number.POSITIVE_INFINITY : UNBOUNDED_CACHE_LIMIT;
+    this.constant = { ...constantLabels };
+    this.limit = family.maxSeries;
+    this.onDrop = onDrop;
   }
 
-  resolve(input: Readonly<Record<string, unknown>> | undefined): Attributes | undefined {
-    if (this.labels.length === 0) return this.constant;
-    const key = this.keyOf(input);
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
+  resolve(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
+    const names = this.names;
+    const last = names.length - 1;
+    let node = this.root;
+    if (last < 0) {
+      const hit = node.get(undefined) as Series | undefined;
+      if (hit !== undefined) return hit;
+    } else {
+      for (let i = 0; i < last; i++) {
+        const next = node.get(input?.[names[i] as string]) as Map<unknown, unknown> | undefined;
+        if (next === undefined) return this.miss(input);
+        node = next;
+      }
+      const hit = node.get(input?.[names[last] as string]) as Series | undefined;
+      if (hit !== undefined) return hit;
+    }
+    return this.miss(input);
+  }
+
+  /** Every series, the overflow one last. */
+  *all(): Iterable<Series> {
+    yield* this.created;
+    if (this.overflow) yield this.overflow;
+  }
+
+  /** First sight of a combination: validate it, then file its series under the label values. */
+  private miss(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
     const attrs = this.validate(input);
-    if (attrs !== undefined && this.cache.size < this.cacheLimit) this.cache.set(key, attrs);
-    return attrs;
+    if (attrs === undefined) return undefined;
+    if (this.created.length >= this.limit) return (this.overflow ??= this.newSeries({ ...this.constant, [OVERFLOW_LABEL]: 'true' }));
+    const series = this.newSeries(attrs);
+    let node = this.root;
+    const last = this.names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = input?.[this.names[i] as string];
+      let next = node.get(v) as Map<unknown, unknown> | undefined;
+      if (next === undefined) node.set(v, (next = new Map()));
+      node = next;
+    }
+    node.set(last < 0 ? undefined : input?.[this.names[last] as string], series);
+    this.created.push(series);
+    return series;
   }
 
-  private keyOf(input: Readonly<Record<string, unknown>> | undefined): string | undefined {
-    if (input === undefined) return undefined;
-    if (this.single !== undefined) {
-      const v = input[this.single];
-      return typeof v === 'string' ? v : v === undefined ? undefined : SEP + String(v);
-    }
-    let key = '';
-    for (const l of this.labels) {
-      const v = input[l.name];
-      key += (typeof v === 'string' ? v : v === undefined ? '\u001e' : SEP + String(v)) + SEP;
-    }
-    return key;
+  private newSeries(attrs: Record<string, string>): Series {
+    const frozen = Object.freeze(attrs);
+    trustedAttributeSets.add(frozen);
+    return { attrs: frozen, value: 0 };
   }
 
-  private validate(input: Readonly<Record<string, unknown>> | undefined): Attributes | undefined {
-    const attrs: Record<string, string> = { ...(this.constant as Record<string, string>) };
+  private validate(input: Readonly<Record<string, unknown>> | undefined): Record<string, string> | undefined {
+    const attrs: Record<string, string> = { ...this.constant };
     for (let i = 0; i < this.labels.length; i++) {
       const l = this.labels[i] as LabelSpec;
       const v = input?.[l.name];
@@ -114,7 +171,7 @@ class AttributeResolver {
       }
       attrs[l.name] = v;
     }
-    return Object.freeze(attrs);
+    return attrs;
   }
 
   private drop(reason: DropReason, detail: string): undefined {
@@ -123,15 +180,18 @@ class AttributeResolver {
   }
 }
 
-type SyncInstrument = Counter | UpDownCounter | Gauge | Histogram;
-
 /**
  * Creates the run-time recorders of one contract on a meter: one OTel instrument per family, named
  * with the exact documented name (the View then sets HELP, the label allow-list, buckets and the
- * cardinality limit). Unknown family names asked of the returned object yield a recorder that drops
- * and reports `unknown_family`.
+ * cardinality limit).
  *
- * @param constantLabels the contract's instance labels, put on every measurement.
+ * Counters, up-down counters and gauges keep their values in pre-resolved series and reach the SDK
+ * through observable instruments, read at each collection by every reader; recording costs a Map
+ * lookup and an add. Histograms record through the SDK's Histogram with the pre-resolved attribute set.
+ * Unknown family names asked of the returned object yield a recorder that drops and reports
+ * `unknown_family`.
+ *
+ * @param constantLabels the contract's instance labels, put on every series.
  * @param onDrop told of every dropped measurement.
  */
 export function createRecorders<C extends ContractSpec>(
@@ -141,9 +201,71 @@ export function createRecorders<C extends ContractSpec>(
   onDrop: DropSink,
 ): Recorders<C> {
   const byName: Record<string, AddRecorder<FamilySpec> | RecordRecorder<FamilySpec>> = Object.create(null);
+  const observed: { instrument: Observable; resolver: SeriesResolver }[] = [];
   for (const family of contract.families) {
-    byName[family.name] = createFamilyRecorder(contract.id, family, meter, constantLabels, onDrop);
+    const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
+    const resolver = new SeriesResolver(family, constantLabels, drop);
+    const opts = { description: family.help, unit: family.unit };
+    if (family.instrument === 'histogram') {
+      byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
+      continue;
+    }
+    const instrument =
+      family.instrument === 'counter'
+        ? meter.createObservableCounter(family.name, opts)
+        : family.instrument === 'updowncounter'
+          ? meter.createObservableUpDownCounter(family.name, opts)
+          : meter.createObservableGauge(family.name, opts);
+    observed.push({ instrument, resolver });
+    byName[family.name] = family.instrument === 'gauge' ? gaugeRecorder(resolver, drop) : addRecorder(family.instrument === 'counter', resolver, drop);
+    // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment.
+    if (family.labels.length === 0 && family.instrument !== 'gauge') resolver.resolve(undefined);
   }
+  if (observed.length) {
+    meter.addBatchObservableCallback(
+      (result) => {
+        for (const { instrument, resolver } of observed) for (const s of resolver.all()) result.observe(instrument, s.value, s.attrs);
+      },
+      observed.map((o) => o.instrument),
+    );
+  }
+  return withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>;
+}
+
+type Observable = ObservableCounter | ObservableUpDownCounter | ObservableGauge;
+
+function addRecorder(monotonic: boolean, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): AddRecorder<FamilySpec> {
+  return {
+    add(value: number, labels?: Readonly<Record<string, unknown>>) {
+      if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for a ${monotonic ? 'counter' : 'up-down counter'}`);
+      const s = resolver.resolve(labels);
+      if (s !== undefined) s.value += value;
+    },
+  };
+}
+
+function gaugeRecorder(resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
+  return {
+    record(value: number, labels?: Readonly<Record<string, unknown>>) {
+      if (Number.isNaN(value)) return drop('invalid_value', `value ${value} for a gauge`);
+      const s = resolver.resolve(labels);
+      if (s !== undefined) s.value = value;
+    },
+  };
+}
+
+function histogramRecorder(histogram: Histogram, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
+  return {
+    record(value: number, labels?: Readonly<Record<string, unknown>>) {
+      if (!Number.isFinite(value)) return drop('invalid_value', `value ${value} for a histogram`);
+      const s = resolver.resolve(labels);
+      if (s !== undefined) histogram.record(value, s.attrs);
+    },
+  };
+}
+
+/** Wraps the recorders so that a JavaScript caller asking for an undocumented family gets a dropping recorder. */
+function withUnknownFamilies(contractId: string, byName: Record<string, object>, onDrop: DropSink): object {
   const unknown = new Map<string, object>();
   return new Proxy(byName, {
     get(target, prop) {
@@ -152,54 +274,11 @@ export function createRecorders<C extends ContractSpec>(
       if (known !== undefined || prop === 'then' || prop === 'toJSON') return known;
       let stub = unknown.get(prop);
       if (!stub) {
-        const dropAll = () => onDrop(contract.id, prop, 'unknown_family', `"${prop}" is not a family of contract ${contract.id}`);
+        const dropAll = () => onDrop(contractId, prop, 'unknown_family', `"${prop}" is not a family of contract ${contractId}`);
         stub = { add: dropAll, record: dropAll };
         if (unknown.size < 256) unknown.set(prop, stub);
       }
       return stub;
     },
-  }) as unknown as Recorders<C>;
-}
-
-function createFamilyRecorder(
-  contractId: string,
-  family: FamilySpec,
-  meter: Meter,
-  constantLabels: Readonly<Record<string, string>>,
-  onDrop: DropSink,
-): AddRecorder<FamilySpec> | RecordRecorder<FamilySpec> {
-  const drop = (reason: DropReason, detail: string) => onDrop(contractId, family.name, reason, detail);
-  const resolver = new AttributeResolver(family, constantLabels, drop);
-  const opts = { description: family.help, unit: family.unit };
-  const instrument: SyncInstrument =
-    family.instrument === 'counter'
-      ? meter.createCounter(family.name, opts)
-      : family.instrument === 'updowncounter'
-        ? meter.createUpDownCounter(family.name, opts)
-        : family.instrument === 'gauge'
-          ? meter.createGauge(family.name, opts)
-          : meter.createHistogram(family.name, opts);
-
-  if (family.instrument === 'counter' || family.instrument === 'updowncounter') {
-    const monotonic = family.instrument === 'counter';
-    const counter = instrument as Counter;
-    const recorder: AddRecorder<FamilySpec> = {
-      add(value: number, labels?: Readonly<Record<string, unknown>>) {
-        if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for ${family.instrument}`);
-        const attrs = resolver.resolve(labels);
-        if (attrs !== undefined) counter.add(value, attrs);
-      },
-    };
-    // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment.
-    if (family.labels.length === 0) counter.add(0, resolver.resolve(undefined));
-    return recorder;
-  }
-  const sink = instrument as Histogram;
-  return {
-    record(value: number, labels?: Readonly<Record<string, unknown>>) {
-      if (Number.isNaN(value) || (family.instrument === 'histogram' && !Number.isFinite(value))) return drop('invalid_value', `value ${value} for ${family.instrument}`);
-      const attrs = resolver.resolve(labels);
-      if (attrs !== undefined) sink.record(value, attrs);
-    },
-  };
+  });
 }

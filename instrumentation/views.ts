@@ -1,4 +1,5 @@
-import { AggregationType, createAllowListAttributesProcessor, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { createContractAllowList } from './recorders.ts';
 import type { ContractSpec, FamilySpec } from '../semconv/types.ts';
 
 /** The meter (instrumentation scope) name a contract's instruments are created on. */
@@ -22,7 +23,7 @@ export class ViewConflictError extends Error {
 
 /**
  * The View of one documented family: exact instrument and meter selection, the documented name and
- * HELP, the label allow-list (documented labels plus the contract's instance labels), the documented
+ * HELP, the label allow-list (documented labels, the contract's instance labels and the overflow label), the documented
  * buckets for histograms, and the family's series budget as the cardinality limit.
  */
 export function viewOfFamily(contract: ContractSpec, family: FamilySpec): ViewOptions {
@@ -32,7 +33,7 @@ export function viewOfFamily(contract: ContractSpec, family: FamilySpec): ViewOp
     meterName: meterNameOf(contract),
     name: family.name,
     description: family.help,
-    attributesProcessors: [createAllowListAttributesProcessor(allowed)],
+    attributesProcessors: [createContractAllowList(allowed)],
     aggregation:
       family.instrument === 'histogram'
         ? { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [...(family.buckets ?? [])], recordMinMax: false } }
