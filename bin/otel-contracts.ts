@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { selectContracts } from '../semconv/index.ts';
 import { runSample } from '../components/sample/sample.ts';
+import { runStackCommand } from '../otel-config/stack.ts';
 
 const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
 
@@ -21,6 +22,16 @@ program
   .option('--allow-non-loopback', 'allow a non-loopback --listen address')
   .action(async (opts: { contract: string; listen?: string; allowNonLoopback?: boolean }) => {
     await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback) });
+  });
+
+program
+  .command('stack')
+  .description('run the local stack natively on loopback: OTel Collector (4317/4318), Prometheus (9090), Pushgateway (9091)')
+  .argument('<action>', 'up | down | status | provision')
+  .option('--fresh', 'start Prometheus with an empty data directory')
+  .action(async (action: string, opts: { fresh?: boolean }) => {
+    if (!['up', 'down', 'status', 'provision'].includes(action)) throw new Error(`stack ${action}: expected up, down, status or provision`);
+    process.exitCode = await runStackCommand(action as 'up' | 'down' | 'status' | 'provision', { fresh: Boolean(opts.fresh) });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
