@@ -1,0 +1,274 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { createLogger } from '../../instrumentation/logger.ts';
+import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import { isLoopback } from '../../instrumentation/scrape/server.ts';
+import { egress } from '../../semconv/generated/egress.ts';
+import { self } from '../../semconv/generated/self.ts';
+import { CommanderError, readSidecarConfig, type EnforcementMode, type HostPort } from './config.ts';
+import { answerAddresses } from './dns-answers.ts';
+import { startDnsServer, type DnsServer } from './dns-server.ts';
+import { Forwarder } from './forwarder.ts';
+import { NftManager } from './nft.ts';
+import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
+import { ActivePolicy, initialPolicy, type Action } from './policy.ts';
+import { startPolicyServer, type PolicyServer } from './policy-server.ts';
+import { Resolver, type AnswerHook } from './resolver.ts';
+
+/**
+ * Entry of the egress sidecar (`npm start` = `node components/egress-sidecar/main.ts`): wires the
+ * configuration, policy, forwarder, DNS listeners, policy server, nftables layer and the metrics
+ * pipeline, and records the eleven families of seed 000 from what it does.
+ */
+
+/** A running sidecar. */
+export interface EgressSidecar {
+  /** Where DNS listens (UDP and TCP share the port). */
+  readonly dnsAddress: HostPort;
+  /** Where the policy API, /healthz and /metrics listen. */
+  readonly httpAddress: HostPort;
+  /** The mode in force: `dns+nft` only when ApplyStatic succeeded. */
+  readonly enforcementMode: EnforcementMode;
+  readonly pipeline: Pipeline;
+  /** Forwarded queries still waiting for an upstream (0 when idle: no leaked entries). */
+  pendingQueries(): number;
+  /** Stops the listeners, the forwarder and the timers, reads the nftables counters a last time and deletes the table. Idempotent. */
+  closeListeners(): Promise<void>;
+  /** {@link closeListeners}, then the pipeline's bounded final push and shutdown. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link runEgressSidecar}. */
+export interface RunOptions {
+  /** Logger to use (default: pino on stderr, level from OTEL_CONTRACTS_LOG_LEVEL). */
+  readonly logger?: Logger;
+  /** Install SIGTERM/SIGINT/exit handlers with the final push (the CLI does; tests do not). */
+  readonly exitHandlers?: boolean;
+}
+
+/** The sidecar's version, from package.json (`info{version}`). */
+export function sidecarVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function hostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Runs `fn` but gives up waiting after `ms`. */
+function bounded(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts the sidecar.
+ *
+ * @param argv flags without node and script: `--dns-listen`, `--http-listen`, `--upstream` (repeatable),
+ *   `--mode`, `--upstream-timeout-ms`, `--resolv-conf`, `--nft-table`, `--doh-blocklist`, `--block-doh-443`.
+ * @param env `OPENSANDBOX_NETWORK_POLICY`, `OPENSANDBOX_EGRESS_TOKEN`, `OPENSANDBOX_EGRESS_MODE`,
+ *   `OPENSANDBOX_EGRESS_INSTANCE_ID`, `OPENSANDBOX_EGRESS_HTTP_ADDR`, `OTEL_*`.
+ * @throws SidecarConfigError / PolicyError / ConfigError for bad flags or variables; CommanderError for
+ *   unknown flags or --help; the listen error of either port. Nothing stays open after a throw.
+ */
+export async function runEgressSidecar(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<EgressSidecar> {
+  const cfg = readSidecarConfig(argv, env);
+  const policyAtStart = initialPolicy(env);
+  const pinned = pinnedFromEnv(env);
+  const logger = opts.logger ?? createLogger('opensandbox-egress', env);
+  const pipeline = createPipeline({ contracts: [egress], serviceName: 'opensandbox-egress', env, defaults: { exporters: ['prometheus'] }, logger });
+  const m = pipeline.recorders(egress);
+  const s = pipeline.recorders(self);
+  const version = sidecarVersion();
+
+  // Known series start at 0, so that rate() and the counts match from the first scrape.
+  for (const result of ['allowed', 'denied', 'forward_error'] as const) m.opensandbox_egress_dns_queries_total.add(0, { result });
+  m.opensandbox_egress_violations_total.add(0, { type: 'dns_deny' });
+  m.opensandbox_egress_nft_resolved_ips_added_total.add(0);
+  for (const result of ['success', 'failure'] as const) m.opensandbox_egress_nft_apply_total.add(0, { result });
+  for (const reason of ['dot_853', 'doh_443'] as const) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(0, { reason });
+  for (const reason of ['malformed', 'oversized', 'not_a_query', 'unmatched_response'] as const) s.otel_contracts_dns_packets_dropped_total.add(0, { reason });
+
+  const policy = new ActivePolicy(policyAtStart, pinned.names);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: e }, 'cleanup step failed');
+      }
+    }
+  };
+
+  try {
+    let resolver: Resolver | undefined;
+    const forwarder = new Forwarder({ upstreams: cfg.upstreams, timeoutMs: cfg.upstreamTimeoutMs, logger, onDrop: (reason) => resolver?.drop(reason) });
+    await forwarder.start();
+    cleanups.push(() => forwarder.close());
+
+    // nftables: ApplyStatic, or fall back to DNS-only with the mode in force reported.
+    let mode: EnforcementMode = 'dns';
+    let nft: NftManager | undefined;
+    if (cfg.mode === 'dns+nft') {
+      const candidate = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints: pinned.ipEndpoints, dohBlocklist: cfg.dohBlocklist, logger });
+      try {
+        await candidate.applyStatic(policyAtStart.default_action);
+        m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
+        nft = candidate;
+        mode = 'dns+nft';
+        cleanups.push(() => candidate.removeTable());
+        logger.info({ table: `inet ${cfg.nftTable}`, dohBlocklist: cfg.dohBlocklist.length }, 'nftables ApplyStatic done: dns+nft enforcement in force');
+      } catch (e) {
+        m.opensandbox_egress_nft_apply_total.add(1, { result: 'failure' });
+        logger.error({ err: (e as Error).message }, 'nftables ApplyStatic failed: falling back to DNS-only enforcement (enforcement_mode{mode="dns"})');
+      }
+    }
+
+    const onAllowedAnswer: AnswerHook | undefined = nft
+      ? (_name, response) => {
+          const addresses = answerAddresses(response);
+          if (addresses.length === 0) return undefined;
+          return nft.addResolved(addresses).then((added) => {
+            if (added > 0) m.opensandbox_egress_nft_resolved_ips_added_total.add(added);
+          });
+        }
+      : undefined;
+    resolver = new Resolver({ policy, forwarder, metrics: m, selfMetrics: s, logger, onAllowedAnswer });
+
+    // Pinned OTLP names: resolved into the allow set now and periodically.
+    if (nft && pinned.nameEndpoints.length > 0) {
+      const keeper = keepPinnedResolved(pinned, forwarder, nft, logger);
+      cleanups.push(() => keeper.stop());
+      await bounded(keeper.refresh(), cfg.upstreamTimeoutMs * 2);
+    }
+
+    // Gauges: info, enforcement mode, rule count, uptime.
+    m.opensandbox_egress_info.record(1, { enforcement_mode: mode, version });
+    m.opensandbox_egress_enforcement_mode.record(1, { mode });
+    const seenDefaults = new Set<Action>();
+    const recordRules = (p: { default_action: Action; egress: readonly unknown[] }) => {
+      for (const other of seenDefaults) if (other !== p.default_action) m.opensandbox_egress_policy_rule_count.record(0, { default_action: other });
+      seenDefaults.add(p.default_action);
+      m.opensandbox_egress_policy_rule_count.record(p.egress.length, { default_action: p.default_action });
+    };
+    recordRules(policyAtStart);
+    policy.onChange(recordRules);
+    const recordUptime = () => m.opensandbox_egress_uptime_seconds.record(Math.round(process.uptime() * 1000) / 1000);
+    recordUptime();
+    const uptimeTimer = setInterval(recordUptime, 1000);
+    uptimeTimer.unref();
+    cleanups.push(() => clearInterval(uptimeTimer));
+
+    // nftables counters → metrics, every 5 s, before each scrape and at shutdown.
+    let syncing: Promise<void> | undefined;
+    const syncCounters = (): Promise<void> => {
+      if (!nft) return Promise.resolve();
+      syncing ??= nft
+        .counterDeltas()
+        .then((d) => {
+          if (d.dot_853) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(d.dot_853, { reason: 'dot_853' });
+          if (d.doh_443) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(d.doh_443, { reason: 'doh_443' });
+          if (d.l2_deny) m.opensandbox_egress_violations_total.add(d.l2_deny, { type: 'l2_deny' });
+        })
+        .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'reading nftables counters failed'))
+        .finally(() => (syncing = undefined));
+      return syncing;
+    };
+    if (nft) {
+      const counterTimer = setInterval(() => void syncCounters(), 5000);
+      counterTimer.unref();
+      cleanups.push(() => clearInterval(counterTimer));
+      cleanups.push(() => bounded(syncCounters(), 2000));
+    }
+
+    const dns: DnsServer = await startDnsServer({ listen: cfg.dnsListen, resolver, logger });
+    cleanups.push(() => dns.close());
+
+    const http: PolicyServer = await startPolicyServer({
+      listen: cfg.httpListen,
+      policy,
+      token: cfg.token,
+      enforcementMode: () => mode,
+      beforeApply: nft ? async (p) => {
+        await nft.setDefaultAction(p.default_action);
+        m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
+      } : undefined,
+      onUpdated: () => m.opensandbox_egress_policy_updates_total.add(1),
+      scrapeHandler: pipeline.scrapeHandler,
+      beforeScrape: () => {
+        recordUptime();
+        return bounded(syncCounters(), 1000);
+      },
+      logger,
+    });
+    cleanups.push(() => http.close());
+
+    const { pushUrl } = await pipeline.start({ listen: false });
+    const httpBase = `http://${hostPort(http.address)}`;
+    if (!isLoopback(http.address.host) && !cfg.token) {
+      logger.warn({ http: hostPort(http.address) }, 'the policy API listens beyond loopback without OPENSANDBOX_EGRESS_TOKEN: anyone who reaches it can change the egress policy');
+    }
+    logger.info(
+      {
+        dns: `udp+tcp ${hostPort(dns.address)}`,
+        policy: `${httpBase}/policy`,
+        metrics: `${httpBase}/metrics`,
+        healthz: `${httpBase}/healthz`,
+        upstreams: cfg.upstreams.map(hostPort),
+        upstreamSource: cfg.upstreamSource,
+        mode,
+        modeRequested: cfg.mode,
+        push: pushUrl ?? 'off',
+        policyMode: policy.current.policy.default_action,
+        rules: policy.current.policy.egress.length,
+        version,
+      },
+      `egress sidecar listening: DNS on ${hostPort(dns.address)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${mode}`,
+    );
+
+    let closingListeners: Promise<void> | undefined;
+    const closeListeners = () => (closingListeners ??= cleanup());
+    let closing: Promise<void> | undefined;
+    const handle: EgressSidecar = {
+      dnsAddress: dns.address,
+      httpAddress: http.address,
+      enforcementMode: mode,
+      pipeline,
+      pendingQueries: () => forwarder.pendingCount(),
+      closeListeners,
+      close: () =>
+        (closing ??= (async () => {
+          await closeListeners();
+          await pipeline.shutdown();
+        })()),
+    };
+    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
+    return handle;
+  } catch (e) {
+    await cleanup();
+    await pipeline.shutdown(1000).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function cli(): Promise<void> {
+  const logger = createLogger('opensandbox-egress', process.env);
+  try {
+    await runEgressSidecar(process.argv.slice(2), process.env, { logger, exitHandlers: true });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exit(e.exitCode);
+    }
+    logger.fatal({ err: (e as Error).message }, `egress sidecar did not start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) void cli();

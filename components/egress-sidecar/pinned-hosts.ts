@@ -1,0 +1,92 @@
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { HostPort } from './config.ts';
+import { answerAddresses, buildQuery } from './dns-answers.ts';
+import { parseQuery, MAX_UDP_RESPONSE_BYTES } from './dns-wire.ts';
+import type { Forwarder } from './forwarder.ts';
+import type { NftManager } from './nft.ts';
+import type { PinnedName } from './policy.ts';
+
+/**
+ * The sidecar's own destinations, always let through whatever the policy says: its OTLP push endpoint
+ * (upstream sidecar users were stuck on exactly this, OpenSandbox #1334/#1401/#1491/#1539). A name is
+ * pinned in the DNS policy and kept resolved into the nftables allow set; an IP is accepted by a static
+ * nftables rule on its port. The upstream resolvers are accepted by the nftables ruleset itself.
+ */
+
+/** The pinned destinations derived from the environment. */
+export interface PinnedHosts {
+  /** Names allowed before any rule. */
+  readonly names: readonly PinnedName[];
+  /** Names to keep resolved into the allow set, with the port they are pushed to. */
+  readonly nameEndpoints: readonly HostPort[];
+  /** IP endpoints accepted by a static nftables rule. */
+  readonly ipEndpoints: readonly HostPort[];
+}
+
+const OTLP_VARS = ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const;
+
+/**
+ * The OTLP endpoints of `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
+ * Unparseable URLs are skipped here; the pipeline reports them.
+ */
+export function pinnedFromEnv(env: NodeJS.ProcessEnv): PinnedHosts {
+  const names: PinnedName[] = [];
+  const nameEndpoints: HostPort[] = [];
+  const ipEndpoints: HostPort[] = [];
+  for (const v of OTLP_VARS) {
+    const raw = env[v]?.trim();
+    if (!raw) continue;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    if (isIP(host) !== 0) ipEndpoints.push({ host, port });
+    else {
+      names.push({ name: host, why: `OTLP endpoint (${v})` });
+      nameEndpoints.push({ host, port });
+    }
+  }
+  return { names, nameEndpoints, ipEndpoints };
+}
+
+/** Resolves `name` (A and AAAA) through the forwarder; failures yield no addresses. */
+function resolveVia(forwarder: Forwarder, name: string, type: 'A' | 'AAAA'): Promise<ReturnType<typeof answerAddresses>> {
+  return new Promise((resolve) => {
+    const query = buildQuery(name, type, 0);
+    const q = parseQuery(query);
+    if (typeof q === 'string') return resolve([]);
+    forwarder.forward(query, q, MAX_UDP_RESPONSE_BYTES, (outcome) => resolve(outcome.ok ? answerAddresses(outcome.response) : []));
+  });
+}
+
+/**
+ * Keeps the pinned names' addresses in the nftables allow set: resolves them now and every
+ * `intervalMs` (timer unref'd) through the sidecar's own forwarder.
+ * @returns `refresh` (resolves when one round is done) and `stop`.
+ */
+export function keepPinnedResolved(
+  hosts: PinnedHosts,
+  forwarder: Forwarder,
+  nft: NftManager,
+  logger: Logger,
+  intervalMs = 30_000,
+): { refresh(): Promise<void>; stop(): void } {
+  const refresh = async (): Promise<void> => {
+    for (const e of hosts.nameEndpoints) {
+      const found = (await Promise.all([resolveVia(forwarder, e.host, 'A'), resolveVia(forwarder, e.host, 'AAAA')])).flat();
+      if (found.length === 0) {
+        logger.warn({ host: e.host }, 'pinned OTLP endpoint did not resolve; pushes to it may be dropped by nftables until it does');
+        continue;
+      }
+      await nft.addResolved(found);
+    }
+  };
+  const timer = hosts.nameEndpoints.length > 0 ? setInterval(() => void refresh(), intervalMs) : undefined;
+  timer?.unref();
+  return { refresh, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,214 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { HostPort } from './config.ts';
+import { parsePolicy, PolicyError, type ActivePolicy, type NetworkPolicy } from './policy.ts';
+
+/**
+ * The policy server (seed 000 §2 and "Exposure"), one port for:
+ * - `GET /policy`: `{mode, enforcementMode, policy, alwaysAllowed}`;
+ * - `POST /policy` (or PUT): replaces the policy after strict validation; an empty body resets to allow-all;
+ *   400 with `{error, field}` for bad JSON or schema, 413 above the body cap (read in a stream, never
+ *   buffered whole), and the old policy stays; a success counts `policy_updates_total`;
+ * - both guarded by `OPENSANDBOX_EGRESS_TOKEN` through the `OPENSANDBOX-EGRESS-AUTH` header when set;
+ * - `GET /healthz`;
+ * - `GET /metrics`: the pipeline's scrape handler.
+ */
+
+/** Header carrying the token, as in the upstream sidecar. */
+export const AUTH_HEADER = 'opensandbox-egress-auth';
+/** Largest policy body accepted, in bytes. */
+export const MAX_POLICY_BODY_BYTES = 64 * 1024;
+/** Bytes of an over-cap body drained (and discarded) so the client reads the 413; beyond, the connection is cut. */
+const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
+
+/** Options of {@link startPolicyServer}. */
+export interface PolicyServerOptions {
+  readonly listen: HostPort;
+  readonly policy: ActivePolicy;
+  readonly token: string | undefined;
+  /** The enforcement mode in force (`dns` or `dns+nft`). */
+  readonly enforcementMode: () => string;
+  /** Runs before a new policy takes effect (nftables default verdict); throwing keeps the old policy (500). */
+  readonly beforeApply?: (policy: NetworkPolicy) => Promise<void>;
+  /** Told of each successful update (counts `policy_updates_total`). */
+  readonly onUpdated: (policy: NetworkPolicy) => void;
+  /** The pipeline's `/metrics` handler. */
+  readonly scrapeHandler: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Runs before each scrape (uptime, nftables counters); bounded by the caller. */
+  readonly beforeScrape?: () => Promise<void>;
+  readonly logger: Logger;
+}
+
+/** A running policy server. */
+export interface PolicyServer {
+  readonly address: HostPort;
+  readonly server: Server;
+  /** Stops listening and ends open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The `mode` field of `GET /policy`, as upstream reports it. */
+export function policyMode(p: NetworkPolicy): 'allow_all' | 'deny_all' | 'enforcing' {
+  if (p.egress.length > 0) return 'enforcing';
+  return p.default_action === 'allow' ? 'allow_all' : 'deny_all';
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(text);
+}
+
+type BodyResult = { readonly ok: true; readonly body: string } | { readonly ok: false; readonly status: number; readonly error: string };
+
+/**
+ * Reads a request body up to `cap` bytes. A declared Content-Length over the cap is refused before
+ * reading; a streamed body is refused as soon as it passes the cap, and the rest is discarded.
+ */
+function readBody(req: IncomingMessage, cap: number): Promise<BodyResult> {
+  const tooLarge: BodyResult = { ok: false, status: 413, error: `body: larger than ${cap} bytes; a policy holds at most a few thousand rules` };
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > cap) {
+    discard(req);
+    return Promise.resolve(tooLarge);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > cap) {
+        done = true;
+        chunks.length = 0;
+        discard(req);
+        resolve(tooLarge);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve({ ok: true, body: Buffer.concat(chunks).toString('utf8') });
+    });
+    req.on('error', (err) => {
+      if (done) return;
+      done = true;
+      resolve({ ok: false, status: 400, error: `body: ${err.message}` });
+    });
+  });
+}
+
+/** Drops the rest of a refused body without keeping it; cuts the connection past {@link MAX_DRAIN_BYTES}. */
+function discard(req: IncomingMessage): void {
+  let drained = 0;
+  req.removeAllListeners('data');
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
+/**
+ * Starts the policy server.
+ * @throws the listen error with the address and a hint (EADDRINUSE, EACCES).
+ */
+export async function startPolicyServer(opts: PolicyServerOptions): Promise<PolicyServer> {
+  const tokenDigest = opts.token ? digest(opts.token) : undefined;
+  const authorized = (req: IncomingMessage): boolean => {
+    if (!tokenDigest) return true;
+    const given = req.headers[AUTH_HEADER];
+    if (typeof given !== 'string' || given === '') return false;
+    return timingSafeEqual(digest(given), tokenDigest);
+  };
+
+  const handlePolicy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!authorized(req)) {
+      if (req.method === 'POST' || req.method === 'PUT') discard(req);
+      return sendJson(res, 401, { error: 'unauthorized: send the OPENSANDBOX_EGRESS_TOKEN value in the OPENSANDBOX-EGRESS-AUTH header' });
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const p = opts.policy.current.policy;
+      return sendJson(res, 200, { mode: policyMode(p), enforcementMode: opts.enforcementMode(), policy: p, alwaysAllowed: opts.policy.alwaysAllowed });
+    }
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      return sendJson(res, 405, { error: `method ${req.method} not allowed on /policy; use GET, POST or PUT` }, { Allow: 'GET, POST, PUT' });
+    }
+    const body = await readBody(req, MAX_POLICY_BODY_BYTES);
+    if (!body.ok) return sendJson(res, body.status, { error: body.error, field: 'body' }, { Connection: 'close' });
+    let next: NetworkPolicy;
+    try {
+      next = parsePolicy(body.body);
+    } catch (e) {
+      const err = e as PolicyError;
+      if (!(err instanceof PolicyError)) throw e;
+      opts.logger.info({ field: err.field, err: err.message }, 'POST /policy refused; the policy in force is unchanged');
+      return sendJson(res, 400, { error: err.message, field: err.field });
+    }
+    try {
+      await opts.beforeApply?.(next);
+    } catch (e) {
+      opts.logger.error({ err: e }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
+      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${(e as Error).message}` });
+    }
+    opts.policy.set(next);
+    opts.onUpdated(next);
+    opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length }, 'egress policy updated');
+    sendJson(res, 200, { status: 'ok', mode: policyMode(next), enforcementMode: opts.enforcementMode() });
+  };
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      const scrape = opts.beforeScrape?.() ?? Promise.resolve();
+      void scrape.catch(() => {}).then(() => opts.scrapeHandler(req, res));
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/policy') {
+      handlePolicy(req, res).catch((e: unknown) => {
+        opts.logger.error({ err: e }, '/policy handler failed');
+        if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message });
+      });
+      return;
+    }
+    sendJson(res, 404, { error: `not found: ${path}; the sidecar serves /policy, /healthz and /metrics` });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const where = `${opts.listen.host}:${opts.listen.port}`;
+      const hint = e.code === 'EADDRINUSE' ? 'another process listens there; stop it or pass --http-listen HOST:PORT' : 'check --http-listen';
+      reject(new Error(`cannot listen for the policy API on ${where}: ${e.message} (${hint})`));
+    });
+    server.listen(opts.listen.port, opts.listen.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
+  let closing: Promise<void> | undefined;
+  return {
+    address: { host: opts.listen.host, port },
+    server,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
