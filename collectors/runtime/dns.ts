@@ -1,0 +1,92 @@
+import dns from 'node:dns';
+import { performance } from 'node:perf_hooks';
+import type { Collector, PodtraceRecorders } from '../types.ts';
+import { callbackIndex, patchMethod, type Restore } from './wrap.ts';
+
+/** The query functions timed, wherever they exist (module, `Resolver.prototype`, `dns.promises`). */
+const QUERY = /^(lookup|lookupService|reverse|resolve[A-Za-z0-9]*)$/;
+
+/**
+ * DNS latency (seed 003 "DNS Metrics"): times every `dns.lookup`, `dns.lookupService`, `dns.reverse` and
+ * `dns.resolve*` call, in callback form (`node:dns`, and `dns.Resolver` instances) and promise form
+ * (`dns.promises` = `node:dns/promises`, and its `Resolver`), into `podtrace_dns_latency_seconds_histogram`
+ * and `podtrace_dns_latency_seconds_gauge` with `type="DNS"`. Failed queries (NXDOMAIN, timeout) are
+ * timed too: their latency is real. Node has no DNS diagnostics channel, so the functions are wrapped.
+ *
+ * Both the module functions and the `Resolver.prototype` methods are wrapped because `dns.setServers()`
+ * rebinds the module functions to fresh bound copies of the prototype methods; a call is timed once
+ * either way. `net.connect` to a host name calls `dns.lookup` through the module object, so its
+ * look-ups are timed as well.
+ *
+ * Call `module.syncBuiltinESMExports()` afterwards so that ESM named imports see the wrappers.
+ */
+export function startDnsCollector(rec: PodtraceRecorders, processName: () => string): Collector {
+  const record = (t0: number) => {
+    try {
+      const s = (performance.now() - t0) / 1000;
+      const labels = { type: 'DNS', process_name: processName() } as const;
+      rec.podtrace_dns_latency_seconds_histogram.record(s, labels);
+      rec.podtrace_dns_latency_seconds_gauge.record(s, labels);
+    } catch {
+      // Recording must never break the app's DNS call.
+    }
+  };
+  const restores: Restore[] = [];
+  const patchAll = (target: object, promiseForm: boolean) => {
+    for (const key of Object.getOwnPropertyNames(target)) {
+      if (!QUERY.test(key)) continue;
+      const r = patchMethod(target, key, promiseForm ? (orig) => timedPromise(orig, record) : (orig) => timedCallback(orig, record));
+      if (r) restores.push(r);
+    }
+  };
+  patchAll(dns.Resolver.prototype, false);
+  patchAll(dns, false);
+  patchAll(dns.promises.Resolver.prototype, true);
+  patchAll(dns.promises, true);
+  let stopped = false;
+  return {
+    name: 'dns',
+    source: 'wrapped node:dns',
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const r of restores.reverse()) r();
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Fn = (...args: any[]) => any;
+
+function timedCallback(orig: Fn, record: (t0: number) => void): Fn {
+  return function (this: unknown, ...args: unknown[]) {
+    const i = callbackIndex(args);
+    if (i < 0) return orig.apply(this, args);
+    const cb = args[i] as Fn;
+    const t0 = performance.now();
+    args[i] = function (this: unknown, ...res: unknown[]) {
+      record(t0);
+      return cb.apply(this, res);
+    };
+    return orig.apply(this, args);
+  };
+}
+
+function timedPromise(orig: Fn, record: (t0: number) => void): Fn {
+  return function (this: unknown, ...args: unknown[]) {
+    const t0 = performance.now();
+    const p = orig.apply(this, args);
+    if (!p || typeof (p as Promise<unknown>).then !== 'function') return p;
+    // The derived promise is returned, so an unhandled rejection stays unhandled, as without us.
+    return (p as Promise<unknown>).then(
+      (v) => {
+        record(t0);
+        return v;
+      },
+      (e: unknown) => {
+        record(t0);
+        throw e;
+      },
+    );
+  };
+}
