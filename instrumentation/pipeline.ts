@@ -82,7 +82,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const families = contracts.flatMap((c) => c.families);
   // The Pushgateway gets the same exposition as a scrape, so it needs the scrape reader even when no one scrapes.
   const gateway = config.pushgatewayUrl;
-  const scrapeReader = config.exporters.has('prometheus') || gateway ? new ScrapeReader(families, config.prometheus.targetInfo) : undefined;
+  const flushers: (() => void)[] = [];
+  const flushAll = () => {
+    for (const f of flushers) f();
+  };
+  const scrapeReader = config.exporters.has('prometheus') || gateway ? new ScrapeReader(families, config.prometheus.targetInfo, flushAll) : undefined;
   if (scrapeReader) readers.push(scrapeReader);
 
   let selfRecorders: Recorders<typeof selfContract> | undefined;
@@ -91,7 +95,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const created = createPushReader(config, env, (ok, error) => {
       selfRecorders?.otel_contracts_exports_total.add(1, { result: ok ? 'success' : 'failure' });
       if (!ok) logger.warn({ endpoint: otlpMetricsUrl(env), err: error }, 'OTLP push failed; the next export retries with cumulative values, so nothing is lost while the process lives');
-    });
+    }, flushAll);
     readers.push(created.reader);
     push = created;
   }
@@ -118,7 +122,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     if (!known) throw new Error(`contract "${contract.id}" is not part of this pipeline (built with ${contracts.map((c) => c.id).join(', ')})`);
     let r = cache.get(contract.id) as Recorders<C> | undefined;
     if (!r) {
-      r = createRecorders(contract, meterProvider.getMeter(meterNameOf(contract)), instanceLabels.get(contract.id) ?? {}, onDrop);
+      const created = createRecorders(contract, meterProvider.getMeter(meterNameOf(contract)), instanceLabels.get(contract.id) ?? {}, onDrop);
+      flushers.push(created.flush);
+      r = created.recorders;
       cache.set(contract.id, r);
     }
     return r;

@@ -1,4 +1,4 @@
-import type { Attributes, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
+import type { Attributes, Counter, Gauge, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -72,10 +72,14 @@ export function createContractAllowList(allowed: readonly string[]): { process(i
   };
 }
 
-/** One series of a family: its frozen attribute set and, for counters and gauges, its current value. */
+/**
+ * One series of a family: its frozen attribute set and, for counters and gauges, what was recorded
+ * since the last flush into the SDK (a delta for counters, the last value for gauges).
+ */
 interface Series {
   readonly attrs: Attributes;
-  value: number;
+  pending: number;
+  dirty: boolean;
 }
 
 /**
@@ -124,12 +128,6 @@ class SeriesResolver {
     return this.miss(input);
   }
 
-  /** Every series, the overflow one last. */
-  *all(): Iterable<Series> {
-    yield* this.created;
-    if (this.overflow) yield this.overflow;
-  }
-
   /** First sight of a combination: validate it, then file its series under the label values. */
   private miss(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
     const attrs = this.validate(input);
@@ -152,7 +150,7 @@ class SeriesResolver {
   private newSeries(attrs: Record<string, string>): Series {
     const frozen = Object.freeze(attrs);
     trustedAttributeSets.add(frozen);
-    return { attrs: frozen, value: 0 };
+    return { attrs: frozen, pending: 0, dirty: false };
   }
 
   private validate(input: Readonly<Record<string, unknown>> | undefined): Record<string, string> | undefined {
@@ -181,15 +179,16 @@ class SeriesResolver {
 }
 
 /**
- * Creates the run-time recorders of one contract on a meter: one OTel instrument per family, named
- * with the exact documented name (the View then sets HELP, the label allow-list, buckets and the
- * cardinality limit).
+ * Creates the run-time recorders of one contract on a meter: one synchronous OTel instrument per
+ * family, named with the exact documented name (the View then sets HELP, the label allow-list, buckets
+ * and the cardinality limit).
  *
- * Counters, up-down counters and gauges keep their values in pre-resolved series and reach the SDK
- * through observable instruments, read at each collection by every reader; recording costs a Map
- * lookup and an add. Histograms record through the SDK's Histogram with the pre-resolved attribute set.
- * Unknown family names asked of the returned object yield a recorder that drops and reports
- * `unknown_family`.
+ * Counters, up-down counters and gauges accumulate into their pre-resolved series (a Map lookup and an
+ * add per measurement); `flush()` hands what changed since the previous flush to the OTel instruments,
+ * one call per changed series. The readers flush before every collection, so both see the same data,
+ * and the SDK hashes a busy series once per collection instead of once per measurement. Histograms
+ * record straight through the SDK's Histogram with the pre-resolved attribute set. Unknown family names
+ * asked of the returned object yield a recorder that drops and reports `unknown_family`.
  *
  * @param constantLabels the contract's instance labels, put on every series.
  * @param onDrop told of every dropped measurement.
@@ -199,9 +198,9 @@ export function createRecorders<C extends ContractSpec>(
   meter: Meter,
   constantLabels: Readonly<Record<string, string>>,
   onDrop: DropSink,
-): Recorders<C> {
+): { recorders: Recorders<C>; flush: () => void } {
   const byName: Record<string, AddRecorder<FamilySpec> | RecordRecorder<FamilySpec>> = Object.create(null);
-  const observed: { instrument: Observable; resolver: SeriesResolver }[] = [];
+  const flushers: (() => void)[] = [];
   for (const family of contract.families) {
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
     const resolver = new SeriesResolver(family, constantLabels, drop);
@@ -210,46 +209,66 @@ export function createRecorders<C extends ContractSpec>(
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
       continue;
     }
-    const instrument =
-      family.instrument === 'counter'
-        ? meter.createObservableCounter(family.name, opts)
-        : family.instrument === 'updowncounter'
-          ? meter.createObservableUpDownCounter(family.name, opts)
-          : meter.createObservableGauge(family.name, opts);
-    observed.push({ instrument, resolver });
-    byName[family.name] = family.instrument === 'gauge' ? gaugeRecorder(resolver, drop) : addRecorder(family.instrument === 'counter', resolver, drop);
-    // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment.
-    if (family.labels.length === 0 && family.instrument !== 'gauge') resolver.resolve(undefined);
-  }
-  if (observed.length) {
-    meter.addBatchObservableCallback(
-      (result) => {
-        for (const { instrument, resolver } of observed) for (const s of resolver.all()) result.observe(instrument, s.value, s.attrs);
-      },
-      observed.map((o) => o.instrument),
+    const dirty: Series[] = [];
+    if (family.instrument === 'gauge') {
+      const gauge: Gauge = meter.createGauge(family.name, opts);
+      byName[family.name] = gaugeRecorder(resolver, dirty, drop);
+      flushers.push(() => drain(dirty, (s) => gauge.record(s.pending, s.attrs)));
+      continue;
+    }
+    const counter: Counter | UpDownCounter = family.instrument === 'counter' ? meter.createCounter(family.name, opts) : meter.createUpDownCounter(family.name, opts);
+    byName[family.name] = addRecorder(family.instrument === 'counter', resolver, dirty, drop);
+    flushers.push(() =>
+      drain(dirty, (s) => {
+        const delta = s.pending;
+        s.pending = 0;
+        counter.add(delta, s.attrs);
+      }),
     );
+    // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment.
+    if (family.labels.length === 0) markDirty(resolver.resolve(undefined) as Series, dirty);
   }
-  return withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>;
+  const flush = () => {
+    for (const f of flushers) f();
+  };
+  return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush };
 }
 
-type Observable = ObservableCounter | ObservableUpDownCounter | ObservableGauge;
+function markDirty(s: Series, dirty: Series[]): void {
+  if (!s.dirty) {
+    s.dirty = true;
+    dirty.push(s);
+  }
+}
 
-function addRecorder(monotonic: boolean, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): AddRecorder<FamilySpec> {
+function drain(dirty: Series[], write: (s: Series) => void): void {
+  for (const s of dirty) {
+    s.dirty = false;
+    write(s);
+  }
+  dirty.length = 0;
+}
+
+function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): AddRecorder<FamilySpec> {
   return {
     add(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for a ${monotonic ? 'counter' : 'up-down counter'}`);
       const s = resolver.resolve(labels);
-      if (s !== undefined) s.value += value;
+      if (s === undefined) return;
+      s.pending += value;
+      if (!s.dirty) markDirty(s, dirty);
     },
   };
 }
 
-function gaugeRecorder(resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
+function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (Number.isNaN(value)) return drop('invalid_value', `value ${value} for a gauge`);
       const s = resolver.resolve(labels);
-      if (s !== undefined) s.value = value;
+      if (s === undefined) return;
+      s.pending = value;
+      if (!s.dirty) markDirty(s, dirty);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { OTLPMetricExporter as ProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { MetricReader, PeriodicExportingMetricReader, type PeriodicExportingMetricReaderOptions } from '@opentelemetry/sdk-metrics';
 import type { PipelineConfig } from '../config.ts';
 import { RecordingExporter } from './recording-exporter.ts';
 
@@ -14,17 +14,17 @@ export function createPushReader(
   config: PipelineConfig,
   env: NodeJS.ProcessEnv,
   onResult: (ok: boolean, error?: string) => void,
+  beforeCollect: () => void,
 ): { reader: PeriodicExportingMetricReader; exporter: RecordingExporter } {
   const envTimeout = Number(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000);
   const timeoutMillis = Math.max(1, Math.min(Number.isFinite(envTimeout) ? envTimeout : 10_000, config.exitTimeoutMs, config.otlp.exportTimeoutMs));
   const options = { url: otlpMetricsUrl(env), temporalityPreference: AggregationTemporalityPreference.CUMULATIVE, timeoutMillis };
   const inner = config.otlp.protocol === 'http/json' ? new JsonExporter(options) : new ProtobufExporter(options);
   const exporter = new RecordingExporter(inner, onResult);
-  const reader = new PeriodicExportingMetricReader({
-    exporter,
-    exportIntervalMillis: config.otlp.exportIntervalMs,
-    exportTimeoutMillis: config.otlp.exportTimeoutMs,
-  });
+  const reader = new FlushingPeriodicReader(
+    { exporter, exportIntervalMillis: config.otlp.exportIntervalMs, exportTimeoutMillis: config.otlp.exportTimeoutMs },
+    beforeCollect,
+  );
   return { reader, exporter };
 }
 
@@ -34,4 +34,19 @@ export function otlpMetricsUrl(env: NodeJS.ProcessEnv): string {
   if (specific) return specific;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
   return `${base.replace(/\/+$/, '')}/v1/metrics`;
+}
+
+/** The SDK's periodic reader, running the recorders' flush before every collection, the final one included. */
+class FlushingPeriodicReader extends PeriodicExportingMetricReader {
+  private readonly beforeCollect: () => void;
+
+  constructor(options: PeriodicExportingMetricReaderOptions, beforeCollect: () => void) {
+    super(options);
+    this.beforeCollect = beforeCollect;
+  }
+
+  override collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
+    this.beforeCollect();
+    return super.collect(options);
+  }
 }

@@ -10,15 +10,23 @@ import { serializeExposition } from './serializer.ts';
 export class ScrapeReader extends MetricReader {
   private readonly families: readonly FamilySpec[];
   private readonly targetInfo: boolean;
+  private readonly beforeCollect: () => void;
 
   /**
    * @param families the documented families, written in this order with HELP and TYPE even before data.
    * @param targetInfo write a `target_info` gauge with the resource's attributes.
+   * @param beforeCollect runs before every collection (the recorders' flush into the SDK).
    */
-  constructor(families: readonly FamilySpec[], targetInfo = false) {
+  constructor(families: readonly FamilySpec[], targetInfo = false, beforeCollect: () => void = () => {}) {
     super();
     this.families = families;
     this.targetInfo = targetInfo;
+    this.beforeCollect = beforeCollect;
+  }
+
+  override collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
+    this.beforeCollect();
+    return super.collect(options);
   }
 
   /**
