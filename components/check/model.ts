@@ -1,0 +1,80 @@
+/**
+ * The family/series model both inputs of `otel-contracts check` are reduced to: a Prometheus text
+ * exposition (families from `# HELP` / `# TYPE`, series from sample lines, a histogram's `_bucket`,
+ * `_sum` and `_count` lines folded into one series without `le`) and OTLP pushes (one family per
+ * metric, one series per data point). Only counts and hashes are kept, never the text.
+ */
+import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
+
+/** TYPE of an observed family. `untyped`: no `# TYPE` line; `none`: an OTLP metric with no data field. */
+export type ObservedType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'exponential_histogram' | 'none';
+
+/** A label name and value. */
+export type LabelPair = readonly [name: string, value: string];
+
+/** Where an observation came from: an exposition line, or an OTLP push (1-based). */
+export interface Origin {
+  readonly line?: number;
+  readonly push?: number;
+}
+
+/** Statistics of one observed family. */
+export interface ObservedFamily {
+  readonly name: string;
+  type: ObservedType;
+  /** HELP text or OTLP description, when given. */
+  help: string | undefined;
+  /** Where the family was first seen. */
+  readonly origin: Origin;
+  /** Distinct series (label sets; `le`/`quantile` excluded). A lower bound when `seriesExact` is false. */
+  seriesCount: number;
+  /** False once the store's series budget ran out and new series could no longer be told from old ones. */
+  seriesExact: boolean;
+}
+
+/** What the parser and the OTLP converter feed. */
+export interface ObservationSink {
+  /** Declares a family or adds what is now known of it (TYPE, HELP). Unknown fields stay as they were. */
+  family(name: string, meta: { readonly type?: ObservedType; readonly help?: string }, origin: Origin): void;
+  /** One observation of a series of `family` (declared before). Repeats of a series are counted once. */
+  series(family: string, labels: readonly LabelPair[], origin: Origin): void;
+}
+
+/** The contract a family name belongs to (by documented name, else by prefix) and its documented spec, if any. */
+export interface FamilyOwner {
+  readonly contract: ContractSpec;
+  readonly spec: FamilySpec | undefined;
+}
+
+/**
+ * Resolves family names to the checked contracts: a documented name maps to its spec; a name under a
+ * contract's prefix maps to that contract without a spec (undocumented); anything else is nobody's.
+ */
+export class ContractIndex {
+  readonly contracts: readonly ContractSpec[];
+  private readonly byName = new Map<string, FamilyOwner>();
+
+  constructor(contracts: readonly ContractSpec[]) {
+    this.contracts = contracts;
+    for (const contract of contracts) for (const spec of contract.families) this.byName.set(spec.name, { contract, spec });
+  }
+
+  /** The owner of a family name, or undefined for names outside every checked contract. */
+  ownerOf(name: string): FamilyOwner | undefined {
+    const documented = this.byName.get(name);
+    if (documented) return documented;
+    for (const contract of this.contracts) if (name.startsWith(contract.prefix)) return { contract, spec: undefined };
+    return undefined;
+  }
+
+  /** True when `name` is a documented histogram family (to fold untyped `_bucket` samples into it). */
+  isDocumentedHistogram(name: string): boolean {
+    return this.byName.get(name)?.spec?.type === 'histogram';
+  }
+}
+
+/** `name{a="x",b="y"}` for messages. */
+export function seriesSelector(family: string, labels: readonly LabelPair[]): string {
+  if (labels.length === 0) return family;
+  return `${family}{${labels.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}

@@ -1,0 +1,54 @@
+import type { LabelSpec } from '../../../semconv/types.ts';
+import { seriesSelector } from '../model.ts';
+import type { Rule } from './rule.ts';
+
+const sets = new WeakMap<LabelSpec, ReadonlySet<string>>();
+
+function valuesOf(l: LabelSpec): ReadonlySet<string> | undefined {
+  if (!l.values) return undefined;
+  let s = sets.get(l);
+  if (!s) {
+    s = new Set(l.values);
+    sets.set(l, s);
+  }
+  return s;
+}
+
+function listed(values: readonly string[]): string {
+  return values.length <= 12 ? values.join(', ') : `${values.slice(0, 12).join(', ')}, ... (${values.length} values)`;
+}
+
+/**
+ * Bounded label values stay inside their documented enums. A `reason` label is reported as
+ * `reason_enum`: the scheduler's unschedulable reasons and the agent's failure reason codes must be
+ * exactly the spec's lists (trc "Compliance tests" 3 and 4; they are the enums in trc.yaml); every
+ * other bounded label as `label_value_enum`. Empty values count as absent and are left to `label_missing`.
+ */
+export function labelValuesRule(): Rule {
+  return {
+    ids: ['label_value_enum', 'reason_enum'],
+    onSeries({ family, owner, labels, origin }, out) {
+      const spec = owner.spec;
+      if (!spec) return;
+      for (const [k, v] of labels) {
+        if (v === '') continue;
+        const l = spec.labels.find((x) => x.name === k);
+        const allowed = l && valuesOf(l);
+        if (!l || !allowed || allowed.has(v)) continue;
+        const reason = k === 'reason';
+        out.report({
+          rule: reason ? 'reason_enum' : 'label_value_enum',
+          contract: owner.contract.id,
+          family: family.name,
+          label: k,
+          value: v,
+          message: reason
+            ? `"${v}" is not one of the documented reasons [${spec.section}]: ${listed(l.values ?? [])}`
+            : `"${v}" is not in the documented enum of ${k}: ${listed(l.values ?? [])}`,
+          series: seriesSelector(family.name, labels),
+          ...origin,
+        });
+      }
+    },
+  };
+}

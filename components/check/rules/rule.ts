@@ -1,0 +1,88 @@
+/**
+ * The rule interface of `otel-contracts check`. A rule sees each distinct series once as it streams by
+ * (`onSeries`, bounded state only) and the family statistics at the end (`onFinish`), and reports
+ * {@link Violation}s. Rules come from the trc seed (002) "Compliance tests" and "Label conventions and
+ * cardinality rules", applied to every contract.
+ */
+import type { ContractSpec } from '../../../semconv/types.ts';
+import type { ContractIndex, FamilyOwner, LabelPair, ObservedFamily, Origin } from '../model.ts';
+import type { ViolationSink } from '../violations.ts';
+
+/** Identifier of a rule, as printed and in `--json`. */
+export type RuleId =
+  | 'family_missing'
+  | 'family_type'
+  | 'family_undocumented'
+  | 'label_missing'
+  | 'label_undocumented'
+  | 'label_forbidden'
+  | 'label_value_enum'
+  | 'reason_enum'
+  | 'path_template_raw'
+  | 'cardinality';
+
+/** Output order of rules. */
+export const RULE_ORDER: readonly RuleId[] = [
+  'family_missing',
+  'family_type',
+  'family_undocumented',
+  'label_missing',
+  'label_undocumented',
+  'label_forbidden',
+  'label_value_enum',
+  'reason_enum',
+  'path_template_raw',
+  'cardinality',
+];
+
+/** What each rule checks, and where the requirement comes from. */
+export const RULE_INFO: Readonly<Record<RuleId, { readonly title: string; readonly source: string }>> = {
+  family_missing: { title: 'documented family not exposed', source: 'trc "Compliance tests" 1: required metric families present' },
+  family_type: { title: 'family exposed with a TYPE other than documented', source: 'contract registry: documented TYPE' },
+  family_undocumented: { title: 'family under the contract prefix that the contract does not document', source: 'contract registry' },
+  label_missing: { title: 'required documented label absent from a series', source: 'contract registry: requirement_level required' },
+  label_undocumented: { title: 'label the contract does not document for this family', source: 'trc "Label conventions and cardinality rules": allowed bounded labels' },
+  label_forbidden: { title: 'forbidden label (by name or by value)', source: 'trc "Forbidden labels"; "Compliance tests" 2' },
+  label_value_enum: { title: 'bounded label value outside its documented enum', source: 'trc "Label conventions": status, reason, ... are small enums' },
+  reason_enum: { title: 'reason outside the documented reason list', source: 'trc "Compliance tests" 3 and 4: scheduler and agent reasons are the bounded lists' },
+  path_template_raw: { title: 'path_template value that looks like a raw path', source: 'trc "Compliance tests" 2: path_template instead of raw paths' },
+  cardinality: { title: 'series or distinct values over the contract budget', source: 'trc "Label conventions and cardinality rules"; registry maxSeries / cardinality_limit' },
+};
+
+/** One distinct series as a rule sees it. */
+export interface SeriesContext {
+  readonly family: ObservedFamily;
+  /** The checked contract the family belongs to (with its spec when documented). */
+  readonly owner: FamilyOwner;
+  /** Labels without `le` / `quantile`, in exposition or attribute order. */
+  readonly labels: readonly LabelPair[];
+  readonly origin: Origin;
+}
+
+/** What rules see at the end. */
+export interface FinishContext {
+  readonly contracts: readonly ContractSpec[];
+  readonly index: ContractIndex;
+  readonly families: ReadonlyMap<string, ObservedFamily>;
+}
+
+/** A compliance rule; one instance per check run, so it may keep (bounded) state. */
+export interface Rule {
+  readonly ids: readonly RuleId[];
+  onSeries?(s: SeriesContext, out: ViolationSink): void;
+  onFinish?(f: FinishContext, out: ViolationSink): void;
+}
+
+/** Label names a Prometheus server adds to every scraped series; never a contract violation. */
+export const PROMETHEUS_TARGET_LABELS: ReadonlySet<string> = new Set(['instance', 'job']);
+
+/** The names of a contract's instance labels (egress `instance_id`; ops-proxy `node`, `pod`). */
+export function instanceLabelNames(contract: ContractSpec): ReadonlySet<string> {
+  let s = instanceCache.get(contract);
+  if (!s) {
+    s = new Set(contract.instanceLabels.map((l) => l.name));
+    instanceCache.set(contract, s);
+  }
+  return s;
+}
+const instanceCache = new WeakMap<ContractSpec, ReadonlySet<string>>();
