@@ -1,0 +1,36 @@
+/**
+ * Loopback ports for the programs under test: a free one to hand to a process, or a check that a
+ * fixed one (such as `sample`'s 9464, a Prometheus target) is not taken by someone else.
+ */
+import { createServer } from 'node:net';
+
+function tryListen(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(null));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+      const addr = srv.address();
+      const got = typeof addr === 'object' && addr ? addr.port : null;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
+/** A port free on 127.0.0.1 right now (the kernel's choice). */
+export async function freePort(): Promise<number> {
+  const port = await tryListen(0);
+  if (port === null) throw new Error('could not find a free port on 127.0.0.1');
+  return port;
+}
+
+/**
+ * @throws Error naming the port, what it is for and how to find its owner, when 127.0.0.1:`port` is taken.
+ */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  if ((await tryListen(port)) === null) {
+    throw new Error(
+      `port 127.0.0.1:${port} (${what}) is already in use by another process; the e2e suite needs it. ` +
+        `Find it with \`ss -ltnp 'sport = :${port}'\` (someone else's stack or sample?) and stop it, then rerun.`,
+    );
+  }
+}
