@@ -2,6 +2,7 @@
  * Loopback ports for the programs under test: a free one to hand to a process, or a check that a
  * fixed one (such as `sample`'s 9464, a Prometheus target) is not taken by someone else.
  */
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 function tryListen(port: number): Promise<number | null> {
@@ -33,4 +34,24 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
         `Find it with \`ss -ltnp 'sport = :${port}'\` (someone else's stack or sample?) and stop it, then rerun.`,
     );
   }
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind({ address: '127.0.0.1', port, exclusive: true }, () => sock.close(() => resolve(true)));
+  });
+}
+
+/** A port free on 127.0.0.1 for both TCP and UDP right now (for a DNS listener). Tries at most 20 ports. */
+export async function freeTcpUdpPort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    if (await udpFree(port)) return port;
+  }
+  throw new Error('could not find a port free for both TCP and UDP on 127.0.0.1 in 20 tries');
 }
