@@ -1,4 +1,5 @@
 import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 import { callbackIndex, patchMethod, type Restore } from './wrap.ts';
@@ -11,7 +12,7 @@ const QUERY = /^(lookup|lookupService|reverse|resolve[A-Za-z0-9]*)$/;
  * `dns.resolve*` call, in callback form (`node:dns`, and `dns.Resolver` instances) and promise form
  * (`dns.promises` = `node:dns/promises`, and its `Resolver`), into `podtrace_dns_latency_seconds_histogram`
  * and `podtrace_dns_latency_seconds_gauge` with `type="DNS"`. Failed queries (NXDOMAIN, timeout) are
- * timed too: their latency is real. Node has no DNS diagnostics channel, so the functions are wrapped.
+ * timed too: their latency is real; a `lookup` of an IP literal is not (no query happens). Node has no DNS diagnostics channel, so the functions are wrapped.
  *
  * Both the module functions and the `Resolver.prototype` methods are wrapped because `dns.setServers()`
  * rebinds the module functions to fresh bound copies of the prototype methods; a call is timed once
@@ -35,7 +36,8 @@ export function startDnsCollector(rec: PodtraceRecorders, processName: () => str
   const patchAll = (target: object, promiseForm: boolean) => {
     for (const key of Object.getOwnPropertyNames(target)) {
       if (!QUERY.test(key)) continue;
-      const r = patchMethod(target, key, promiseForm ? (orig) => timedPromise(orig, record) : (orig) => timedCallback(orig, record));
+      const skip = key === 'lookup' ? isIpLiteral : never;
+      const r = patchMethod(target, key, promiseForm ? (orig) => timedPromise(orig, record, skip) : (orig) => timedCallback(orig, record, skip));
       if (r) restores.push(r);
     }
   };
@@ -57,11 +59,16 @@ export function startDnsCollector(rec: PodtraceRecorders, processName: () => str
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
+type Skip = (args: readonly unknown[]) => boolean;
 
-function timedCallback(orig: Fn, record: (t0: number) => void): Fn {
+/** `dns.lookup` of an IP literal answers without any query (dgram and net pass addresses through it): not timed. */
+const isIpLiteral: Skip = (args) => typeof args[0] === 'string' && isIP(args[0]) !== 0;
+const never: Skip = () => false;
+
+function timedCallback(orig: Fn, record: (t0: number) => void, skip: Skip): Fn {
   return function (this: unknown, ...args: unknown[]) {
     const i = callbackIndex(args);
-    if (i < 0) return orig.apply(this, args);
+    if (i < 0 || skip(args)) return orig.apply(this, args);
     const cb = args[i] as Fn;
     const t0 = performance.now();
     args[i] = function (this: unknown, ...res: unknown[]) {
@@ -72,8 +79,9 @@ function timedCallback(orig: Fn, record: (t0: number) => void): Fn {
   };
 }
 
-function timedPromise(orig: Fn, record: (t0: number) => void): Fn {
+function timedPromise(orig: Fn, record: (t0: number) => void, skip: Skip): Fn {
   return function (this: unknown, ...args: unknown[]) {
+    if (skip(args)) return orig.apply(this, args);
     const t0 = performance.now();
     const p = orig.apply(this, args);
     if (!p || typeof (p as Promise<unknown>).then !== 'function') return p;
