@@ -42,6 +42,8 @@ export interface CheckResult {
 /** A check in progress: feed `sink`, then call `finish`. */
 export interface CheckRun {
   readonly sink: ObservationSink;
+  /** The checked contracts' name and prefix index. */
+  readonly index: ContractIndex;
   finish(): CheckResult;
 }
 
@@ -57,6 +59,7 @@ export function createCheck(contracts: readonly ContractSpec[], limits?: Observa
   const store = new ObservationStore(index, rules, violations, limits);
   return {
     sink: store,
+    index,
     finish(): CheckResult {
       const families = store.families;
       for (const r of rules) r.onFinish?.({ contracts, index, families }, violations);

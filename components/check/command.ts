@@ -11,7 +11,6 @@ import { createCheck, type CheckResult } from './check.ts';
 import { TargetError } from './errors.ts';
 import { readExposition } from './exposition/read.ts';
 import { formatJson, formatJsonError, formatTable, type SourceStats } from './format.ts';
-import { ContractIndex } from './model.ts';
 import { receiveOtlp } from './otlp.ts';
 import { openTarget } from './sources.ts';
 
@@ -22,10 +21,10 @@ export interface CheckCommandOptions {
   readonly json?: boolean;
   /** `HOST:PORT`: receive OTLP/HTTP pushes there instead of reading a target. */
   readonly otlpListen?: string;
-  /** Seconds to receive OTLP pushes (default 10). */
-  readonly duration?: number;
-  /** Seconds allowed to fetch a URL target, connection and body (default 10). */
-  readonly timeout?: number;
+  /** Seconds to receive OTLP pushes (default 10); a numeric string, as commander passes it, is accepted. */
+  readonly duration?: number | string;
+  /** Seconds allowed to fetch a URL target, connection and body (default 10); a numeric string is accepted. */
+  readonly timeout?: number | string;
   /** Allow a non-loopback `--otlp-listen` (default false, or OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true). */
   readonly allowNonLoopback?: boolean;
   /** Exposition size cap in bytes (default 64 MiB). */
@@ -48,10 +47,11 @@ export const DEFAULT_DURATION_S = 10;
 
 class UsageError extends Error {}
 
-function positiveSeconds(name: string, v: number | undefined, def: number): number {
+function positiveSeconds(name: string, v: number | string | undefined, def: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new UsageError(`${name} "${String(v)}": expected a positive number of seconds`);
-  return v;
+  const n = typeof v === 'number' ? v : /^\s*\d*\.?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`${name} "${String(v)}": expected a positive number of seconds up to 86400, e.g. ${name} ${def}`);
+  return n;
 }
 
 /**
@@ -88,7 +88,6 @@ export async function runCheckCommand(target: string | undefined, opts: CheckCom
   }
 
   const check = createCheck(contracts);
-  const index = new ContractIndex(contracts);
   let source: SourceStats;
   try {
     if (opts.otlpListen) {
@@ -96,10 +95,10 @@ export async function runCheckCommand(target: string | undefined, opts: CheckCom
       const stats = await receiveOtlp({ listen: opts.otlpListen, durationMs: durationS * 1000, allowNonLoopback: allow, logger }, check.sink);
       source = { kind: 'otlp', name: label, pushes: stats.pushes, metrics: stats.metrics, dataPoints: stats.dataPoints };
     } else {
-      const opened = await openTarget(target as string, { timeoutMs: timeoutS * 1000, stdin: io.stdin ?? process.stdin });
+      const opened = await openTarget(target as string, { timeoutMs: timeoutS * 1000, stdin: () => io.stdin ?? process.stdin });
       logger.debug({ target: opened.name, kind: opened.kind }, 'reading exposition');
       const stats = await readExposition(opened.chunks, check.sink, {
-        isHistogramName: (n) => index.isDocumentedHistogram(n),
+        isHistogramName: (n) => check.index.isDocumentedHistogram(n),
         describeReadError: (e) => opened.describeReadError(e),
         ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
       });

@@ -166,7 +166,8 @@ describe('unreadable targets exit 2', () => {
     [{ otlpListen: '127.0.0.1:4318', target: '-' }, /not both/],
     [{ otlpListen: 'localhost' }, /expected HOST:PORT/],
     [{ otlpListen: '0.0.0.0:4318', duration: 0.1 }, /non-loopback/],
-    [{ timeout: -1 }, /--timeout "-1"/],
+    [{ timeout: -1 }, /--timeout "-1": expected a positive number of seconds/],
+    [{ timeout: 'abc' }, /--timeout "abc": expected a positive number of seconds/],
   ])('bad usage %o', async (opts, reason) => {
     expectExit2(await check('', opts as Parameters<typeof check>[1]), reason);
   });

@@ -98,7 +98,12 @@ export async function receiveOtlp(opts: ReceiveOtlpOptions, sink: ObservationSin
         } catch (err) {
           failure ??= err instanceof TargetError ? err : new TargetError(`push ${pushes}: ${(err as Error).message}`);
         }
-        for (const rm of req.resourceMetrics) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) (metrics++, (dataPoints += m.dataPoints.length));
+        for (const rm of req.resourceMetrics) {
+          for (const sm of rm.scopeMetrics) {
+            metrics += sm.metrics.length;
+            for (const m of sm.metrics) dataPoints += m.dataPoints.length;
+          }
+        }
         opts.logger?.debug({ push: pushes, resources: req.resourceMetrics.length }, 'OTLP push received');
       },
       onError: (e) => {

@@ -16,8 +16,8 @@ export interface OpenedTarget {
 export interface OpenTargetOptions {
   /** Bound in milliseconds on connecting and reading the whole body of a URL. */
   readonly timeoutMs: number;
-  /** What `-` reads. */
-  readonly stdin: AsyncIterable<Uint8Array | string>;
+  /** What `-` reads (called only for `-`). */
+  readonly stdin: () => AsyncIterable<Uint8Array | string>;
 }
 
 /** The `Accept` header sent: the Prometheus text format 0.0.4 only. */
@@ -76,7 +76,7 @@ export async function openTarget(target: string, opts: OpenTargetOptions): Promi
       describeReadError: (err) => (isTimeout(err) ? `the body did not finish within ${seconds} s (--timeout)` : `the connection failed: ${causeOf(err)}`),
     };
   }
-  if (target === '-') return { kind: 'stdin', name: '-', chunks: opts.stdin, describeReadError: (err) => `standard input: ${(err as Error).message}` };
+  if (target === '-') return { kind: 'stdin', name: '-', chunks: opts.stdin(), describeReadError: (err) => `standard input: ${(err as Error).message}` };
   let st;
   try {
     st = await stat(target);
