@@ -41,8 +41,9 @@ export interface CheckCommandIo {
   readonly logger?: Logger;
 }
 
-/** Default `--timeout` and `--duration`, in seconds. */
+/** Default `--timeout`, in seconds. */
 export const DEFAULT_TIMEOUT_S = 10;
+/** Default `--duration`, in seconds. */
 export const DEFAULT_DURATION_S = 10;
 
 class UsageError extends Error {}

@@ -72,6 +72,11 @@ export class ObservationStore implements ObservationSink {
     if (meta.help !== undefined) f.help = meta.help;
   }
 
+  /**
+   * Counts a series of `family` once (by hash) and runs the series rules on its first appearance; after
+   * the series budget is spent, rules run on every observation (the collector dedupes what they report).
+   * @throws Error when `family` was never declared (a parser bug, not bad input).
+   */
   series(family: string, labels: readonly LabelPair[], origin: Origin): void {
     const f = this.states.get(family);
     if (!f) throw new Error(`internal: series of undeclared family ${family}`);

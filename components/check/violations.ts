@@ -52,6 +52,7 @@ export class ViolationCollector implements ViolationSink {
   private readonly groups = new Map<string, { distinct: number; elided: Set<number>; elidedSeries: number; first: ViolationInput }>();
   private dropped = 0;
 
+  /** Records one occurrence: a new (rule, family, label, value) entry, or one more count of an existing one. */
   report(v: ViolationInput): void {
     const key = `${v.rule}\u0000${v.family}\u0000${v.label ?? ''}\u0000${v.value ?? ''}`;
     const e = this.entries.get(key);
