@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { selectContracts } from '../semconv/index.ts';
 import { runSample } from '../components/sample/sample.ts';
 import { runStackCommand } from '../otel-config/stack.ts';
+import { runCheckCommand } from '../components/check/command.ts';
 
 const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
 
@@ -22,6 +23,19 @@ program
   .option('--allow-non-loopback', 'allow a non-loopback --listen address')
   .action(async (opts: { contract: string; listen?: string; allowNonLoopback?: boolean }) => {
     await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback) });
+  });
+
+program
+  .command('check')
+  .argument('[target]', 'a /metrics URL, an exposition file, or - for stdin')
+  .description('lint a /metrics URL, an exposition file (- for stdin) or OTLP pushes against the contracts; exit 0 clean, 1 violations, 2 unreadable')
+  .addOption(new Option('--contract <id>', 'contract to check against').choices(CONTRACT_CHOICES).default('all'))
+  .option('--json', 'print the result as one JSON document')
+  .option('--otlp-listen <host:port>', 'receive OTLP/HTTP pushes here (loopback) instead of reading a target')
+  .option('--duration <s>', 'seconds to receive OTLP pushes (default 10)')
+  .option('--timeout <s>', 'seconds allowed to fetch a URL target (default 10)')
+  .action(async (target: string | undefined, opts: { contract: string; json?: boolean; otlpListen?: string; duration?: string; timeout?: string }) => {
+    process.exitCode = await runCheckCommand(target, opts);
   });
 
 program
