@@ -68,6 +68,7 @@ describe('collector outage', () => {
       describe: (v) => `${v}\n${p.describe()}\n  collector log:\n${stack.logTail('collector')}`,
     });
     const rssAfter = rssBytes(p.pid);
+    console.info(`collector outage: component RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB before, ${(rssAfter / 2 ** 20).toFixed(1)} MiB after pushes resumed`);
     expect(rssAfter - rssBefore, `RSS ${rssBefore} -> ${rssAfter} bytes`).toBeLessThan(RSS_GROWTH_LIMIT);
 
     const exit = await p.stop('SIGTERM');

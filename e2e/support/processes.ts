@@ -1,11 +1,12 @@
 /**
  * The programs under test as real child processes: spawned with the repository's Node 24, their
  * output kept (bounded) for failure messages, and all of them stopped at the end of a test file,
- * with a SIGKILL fallback on exit if a test or hook never got to stop them.
+ * with a SIGKILL fallback on exit or interrupt if a test or hook never got to stop them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLastResort } from './last-resort.ts';
 import { pollUntil } from './poll.ts';
 
 /** The repository root (parent of e2e/). */
@@ -52,24 +53,19 @@ export interface TestProcess {
 }
 
 const running = new Set<TestProcess>();
-let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort when afterAll never ran (crash, timeout): synchronous, so only a SIGKILL is possible.
-  process.on('exit', () => {
-    for (const p of running) {
-      if (p.exitInfo() === null) {
-        try {
-          process.kill(p.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+function killAllNow(): void {
+  for (const p of running) {
+    if (p.exitInfo() === null) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
     }
-  });
+  }
 }
+let lastResortInstalled = false;
 
 /** Variables of the test runner's environment that would change what a program under test does. */
 function inheritedEnv(): NodeJS.ProcessEnv {
@@ -87,7 +83,11 @@ function inheritedEnv(): NodeJS.ProcessEnv {
  * and stopped by {@link stopAllProcesses}.
  */
 export function startNode(name: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): TestProcess {
-  installExitHook();
+  if (!lastResortInstalled) {
+    // When afterAll never runs (crash, interrupt): SIGKILL, the only thing possible synchronously.
+    onLastResort(killAllNow);
+    lastResortInstalled = true;
+  }
   const child = spawn(NODE_BIN, [...args], { cwd: REPO_ROOT, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${NODE_BIN} ${args.join(' ')}`);
   const pid = child.pid;

@@ -4,8 +4,8 @@
  *
  * Started once per run by e2e/global-setup.ts when vitest's e2e project lists it as globalSetup;
  * otherwise {@link useStack} starts it for the test file that needs it and stops it afterwards.
- * Either way a synchronous `exit` hook SIGKILLs whatever is still running, so a crashed or
- * interrupted run leaves nothing behind.
+ * Either way a last-resort hook (support/last-resort.ts) SIGKILLs whatever is still running on exit
+ * or interrupt, so a crashed or interrupted run leaves nothing behind.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startPart, startStack, stopPart, stopStack, type PartName, type StackOptions } from '../../otel-config/stack.ts';
+import { onLastResort } from './last-resort.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,6 +24,9 @@ declare module 'vitest' {
 
 /** Key under which global-setup provides the state directory. */
 export const STACK_KEY = 'otelContractsE2eStack';
+
+/** Unregisters the last-resort cleanup of each stack this process started, by state directory. */
+const lastResort = new Map<string, () => void>();
 
 function stackOptions(stateDir: string): StackOptions {
   return {
@@ -71,12 +75,20 @@ function killParts(stateDir: string): void {
  */
 export async function startE2eStack(): Promise<string> {
   const stateDir = mkdtempSync(join(tmpdir(), 'otel-contracts-e2e-'));
-  process.on('exit', () => killParts(stateDir));
+  lastResort.set(
+    stateDir,
+    onLastResort(() => {
+      killParts(stateDir);
+      removeStateDir(stateDir);
+    }),
+  );
   try {
     await startStack(stackOptions(stateDir));
   } catch (e) {
     killParts(stateDir);
-    rmSync(stateDir, { recursive: true, force: true });
+    removeStateDir(stateDir, true);
+    lastResort.get(stateDir)?.();
+    lastResort.delete(stateDir);
     throw new Error(
       `e2e: the stack could not start.\n${(e as Error).message}\n` +
         '  -> if another stack runs on these ports (`otel-contracts stack status`, or someone else\'s e2e run), wait for it or stop it; ' +
@@ -95,8 +107,15 @@ export async function stopE2eStack(stateDir: string): Promise<void> {
     await stopStack(stackOptions(stateDir));
   } finally {
     killParts(stateDir);
-    if (process.env.OTEL_CONTRACTS_E2E_KEEP !== '1') rmSync(stateDir, { recursive: true, force: true });
+    removeStateDir(stateDir);
+    lastResort.get(stateDir)?.();
+    lastResort.delete(stateDir);
   }
+}
+
+/** Removes the state directory unless OTEL_CONTRACTS_E2E_KEEP=1 (then its logs stay for a look). */
+function removeStateDir(stateDir: string, always = false): void {
+  if (always || process.env.OTEL_CONTRACTS_E2E_KEEP !== '1') rmSync(stateDir, { recursive: true, force: true });
 }
 
 /** Handle on the running stack, from {@link useStack}. */
