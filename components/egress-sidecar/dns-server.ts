@@ -1,4 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
@@ -68,8 +69,18 @@ function bindError(e: unknown, at: HostPort, transport: string): Error {
   return new Error(`cannot listen for DNS over ${transport} on ${where}: ${err.message} (${hint})`);
 }
 
+/**
+ * Answers go to `rinfo.address`, always an IP literal: resolve those synchronously instead of through
+ * dns.lookup and a tick per datagram (the default); anything else (`localhost` at bind) the usual way.
+ */
+function literalLookup(host: string, opts: LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(host);
+  if (family !== 0) cb(null, host, family);
+  else dnsLookup(host, opts, cb);
+}
+
 function bindUdp(at: HostPort): Promise<UdpSocket> {
-  const socket = createSocket({ type: isIP(at.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  const socket = createSocket({ type: isIP(at.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: 4 << 20 });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(at.port, at.host, () => {
@@ -99,10 +110,11 @@ function bindTcp(at: HostPort, opts: DnsServerOptions): Promise<{ server: Server
 function serve(udp: UdpSocket, tcp: Server, sockets: Set<TcpSocket>, address: HostPort, opts: DnsServerOptions): DnsServer {
   const { resolver, logger } = opts;
   let closed = false;
+  const send = (response: Buffer, port: number, address: string) => {
+    if (!closed) udp.send(response, port, address);
+  };
   udp.on('message', (msg, rinfo) => {
-    resolver.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (response) => {
-      if (!closed) udp.send(response, rinfo.port, rinfo.address);
-    });
+    resolver.handle(msg, new UdpClient(rinfo.address, rinfo.port, send));
   });
   udp.on('error', (err) => logger.warn({ err }, 'DNS UDP socket error'));
   tcp.on('error', (err) => logger.warn({ err }, 'DNS TCP server error'));
@@ -123,12 +135,42 @@ function serve(udp: UdpSocket, tcp: Server, sockets: Set<TcpSocket>, address: Ho
   };
 }
 
+/** A UDP client: answers go back from the listening socket to its address and port. */
+class UdpClient {
+  readonly address: string;
+  readonly port: number;
+  readonly transport = 'udp' as const;
+  private readonly send: (response: Buffer, port: number, address: string) => void;
+
+  constructor(address: string, port: number, send: (response: Buffer, port: number, address: string) => void) {
+    this.address = address;
+    this.port = port;
+    this.send = send;
+  }
+
+  reply(response: Buffer): void {
+    this.send(response, this.port, this.address);
+  }
+}
+
 /** Reads length-prefixed queries off one connection and writes the answers, in completion order. */
 function serveTcpConnection(socket: TcpSocket, opts: DnsServerOptions): void {
   const { resolver } = opts;
-  const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
-  let buffered: Buffer = Buffer.alloc(0);
   let inFlight = 0;
+  const client = {
+    address: socket.remoteAddress ?? '',
+    port: socket.remotePort ?? 0,
+    transport: 'tcp' as const,
+    reply(response: Buffer) {
+      inFlight--;
+      if (socket.destroyed || !socket.writable) return;
+      const frame = Buffer.allocUnsafe(2 + response.length);
+      frame.writeUInt16BE(response.length, 0);
+      response.copy(frame, 2);
+      socket.write(frame);
+    },
+  };
+  let buffered: Buffer = Buffer.alloc(0);
   socket.setTimeout(opts.tcpIdleMs ?? 10_000, () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
@@ -152,15 +194,7 @@ function serveTcpConnection(socket: TcpSocket, opts: DnsServerOptions): void {
         return;
       }
       inFlight++;
-      const taken = resolver.handle(msg, client, (response) => {
-        inFlight--;
-        if (socket.destroyed || !socket.writable) return;
-        const frame = Buffer.allocUnsafe(2 + response.length);
-        frame.writeUInt16BE(response.length, 0);
-        response.copy(frame, 2);
-        socket.write(frame);
-      });
-      if (!taken) inFlight--;
+      if (!resolver.handle(msg, client)) inFlight--;
     }
   });
 }

@@ -46,6 +46,9 @@ export interface QueryInfo {
 
 // Output slot of readName: avoids an allocation per call on the hot path.
 let nameOut = '';
+// The name is written here (lowercased, escaped) and turned into a string with one native call.
+// 255 wire bytes escape to at most 4 characters each.
+const scratch = Buffer.allocUnsafe(1024);
 
 /**
  * Reads a (possibly compressed) domain name starting at `offset`.
@@ -60,8 +63,7 @@ function readName(buf: Buffer, offset: number, build: boolean): number {
   let floor = offset; // pointers must jump strictly below the start of the current segment
   let jumps = 0;
   let wire = 1;
-  let out = '';
-  let upper = false;
+  let n = 0;
   for (;;) {
     if (p >= len) return -1;
     const b = buf[p] as number;
@@ -85,28 +87,24 @@ function readName(buf: Buffer, offset: number, build: boolean): number {
     wire += b + 1;
     if (wire > MAX_NAME_WIRE_BYTES) return -1;
     if (build) {
-      let plain = true;
+      if (n > 0) scratch[n++] = 0x2e;
       for (let i = p + 1; i < end; i++) {
         const c = buf[i] as number;
-        if (c >= 0x41 && c <= 0x5a) upper = true;
-        else if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) plain = false;
+        if (c >= 0x41 && c <= 0x5a) scratch[n++] = c | 0x20;
+        else if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) scratch[n++] = c;
+        else {
+          // \DDD, as dig prints it: such a name matches no policy pattern.
+          scratch[n++] = 0x5c;
+          scratch[n++] = 0x30 + ((c / 100) | 0);
+          scratch[n++] = 0x30 + (((c / 10) | 0) % 10);
+          scratch[n++] = 0x30 + (c % 10);
+        }
       }
-      const label = plain ? buf.toString('latin1', p + 1, end) : escapeLabel(buf, p + 1, end);
-      out = out.length === 0 ? label : out + '.' + label;
     }
     p = end;
   }
-  if (build) nameOut = upper ? out.toLowerCase() : out;
+  if (build) nameOut = n === 0 ? '' : scratch.toString('latin1', 0, n);
   return next;
-}
-
-function escapeLabel(buf: Buffer, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const c = buf[i] as number;
-    s += c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c ? '\\' + String(c).padStart(3, '0') : String.fromCharCode(c);
-  }
-  return s;
 }
 
 /**
@@ -150,31 +148,39 @@ export function parseQuery(buf: Buffer): QueryInfo | WireDrop {
   return { id: buf.readUInt16BE(0), name, qtype, qclass, questionEnd, udpPayload, edns };
 }
 
-/** What the forwarder needs of an upstream response. */
-export interface ResponseInfo {
-  readonly id: number;
-  readonly rcode: number;
-  readonly truncated: boolean;
-  /** The echoed question's name (lowercased) and type, or undefined when QDCOUNT is 0. */
-  readonly name: string | undefined;
-  readonly qtype: number;
+/** True when `buf` has a response header (12 bytes, QR set). */
+export function isResponse(buf: Buffer): boolean {
+  return buf.length >= HEADER_BYTES && ((buf[2] as number) & 0x80) !== 0;
+}
+
+/** RCODE of a message with a header. */
+export function rcodeOf(buf: Buffer): number {
+  return (buf[3] as number) & 0x0f;
+}
+
+/** TC bit of a message with a header. */
+export function isTruncated(buf: Buffer): boolean {
+  return ((buf[2] as number) & 0x02) !== 0;
 }
 
 /**
- * Reads a response header and its question by hand, to match it to a pending query.
- * @returns undefined for anything that is not a well-formed response header with at most one question.
+ * True when a response echoes the query's question: QDCOUNT 1 and the same name (ASCII
+ * case-insensitively), type and class, byte for byte; or, for an error answer only, no question.
+ * No string is built: the question of a query is never compressed, so the bytes compare directly.
  */
-export function parseResponse(buf: Buffer): ResponseInfo | undefined {
-  if (buf.length < HEADER_BYTES || ((buf[2] as number) & 0x80) === 0) return undefined;
-  const qd = buf.readUInt16BE(4);
-  const rcode = (buf[3] as number) & 0x0f;
-  const truncated = ((buf[2] as number) & 0x02) !== 0;
-  const id = buf.readUInt16BE(0);
-  if (qd === 0) return { id, rcode, truncated, name: undefined, qtype: 0 };
-  if (qd !== 1) return undefined;
-  const off = readName(buf, HEADER_BYTES, true);
-  if (off < 0 || off + 4 > buf.length) return undefined;
-  return { id, rcode, truncated, name: nameOut, qtype: buf.readUInt16BE(off) };
+export function echoesQuestion(response: Buffer, query: Buffer, questionEnd: number): boolean {
+  const qd = response.readUInt16BE(4);
+  if (qd === 0) return rcodeOf(response) !== RCODE.NOERROR;
+  if (qd !== 1 || response.length < questionEnd) return false;
+  for (let i = HEADER_BYTES; i < questionEnd; i++) {
+    let a = response[i] as number;
+    let b = query[i] as number;
+    if (a === b) continue;
+    if (a >= 0x41 && a <= 0x5a) a |= 0x20;
+    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+    if (a !== b) return false;
+  }
+  return true;
 }
 
 /**

@@ -3,7 +3,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, connect, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
-import { parseResponse, RCODE, type QueryInfo, type ResponseInfo } from './dns-wire.ts';
+import { echoesQuestion, isResponse, isTruncated, rcodeOf, RCODE, type QueryInfo } from './dns-wire.ts';
 
 /**
  * Forwards allowed queries to the upstream resolvers (seed 000 §1, `dns_forward_duration_seconds`):
@@ -16,10 +16,16 @@ import { parseResponse, RCODE, type QueryInfo, type ResponseInfo } from './dns-w
 /** Why a forward failed; the caller answers SERVFAIL and counts `result="forward_error"`. */
 export type ForwardFailure = 'timeout' | 'refused' | 'overload' | 'closed';
 
-/** Outcome of {@link Forwarder.forward}. `response` carries the client's id again. */
-export type ForwardOutcome =
-  | { readonly ok: true; readonly response: Buffer; readonly rcode: number; readonly transport: 'udp' | 'tcp'; readonly upstream: HostPort }
-  | { readonly ok: false; readonly reason: ForwardFailure; readonly detail: string };
+/**
+ * Receives the outcome of one forwarded query: exactly one of the two methods is called, once.
+ * An object rather than closures, so that a query costs one allocation on the caller's side.
+ */
+export interface ForwardSink {
+  /** The upstream's answer, with the client's id restored; `rcode` from its header. */
+  answered(response: Buffer, rcode: number, transport: 'udp' | 'tcp'): void;
+  /** No usable answer within the budget. */
+  failed(reason: ForwardFailure, detail: string): void;
+}
 
 /** Packets from upstreams that match nothing, for `otel_contracts_dns_packets_dropped_total`. */
 export type UpstreamDrop = 'malformed' | 'unmatched_response';
@@ -51,30 +57,65 @@ class IdSource {
   }
 }
 
-type Answer = (response: Buffer | undefined, info: ResponseInfo | undefined, failure: string | undefined) => void;
+/** One forwarded query across its attempts. */
+class Job {
+  readonly query: Buffer;
+  readonly q: QueryInfo;
+  readonly maxResponseBytes: number;
+  readonly sink: ForwardSink;
+  readonly deadline: number;
+  /** Index of the upstream being tried. */
+  attempt = 0;
+  /** When the current attempt gives up (performance.now() milliseconds). */
+  expiresAt = 0;
+  lastReason: ForwardFailure = 'timeout';
+  lastFailure = 'no upstream answered';
 
-interface Pending {
-  readonly name: string;
-  readonly qtype: number;
-  readonly timer: NodeJS.Timeout;
-  readonly done: Answer;
+  constructor(query: Buffer, q: QueryInfo, maxResponseBytes: number, sink: ForwardSink, deadline: number) {
+    this.query = query;
+    this.q = q;
+    this.maxResponseBytes = maxResponseBytes;
+    this.sink = sink;
+    this.deadline = deadline;
+  }
 }
 
-/** One upstream over a connected UDP socket: the kernel only delivers datagrams from that address. */
+/** What an upstream reports back to the forwarder. */
+interface UpstreamEvents {
+  answer(job: Job, up: UdpUpstream, response: Buffer): void;
+  silent(job: Job, up: UdpUpstream, why: string): void;
+  drop(reason: UpstreamDrop): void;
+}
+
+/** Timer callback without a closure: `setTimeout(sweep, ms, upstream)`. */
+function sweep(up: UdpUpstream): void {
+  up.sweep();
+}
+
+/**
+ * One upstream over a connected UDP socket: the kernel only delivers datagrams from that address.
+ * Every attempt on it has the same budget, so the pending map (insertion-ordered) is also ordered by
+ * expiry: one timer, armed for the oldest entry, expires them in order instead of a timer per query.
+ */
 class UdpUpstream {
   readonly address: HostPort;
+  readonly label: string;
   private readonly socket: UdpSocket;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, Job>();
   private readonly ids: IdSource;
-  private readonly onDrop: (reason: UpstreamDrop) => void;
+  private readonly events: UpstreamEvents;
+  private readonly budgetMs: number;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(address: HostPort, ids: IdSource, onDrop: (reason: UpstreamDrop) => void, logger: Logger) {
+  constructor(address: HostPort, budgetMs: number, ids: IdSource, events: UpstreamEvents, logger: Logger) {
     this.address = address;
+    this.budgetMs = budgetMs;
+    this.label = `${address.host}:${address.port}`;
     this.ids = ids;
-    this.onDrop = onDrop;
-    this.socket = createSocket({ type: isIP(address.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    this.events = events;
+    this.socket = createSocket({ type: isIP(address.host) === 6 ? 'udp6' : 'udp4' });
     this.socket.on('message', (msg) => this.onMessage(msg));
-    this.socket.on('error', (err) => logger.debug({ err, upstream: `${address.host}:${address.port}` }, 'upstream UDP socket error; the query times out and the next upstream is tried'));
+    this.socket.on('error', (err) => logger.debug({ err, upstream: this.label }, 'upstream UDP socket error; the query times out and the next upstream is tried'));
   }
 
   /** Connects the socket. @throws the bind/connect error. */
@@ -93,42 +134,52 @@ class UdpUpstream {
   }
 
   /**
-   * Sends `query` (its id is overwritten) and calls `done` exactly once: with the response, or with
-   * a failure after `timeoutMs`. Returns false, without calling `done`, when too many are in flight.
+   * Sends the job's query under a fresh random id; the forwarder hears of it exactly once, by
+   * `answer` or `silent` (after the budget). Returns false, sending nothing, when too many are in flight.
+   * @param now performance.now() of the caller.
    */
-  send(query: Buffer, q: QueryInfo, timeoutMs: number, done: Answer): boolean {
+  send(job: Job, now: number): boolean {
     if (this.pending.size >= MAX_PENDING_PER_UPSTREAM) return false;
     let id = this.ids.take();
     while (this.pending.has(id)) id = this.ids.take();
-    query.writeUInt16BE(id, 0);
-    const timer = setTimeout(() => {
-      this.pending.delete(id);
-      done(undefined, undefined, `no answer within ${timeoutMs} ms`);
-    }, timeoutMs);
-    this.pending.set(id, { name: q.name, qtype: q.qtype, timer, done });
-    this.socket.send(query);
+    job.query.writeUInt16BE(id, 0);
+    job.expiresAt = now + this.budgetMs;
+    this.pending.set(id, job);
+    if (this.timer === undefined) this.timer = setTimeout(sweep, this.budgetMs, this);
+    this.socket.send(job.query);
     return true;
   }
 
-  private onMessage(msg: Buffer): void {
-    const info = parseResponse(msg);
-    if (info === undefined) return this.onDrop('malformed');
-    const p = this.pending.get(info.id);
-    // A response must echo the question; only error answers may omit it.
-    if (p === undefined || (info.name !== undefined ? info.name !== p.name || info.qtype !== p.qtype : info.rcode === RCODE.NOERROR)) {
-      return this.onDrop('unmatched_response');
+  /** Expires the attempts whose budget is spent, oldest first, and re-arms for the next one. */
+  sweep(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const [id, job] of this.pending) {
+      if (job.expiresAt > now) {
+        this.timer = setTimeout(sweep, Math.ceil(job.expiresAt - now), this);
+        return;
+      }
+      this.pending.delete(id);
+      this.events.silent(job, this, `no answer within ${this.budgetMs} ms`);
     }
-    this.pending.delete(info.id);
-    clearTimeout(p.timer);
-    p.done(msg, info, undefined);
+  }
+
+  private onMessage(msg: Buffer): void {
+    if (!isResponse(msg)) return this.events.drop('malformed');
+    const id = msg.readUInt16BE(0);
+    const job = this.pending.get(id);
+    if (job === undefined || !echoesQuestion(msg, job.query, job.q.questionEnd)) return this.events.drop('unmatched_response');
+    this.pending.delete(id);
+    this.events.answer(job, this, msg);
   }
 
   /** Fails every pending query and closes the socket. */
   close(): void {
-    for (const [id, p] of this.pending) {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [id, job] of this.pending) {
       this.pending.delete(id);
-      clearTimeout(p.timer);
-      p.done(undefined, undefined, 'closing');
+      this.events.silent(job, this, 'closing');
     }
     this.socket.close();
   }
@@ -151,7 +202,18 @@ export class Forwarder {
     this.timeoutMs = opts.timeoutMs;
     this.logger = opts.logger;
     this.onDrop = opts.onDrop;
-    this.udp = opts.upstreams.map((u) => new UdpUpstream(u, this.ids, opts.onDrop, opts.logger));
+    const events: UpstreamEvents = {
+      answer: (job, up, response) => this.onAnswer(job, up, response),
+      silent: (job, up, why) => {
+        job.lastFailure = `${up.label}: ${why}`;
+        job.lastReason = why === 'closing' ? 'closed' : 'timeout';
+        job.attempt++;
+        this.tryNext(job, performance.now());
+      },
+      drop: (reason) => this.onDrop(reason),
+    };
+    const share = Math.max(1, Math.floor(opts.timeoutMs / opts.upstreams.length));
+    this.udp = opts.upstreams.map((u) => new UdpUpstream(u, share, this.ids, events, opts.logger));
   }
 
   /** Binds and connects one UDP socket per upstream. @throws the socket error. */
@@ -167,63 +229,59 @@ export class Forwarder {
   }
 
   /**
-   * Forwards one query and calls `done` exactly once, within the budget (plus timer slack).
-   * Upstreams are tried in order: REFUSED, SERVFAIL or silence moves to the next one (each attempt gets
-   * an equal share of the budget, the last one what remains); the last upstream's SERVFAIL is returned
-   * as an answer. A truncated UDP answer is retried over TCP to the same upstream; when the full answer
-   * does not fit `maxResponseBytes` (the UDP client's limit) the truncated one is returned instead, so
-   * the client retries over TCP itself.
+   * Forwards one query; `sink` hears of it exactly once, within the budget (plus timer slack).
+   * Upstreams are tried in order: REFUSED, SERVFAIL or silence moves to the next one; each attempt has
+   * an equal share of the budget (budget / upstreams), so the attempts together never exceed it. The
+   * last upstream's SERVFAIL is returned as an answer, its REFUSED as a failure. A truncated UDP answer is retried over TCP to the same
+   * upstream; when the full answer does not fit `maxResponseBytes` (the UDP client's limit) the
+   * truncated one is returned instead, so the client retries over TCP itself.
    *
-   * @param query the client's message; its id is rewritten while in flight and restored before `done`.
+   * @param query the client's message; its id is rewritten while in flight and restored before `sink` hears.
+   * @param now performance.now() when the query arrived, if the caller has it.
    */
-  forward(query: Buffer, q: QueryInfo, maxResponseBytes: number, done: (outcome: ForwardOutcome) => void): void {
-    if (this.closed) return done({ ok: false, reason: 'closed', detail: 'the proxy is shutting down' });
-    const deadline = performance.now() + this.timeoutMs;
+  forward(query: Buffer, q: QueryInfo, maxResponseBytes: number, sink: ForwardSink, now = performance.now()): void {
+    if (this.closed) return sink.failed('closed', 'the proxy is shutting down');
+    this.tryNext(new Job(query, q, maxResponseBytes, sink, now + this.timeoutMs), now);
+  }
+
+  private tryNext(job: Job, now: number): void {
     const n = this.udp.length;
-    const share = Math.ceil(this.timeoutMs / n);
-    const finish = (outcome: ForwardOutcome): void => {
-      query.writeUInt16BE(q.id, 0);
-      if (outcome.ok) outcome.response.writeUInt16BE(q.id, 0);
-      done(outcome);
-    };
-    let lastFailure = 'no upstream answered';
-    let lastReason: ForwardFailure = 'timeout';
-    const attempt = (i: number): void => {
-      const remaining = Math.floor(deadline - performance.now());
-      if (i >= n || remaining <= 0 || this.closed) {
-        return finish({ ok: false, reason: this.closed ? 'closed' : lastReason, detail: lastFailure });
-      }
+    for (;;) {
+      const i = job.attempt;
+      if (i >= n || this.closed) return this.fail(job, this.closed ? 'closed' : job.lastReason, job.lastFailure);
       const up = this.udp[i] as UdpUpstream;
-      const budget = i === n - 1 ? remaining : Math.min(remaining, share);
-      const sent = up.send(query, q, budget, (response, info, failure) => {
-        if (response === undefined || info === undefined) {
-          lastFailure = `${up.address.host}:${up.address.port}: ${failure}`;
-          lastReason = failure === 'closing' ? 'closed' : 'timeout';
-          return attempt(i + 1);
-        }
-        if ((info.rcode === RCODE.REFUSED || info.rcode === RCODE.SERVFAIL) && i < n - 1) {
-          lastFailure = `${up.address.host}:${up.address.port}: rcode ${info.rcode}`;
-          return attempt(i + 1);
-        }
-        if (info.rcode === RCODE.REFUSED) {
-          return finish({ ok: false, reason: 'refused', detail: `${up.address.host}:${up.address.port} refused the query` });
-        }
-        if (!info.truncated) return finish({ ok: true, response, rcode: info.rcode, transport: 'udp', upstream: up.address });
-        this.viaTcp(up.address, query, q, Math.floor(deadline - performance.now()), (full) => {
-          if (full !== undefined && full.length <= maxResponseBytes) {
-            finish({ ok: true, response: full, rcode: (full[3] as number) & 0x0f, transport: 'tcp', upstream: up.address });
-          } else {
-            finish({ ok: true, response, rcode: info.rcode, transport: 'udp', upstream: up.address });
-          }
-        });
-      });
-      if (!sent) {
-        lastReason = 'overload';
-        lastFailure = `${up.address.host}:${up.address.port}: ${MAX_PENDING_PER_UPSTREAM} queries already in flight`;
-        attempt(i + 1);
-      }
-    };
-    attempt(0);
+      if (up.send(job, now)) return;
+      job.lastReason = 'overload';
+      job.lastFailure = `${up.label}: ${MAX_PENDING_PER_UPSTREAM} queries already in flight`;
+      job.attempt++;
+    }
+  }
+
+  private onAnswer(job: Job, up: UdpUpstream, response: Buffer): void {
+    const rcode = rcodeOf(response);
+    const last = job.attempt === this.udp.length - 1;
+    if ((rcode === RCODE.REFUSED || rcode === RCODE.SERVFAIL) && !last) {
+      job.lastFailure = `${up.label}: rcode ${rcode}`;
+      job.attempt++;
+      return this.tryNext(job, performance.now());
+    }
+    if (rcode === RCODE.REFUSED) return this.fail(job, 'refused', `${up.label} refused the query`);
+    if (!isTruncated(response)) return this.succeed(job, response, rcode, 'udp');
+    this.viaTcp(up.address, job.query, job.q, Math.floor(job.deadline - performance.now()), (full) => {
+      if (full !== undefined && full.length <= job.maxResponseBytes) this.succeed(job, full, rcodeOf(full), 'tcp');
+      else this.succeed(job, response, rcode, 'udp');
+    });
+  }
+
+  private succeed(job: Job, response: Buffer, rcode: number, transport: 'udp' | 'tcp'): void {
+    job.query.writeUInt16BE(job.q.id, 0);
+    response.writeUInt16BE(job.q.id, 0);
+    job.sink.answered(response, rcode, transport);
+  }
+
+  private fail(job: Job, reason: ForwardFailure, detail: string): void {
+    job.query.writeUInt16BE(job.q.id, 0);
+    job.sink.failed(reason, detail);
   }
 
   /**
@@ -264,12 +322,11 @@ export class Forwarder {
         }
         const msg = Buffer.from(buffered.subarray(2, 2 + len));
         buffered = buffered.subarray(2 + len);
-        const info = parseResponse(msg);
-        if (info === undefined) {
+        if (!isResponse(msg)) {
           this.onDrop('malformed');
           return settle(undefined, 'malformed TCP answer');
         }
-        if (info.id !== id || (info.name !== undefined && (info.name !== q.name || info.qtype !== q.qtype))) {
+        if (msg.readUInt16BE(0) !== id || !echoesQuestion(msg, query, q.questionEnd)) {
           this.onDrop('unmatched_response');
           continue;
         }

@@ -60,7 +60,10 @@ function resolveVia(forwarder: Forwarder, name: string, type: 'A' | 'AAAA'): Pro
     const query = buildQuery(name, type, 0);
     const q = parseQuery(query);
     if (typeof q === 'string') return resolve([]);
-    forwarder.forward(query, q, MAX_UDP_RESPONSE_BYTES, (outcome) => resolve(outcome.ok ? answerAddresses(outcome.response) : []));
+    forwarder.forward(query, q, MAX_UDP_RESPONSE_BYTES, {
+      answered: (response) => resolve(answerAddresses(response)),
+      failed: () => resolve([]),
+    });
   });
 }
 

@@ -3,7 +3,7 @@ import type { Recorders } from '../../instrumentation/recorders.ts';
 import type { egress } from '../../semconv/generated/egress.ts';
 import type { self } from '../../semconv/generated/self.ts';
 import { buildErrorResponse, parseQuery, RCODE, type QueryInfo } from './dns-wire.ts';
-import type { Forwarder, ForwardOutcome } from './forwarder.ts';
+import type { Forwarder, ForwardFailure, ForwardSink } from './forwarder.ts';
 import type { ActivePolicy } from './policy.ts';
 
 /**
@@ -15,11 +15,13 @@ import type { ActivePolicy } from './policy.ts';
  *   SERVFAIL is relayed and counted `forward_error`); on a timeout or refusal SERVFAIL and `forward_error`.
  */
 
-/** Who sent a query. */
+/** Who sent a query, and how to answer it. */
 export interface DnsClient {
   readonly address: string;
   readonly port: number;
   readonly transport: 'udp' | 'tcp';
+  /** Sends an answer back over the client's transport; a no-op once the listener is closed. */
+  reply(response: Buffer): void;
 }
 
 /** Called with an allowed answer before it is sent (dns+nft: put its addresses in the allow set). */
@@ -70,50 +72,51 @@ export class Resolver {
   }
 
   /**
-   * Handles one message. `reply` is called exactly once when this returns true, with the answer to send
-   * (id = the client's); never when it returns false (the message was dropped and counted).
+   * Handles one message. `client.reply` is called exactly once when this returns true, with the answer
+   * to send (id = the client's); never when it returns false (the message was dropped and counted).
    * Never throws for bad input.
    */
-  handle(message: Buffer, client: DnsClient, reply: (response: Buffer) => void): boolean {
+  handle(message: Buffer, client: DnsClient): boolean {
     const q = parseQuery(message);
     if (typeof q === 'string') {
       this.drop(q);
       return false;
     }
     const decision = this.o.policy.current.evaluate(q.name);
-    const m = this.o.metrics;
     if (!decision.allowed) {
-      reply(buildErrorResponse(message, q, RCODE.NXDOMAIN));
-      m.opensandbox_egress_dns_queries_total.add(1, DENIED);
-      m.opensandbox_egress_violations_total.add(1, DNS_DENY);
+      client.reply(buildErrorResponse(message, q, RCODE.NXDOMAIN));
+      this.o.metrics.opensandbox_egress_dns_queries_total.add(1, DENIED);
+      this.o.metrics.opensandbox_egress_violations_total.add(1, DNS_DENY);
       this.logViolation(q, client, decision.rule);
       return true;
     }
-    const t0 = performance.now();
     const limit = client.transport === 'udp' ? q.udpPayload : TCP_MAX_RESPONSE;
-    this.o.forwarder.forward(message, q, limit, (outcome) => this.answered(outcome, message, q, client, t0, reply));
+    const inFlight = new InFlight(this, message, q, client);
+    this.o.forwarder.forward(message, q, limit, inFlight, inFlight.t0);
     return true;
   }
 
-  private answered(outcome: ForwardOutcome, message: Buffer, q: QueryInfo, client: DnsClient, t0: number, reply: (r: Buffer) => void): void {
+  /** An allowed query was answered by an upstream (called by {@link InFlight}). */
+  answered(f: InFlight, response: Buffer, rcode: number): void {
     const m = this.o.metrics;
-    if (!outcome.ok) {
-      reply(buildErrorResponse(message, q, RCODE.SERVFAIL));
-      m.opensandbox_egress_dns_queries_total.add(1, FORWARD_ERROR);
-      this.o.logger.debug({ domain: q.name, client: client.address, reason: outcome.reason, detail: outcome.detail }, 'upstream DNS failed; answered SERVFAIL');
-      return;
-    }
-    m.opensandbox_egress_dns_forward_duration_seconds.record((performance.now() - t0) / 1000);
-    m.opensandbox_egress_dns_queries_total.add(1, outcome.rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
-    const hook = this.o.onAllowedAnswer?.(q.name, outcome.response);
-    if (hook === undefined) return reply(outcome.response);
+    m.opensandbox_egress_dns_forward_duration_seconds.record((performance.now() - f.t0) / 1000);
+    m.opensandbox_egress_dns_queries_total.add(1, rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
+    const hook = this.o.onAllowedAnswer?.(f.q.name, response);
+    if (hook === undefined) return f.client.reply(response);
     hook.then(
-      () => reply(outcome.response),
+      () => f.client.reply(response),
       (err: unknown) => {
-        this.o.logger.warn({ err, domain: q.name }, 'allowed-answer hook failed; answering anyway');
-        reply(outcome.response);
+        this.o.logger.warn({ err, domain: f.q.name }, 'allowed-answer hook failed; answering anyway');
+        f.client.reply(response);
       },
     );
+  }
+
+  /** An allowed query got no usable answer: SERVFAIL (called by {@link InFlight}). */
+  failed(f: InFlight, reason: ForwardFailure, detail: string): void {
+    f.client.reply(buildErrorResponse(f.message, f.q, RCODE.SERVFAIL));
+    this.o.metrics.opensandbox_egress_dns_queries_total.add(1, FORWARD_ERROR);
+    this.o.logger.debug({ domain: f.q.name, client: f.client.address, reason, detail }, 'upstream DNS failed; answered SERVFAIL');
   }
 
   private logViolation(q: QueryInfo, client: DnsClient, rule: string): void {
@@ -135,5 +138,29 @@ export class Resolver {
       { violation: 'dns_deny', domain: q.name, qtype: q.qtype, client: `${client.address}:${client.port}`, transport: client.transport, rule },
       'egress violation: DNS query denied by policy, answered NXDOMAIN',
     );
+  }
+}
+
+/** One allowed query on its way upstream: the forwarder's sink, one allocation per query. */
+class InFlight implements ForwardSink {
+  readonly resolver: Resolver;
+  readonly message: Buffer;
+  readonly q: QueryInfo;
+  readonly client: DnsClient;
+  readonly t0 = performance.now();
+
+  constructor(resolver: Resolver, message: Buffer, q: QueryInfo, client: DnsClient) {
+    this.resolver = resolver;
+    this.message = message;
+    this.q = q;
+    this.client = client;
+  }
+
+  answered(response: Buffer, rcode: number): void {
+    this.resolver.answered(this, response, rcode);
+  }
+
+  failed(reason: ForwardFailure, detail: string): void {
+    this.resolver.failed(this, reason, detail);
   }
 }
