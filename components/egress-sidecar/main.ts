@@ -259,14 +259,14 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
 }
 
 async function cli(): Promise<void> {
-  const logger = createLogger('opensandbox-egress', process.env);
   try {
-    await runEgressSidecar(process.argv.slice(2), process.env, { logger, exitHandlers: true });
+    await runEgressSidecar(process.argv.slice(2), process.env, { exitHandlers: true });
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exit(e.exitCode);
     }
-    logger.fatal({ err: (e as Error).message }, `egress sidecar did not start: ${(e as Error).message}`);
+    // Plain text: the one line a user reads when `npm start` fails.
+    process.stderr.write(`egress sidecar did not start: ${(e as Error).message}\n`);
     process.exit(1);
   }
 }

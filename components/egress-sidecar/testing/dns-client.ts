@@ -93,7 +93,7 @@ export function rcodeName(p: dnsPacket.DecodedPacket): string {
 
 /** The A/AAAA addresses of a decoded answer. */
 export function addresses(p: dnsPacket.DecodedPacket): string[] {
-  return (p.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => a.data as string);
+  return (p.answers ?? []).flatMap((a) => ((a.type === 'A' || a.type === 'AAAA') && typeof a.data === 'string' ? [a.data] : []));
 }
 
 /** One sample of an exposition. */

@@ -1,0 +1,141 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
+import { query, rcodeName, sample, scrape, udpQuery } from './testing/dns-client.ts';
+import { startSidecar, type TestSidecar } from './testing/harness.ts';
+
+// The policy API over real HTTP: auth, strict validation with field names, size cap, reset, and the
+// counts it drives (policy_updates_total, policy_rule_count), with DNS behaviour following the policy.
+
+const TOKEN = 's3cret-token';
+const AUTH = { 'OPENSANDBOX-EGRESS-AUTH': TOKEN };
+const INITIAL = { default_action: 'deny', egress: [{ action: 'allow', target: '*.example.test' }] };
+
+let up: Authoritative;
+let t: TestSidecar;
+
+beforeAll(async () => {
+  up = await startAuthoritative();
+  t = await startSidecar([`127.0.0.1:${up.port}`], { OPENSANDBOX_EGRESS_TOKEN: TOKEN, OPENSANDBOX_NETWORK_POLICY: JSON.stringify(INITIAL) });
+});
+
+afterAll(async () => {
+  await t?.sidecar.close();
+  await up?.close();
+});
+
+async function post(body: string, headers: Record<string, string> = AUTH): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${t.base}/policy`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function current(): Promise<unknown> {
+  const res = await fetch(`${t.base}/policy`, { headers: AUTH });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { policy: unknown }).policy;
+}
+
+const updates = async () => sample(await scrape(t.httpPort), 'opensandbox_egress_policy_updates_total');
+
+describe('egress sidecar: policy API', () => {
+  it('requires the OPENSANDBOX-EGRESS-AUTH header when OPENSANDBOX_EGRESS_TOKEN is set', async () => {
+    expect((await fetch(`${t.base}/policy`)).status).toBe(401);
+    expect((await fetch(`${t.base}/policy`, { headers: { 'OPENSANDBOX-EGRESS-AUTH': 'wrong' } })).status).toBe(401);
+    const denied = await post(JSON.stringify({ default_action: 'allow' }), {});
+    expect(denied.status).toBe(401);
+    expect(String(denied.json.error)).toContain('OPENSANDBOX-EGRESS-AUTH');
+    const ok = await fetch(`${t.base}/policy`, { headers: AUTH });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ mode: 'enforcing', enforcementMode: 'dns', policy: INITIAL, alwaysAllowed: [] });
+    // /healthz and /metrics need no token.
+    expect((await fetch(`${t.base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${t.base}/metrics`)).status).toBe(200);
+  });
+
+  const bad: [string, string, string][] = [
+    ['bad JSON', '{"default_action": "deny",', 'body'],
+    ['a non-object body', '[1,2]', 'body'],
+    ['a wrong type for default_action', '{"default_action": 1}', 'default_action'],
+    ['an unknown default_action', '{"default_action": "block"}', 'default_action'],
+    ['egress not an array', '{"egress": {"action": "allow"}}', 'egress'],
+    ['a rule that is not an object', '{"egress": ["example.com"]}', 'egress[0]'],
+    ['a wrong type for a target', '{"egress": [{"action": "allow", "target": 5}]}', 'egress[0].target'],
+    ['an unknown action', '{"egress": [{"action": "block", "target": "a.com"}]}', 'egress[0].action'],
+    ['a missing target', '{"egress": [{"action": "allow"}]}', 'egress[0].target'],
+    ['an unknown top-level field', '{"default_action": "deny", "mode": "strict"}', 'mode'],
+    ['an unknown rule field', '{"egress": [{"action": "allow", "target": "a.com", "port": 443}]}', 'egress[0].port'],
+    ['a double wildcard', '{"egress": [{"action": "allow", "target": "*.*.example.com"}]}', 'egress[0].target'],
+    ['a bare wildcard', '{"egress": [{"action": "allow", "target": "*"}]}', 'egress[0].target'],
+    ['a URL as target', '{"egress": [{"action": "allow", "target": "https://example.com"}]}', 'egress[0].target'],
+    ['a space in a target', '{"egress": [{"action": "allow", "target": "exa mple.com"}]}', 'egress[0].target'],
+    ['an empty label', '{"egress": [{"action": "allow", "target": "a..example.com"}]}', 'egress[0].target'],
+    ['a leading hyphen', '{"egress": [{"action": "allow", "target": "-bad.example.com"}]}', 'egress[0].target'],
+    ['a 64-character label', `{"egress": [{"action": "allow", "target": "${'a'.repeat(64)}.com"}]}`, 'egress[0].target'],
+    ['the second rule bad', '{"egress": [{"action": "allow", "target": "ok.com"}, {"action": "deny", "target": "no_t@ok"}]}', 'egress[1].target'],
+  ];
+
+  it.each(bad)('refuses %s with 400 naming the field, and keeps the policy', async (_what, body, field) => {
+    const before = await updates();
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(res.json.field).toBe(field);
+    expect(String(res.json.error)).toContain(field === 'body' ? 'body' : field);
+    expect(await current()).toEqual(INITIAL);
+    expect(await updates()).toBe(before);
+  });
+
+  it('refuses a 1 MB body with 413 without reading it whole, declared or streamed, and keeps the policy', async () => {
+    const before = await updates();
+    const big = JSON.stringify({ default_action: 'allow', egress: Array.from({ length: 30_000 }, (_, i) => ({ action: 'allow', target: `host-${i}.example.com` })) });
+    expect(big.length).toBeGreaterThan(1_000_000);
+    const declared = await post(big);
+    expect(declared.status).toBe(413);
+    expect(declared.json.field).toBe('body');
+    // Chunked: no Content-Length, the cap applies while streaming.
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = request(`${t.base}/policy`, { method: 'POST', headers: { ...AUTH, 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 16; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
+      req.end();
+    });
+    expect(streamed).toBe(413);
+    expect(await current()).toEqual(INITIAL);
+    expect(await updates()).toBe(before);
+  });
+
+  it('applies a valid policy: counted, rule count tracked, DNS follows it; an empty body resets to allow-all', async () => {
+    expect(rcodeName(await udpQuery(t.dnsPort, query('a.example.test')))).toBe('NOERROR');
+    expect(rcodeName(await udpQuery(t.dnsPort, query('outside.test')))).toBe('NXDOMAIN'); // default deny
+
+    const before = await updates();
+    const next = { default_action: 'allow', egress: [{ action: 'deny', target: 'A.Example.Test' }, { action: 'deny', target: '*.tracker.test.' }] };
+    const res = await post(JSON.stringify(next));
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok', mode: 'enforcing', enforcementMode: 'dns' });
+    expect(await current()).toEqual(next);
+    let m = await scrape(t.httpPort);
+    expect(sample(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 1);
+    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(2);
+    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toBe(0);
+    expect(rcodeName(await udpQuery(t.dnsPort, query('a.example.test')))).toBe('NXDOMAIN');
+    expect(rcodeName(await udpQuery(t.dnsPort, query('x.tracker.test')))).toBe('NXDOMAIN');
+    expect(rcodeName(await udpQuery(t.dnsPort, query('b.example.test')))).toBe('NOERROR');
+
+    const reset = await post('');
+    expect(reset.status).toBe(200);
+    expect(reset.json.mode).toBe('allow_all');
+    expect(await current()).toEqual({ default_action: 'allow', egress: [] });
+    m = await scrape(t.httpPort);
+    expect(sample(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 2);
+    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
+    expect(rcodeName(await udpQuery(t.dnsPort, query('a.example.test')))).toBe('NOERROR');
+  });
+
+  it('answers 405 for other methods on /policy and 404 elsewhere', async () => {
+    expect((await fetch(`${t.base}/policy`, { method: 'DELETE', headers: AUTH })).status).toBe(405);
+    expect((await fetch(`${t.base}/nope`)).status).toBe(404);
+  });
+});
