@@ -158,7 +158,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     scrapeHandler,
     async start(startOpts = {}) {
       const out: { scrapeUrl?: string; pushUrl?: string; pushgatewayUrl?: string } = {};
-      if (scrapeReader && startOpts.listen !== false) {
+      // The scrape reader also exists for the Pushgateway; listen only when the prometheus reader was chosen.
+      if (scrapeReader && config.exporters.has('prometheus') && startOpts.listen !== false) {
         const started = await startScrapeServer({
           render,
           host: config.prometheus.host,

@@ -121,3 +121,12 @@ describe('scrape endpoint over HTTP', () => {
     expect(scrapeUrl).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/metrics$/);
   });
 });
+
+describe('Pushgateway without the prometheus reader', () => {
+  it('does not open a scrape port when only the Pushgateway push is configured', async () => {
+    const p = pipelineFor('egress', { OTEL_METRICS_EXPORTER: 'none', OTEL_CONTRACTS_PUSHGATEWAY_URL: 'http://127.0.0.1:9', OTEL_EXPORTER_PROMETHEUS_PORT: '0' });
+    const started = await p.start();
+    expect(started.scrapeUrl).toBeUndefined();
+    expect(started.pushgatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:9\/metrics\/job\/test\/instance_id\//);
+  });
+});
