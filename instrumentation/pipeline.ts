@@ -161,12 +161,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       // The scrape reader also exists for the Pushgateway; listen only when the prometheus reader was chosen.
       if (scrapeReader && config.exporters.has('prometheus') && startOpts.listen !== false) {
         const started = await startScrapeServer({
-          render,
+          handle: scrapeHandler,
           host: config.prometheus.host,
           port: config.prometheus.port,
           allowNonLoopback: config.prometheus.allowNonLoopback,
-          rateLimit: config.prometheus.rateLimit,
-          onRejected: () => selfRecorders?.otel_contracts_scrapes_rejected_total.add(1),
           keepAlive: startOpts.keepAlive ?? true,
         });
         server = started.server;

@@ -80,13 +80,15 @@ export function assertBindAllowed(host: string, allowNonLoopback: boolean): void
 }
 
 /** Options of {@link startScrapeServer}. */
-export interface ScrapeServerOptions extends ScrapeHandlerOptions {
+export interface ScrapeServerOptions {
   readonly host: string;
   /** TCP port; 0 picks a free one. */
   readonly port: number;
   readonly allowNonLoopback?: boolean;
   /** Keep the process alive while listening (a server); false for a preload, whose app decides its own lifetime. */
   readonly keepAlive?: boolean;
+  /** The `/metrics` handler, from {@link createScrapeHandler}. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /**
@@ -96,9 +98,8 @@ export interface ScrapeServerOptions extends ScrapeHandlerOptions {
  */
 export async function startScrapeServer(opts: ScrapeServerOptions): Promise<{ server: Server; host: string; port: number }> {
   assertBindAllowed(opts.host, opts.allowNonLoopback ?? false);
-  const handle = createScrapeHandler(opts);
   const server = createServer((req, res) => {
-    if (!handle(req, res)) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+    if (!opts.handle(req, res)) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: metrics are at /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
