@@ -1,0 +1,196 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSidecar, stopChild, TESTING, type ChildSidecar } from './testing/child.ts';
+import { parseMetrics, sample, type Samples } from './testing/dns-client.ts';
+
+// dns+nft mode for real: the sidecar runs inside a network namespace this test creates, applies its
+// nftables table there, and the test checks the table, the allow set and the dropped DoT/DoH packets
+// from inside the namespace. Needs root, `ip` and `nft` (CI installs them); it fails, loudly, without.
+
+const run = promisify(execFile);
+const NS = `oc-egress-${process.pid}`;
+const TABLE = 'oc_egress_test';
+const POLICY = { default_action: 'deny', egress: [{ action: 'deny', target: 'collector.example.test' }, { action: 'allow', target: '*.example.test' }] };
+
+let upstream: ChildProcess | undefined;
+let sidecar: ChildSidecar | undefined;
+let nsCreated = false;
+let upstreamPort = 0;
+
+async function have(cmd: string): Promise<boolean> {
+  return run('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`]).then(() => true, () => false);
+}
+
+async function inNs(cmd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('ip', ['netns', 'exec', NS, cmd, ...args], { timeout: 15_000 });
+  return stdout;
+}
+
+/** Runs testing/ns-client.ts inside the namespace and returns its JSON. */
+async function client(...args: string[]): Promise<Record<string, unknown>> {
+  return JSON.parse(await inNs(process.execPath, TESTING('ns-client.ts'), ...args)) as Record<string, unknown>;
+}
+
+async function metrics(): Promise<Samples> {
+  const r = await client('http', 'GET', `http://127.0.0.1:${sidecar?.httpPort}/metrics`);
+  expect(r.status).toBe(200);
+  return parseMetrics(String(r.body));
+}
+
+async function setElements(set: string): Promise<{ val: string; timeout?: number }[]> {
+  const doc = JSON.parse(await inNs('nft', '-j', 'list', 'set', 'inet', TABLE, set)) as { nftables: { set?: { elem?: ({ elem: { val: string; timeout?: number } } | string)[] } }[] };
+  const elems = doc.nftables.find((x) => x.set)?.set?.elem ?? [];
+  return elems.map((e) => (typeof e === 'string' ? { val: e } : e.elem));
+}
+
+beforeAll(async () => {
+  const missing = [];
+  for (const cmd of ['ip', 'nft']) if (!(await have(cmd))) missing.push(cmd);
+  if (missing.length) throw new Error(`the dns+nft test needs ${missing.join(' and ')}: apt-get install -y iproute2 nftables (CI installs them through otel-config/provision.sh)`);
+  if (process.getuid?.() !== 0) throw new Error('the dns+nft test creates a network namespace and needs root');
+
+  await run('ip', ['netns', 'add', NS]);
+  nsCreated = true;
+  await inNs('ip', 'link', 'set', 'lo', 'up');
+  // A veth pair inside the namespace gives non-loopback addresses a route, so packets reach the output hook.
+  await inNs('ip', 'link', 'add', 'oc0', 'type', 'veth', 'peer', 'name', 'oc1');
+  await inNs('ip', 'addr', 'add', '10.203.0.1/24', 'dev', 'oc0');
+  await inNs('ip', 'link', 'set', 'oc0', 'up');
+  await inNs('ip', 'link', 'set', 'oc1', 'up');
+  await inNs('ip', 'route', 'add', 'default', 'dev', 'oc0');
+
+  const up = spawn('ip', ['netns', 'exec', NS, process.execPath, TESTING('authoritative.ts'), '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  upstream = up;
+  upstreamPort = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    up.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /\{"port":(\d+)\}/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    up.once('exit', (code) => reject(new Error(`the authoritative server exited with ${code} inside ${NS}`)));
+  });
+
+  sidecar = await spawnSidecar(
+    ['--mode', 'dns+nft', '--dns-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--nft-table', TABLE, '--doh-blocklist', '10.203.0.53', '--upstream-timeout-ms', '1000'],
+    {
+      PATH: process.env.PATH,
+      OPENSANDBOX_EGRESS_INSTANCE_ID: 'nft-test',
+      OPENSANDBOX_NETWORK_POLICY: JSON.stringify(POLICY),
+      OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000',
+      // Pinned destinations: a name (kept resolved into the allow set) and an IP (a static rule).
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector.example.test:4318/v1/metrics',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://10.203.0.9:4318',
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      OTEL_CONTRACTS_EXIT_TIMEOUT_MS: '500',
+    },
+    ['ip', 'netns', 'exec', NS],
+  );
+});
+
+afterAll(async () => {
+  try {
+    if (sidecar) await sidecar.stop();
+    if (upstream) await stopChild(upstream);
+  } finally {
+    if (nsCreated) await run('ip', ['netns', 'delete', NS]);
+  }
+});
+
+describe('egress sidecar: dns+nft in a network namespace', () => {
+  it('applies its table (ApplyStatic) and reports dns+nft', async () => {
+    expect(sidecar?.ready.mode).toBe('dns+nft');
+    const doc = JSON.parse(await inNs('nft', '-j', 'list', 'table', 'inet', TABLE)) as { nftables: Record<string, { name?: string; flags?: string[] }>[] };
+    const sets = doc.nftables.filter((x) => x.set).map((x) => x.set?.name);
+    expect(sets).toEqual(expect.arrayContaining(['allow_v4', 'allow_v6', 'doh_v4']));
+    expect(doc.nftables.find((x) => x.set?.name === 'allow_v4')?.set?.flags).toContain('timeout');
+    expect(doc.nftables.filter((x) => x.counter).map((x) => x.counter?.name)).toEqual(expect.arrayContaining(['dot_853', 'doh_443', 'l2_deny']));
+    const text = await inNs('nft', 'list', 'table', 'inet', TABLE);
+    expect(text).toContain(`ip daddr 127.0.0.1 udp dport ${upstreamPort} accept`);
+    expect(text).toContain('ip daddr 10.203.0.9 tcp dport 4318 accept');
+    expect(text).toContain('th dport 853 counter name "dot_853" drop');
+    expect(text).toContain('ip daddr @doh_v4 tcp dport 443 counter name "doh_443" drop');
+    expect(text).toMatch(/chain verdict \{\s*counter name "l2_deny" drop/);
+
+    const m = await metrics();
+    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(1);
+    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'failure' })).toBe(0);
+    expect(sample(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns+nft', instance_id: 'nft-test' })).toBe(1);
+    expect(sample(m, 'opensandbox_egress_info', { enforcement_mode: 'dns+nft' })).toBe(1);
+  });
+
+  it('keeps its own OTLP endpoint reachable: the pinned name resolves despite a deny rule and its address is in the set', async () => {
+    expect((await setElements('allow_v4')).map((e) => e.val)).toContain('192.0.2.1');
+    const r = await client('query', String(sidecar?.dnsPort), 'collector.example.test');
+    expect(r.rcode).toBe('NOERROR');
+    const policy = JSON.parse(String((await client('http', 'GET', `http://127.0.0.1:${sidecar?.httpPort}/policy`)).body)) as { alwaysAllowed: { name: string }[] };
+    expect(policy.alwaysAllowed.map((p) => p.name)).toContain('collector.example.test');
+  });
+
+  it('adds the A and AAAA addresses of an allowed answer to the allow sets, with the answer TTL', async () => {
+    const before = await metrics();
+    expect((await setElements('allow_v4')).map((e) => e.val)).not.toContain('10.0.0.77');
+    const a = await client('query', String(sidecar?.dnsPort), 'echo-77.example.test', 'A');
+    expect(a).toMatchObject({ rcode: 'NOERROR', answers: ['10.0.0.77'] });
+    const v4 = await setElements('allow_v4');
+    const added = v4.find((e) => e.val === '10.0.0.77');
+    expect(added).toBeDefined();
+    expect(added?.timeout).toBe(300);
+    const aaaa = await client('query', String(sidecar?.dnsPort), 'v6.example.test', 'AAAA');
+    expect(aaaa).toMatchObject({ rcode: 'NOERROR', answers: ['2001:db8::1'] });
+    expect((await setElements('allow_v6')).map((e) => e.val)).toContain('2001:db8::1');
+    const after = await metrics();
+    expect(sample(after, 'opensandbox_egress_nft_resolved_ips_added_total') - sample(before, 'opensandbox_egress_nft_resolved_ips_added_total')).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'opensandbox_egress_dns_queries_total', { result: 'allowed' }) - sample(before, 'opensandbox_egress_dns_queries_total', { result: 'allowed' })).toBe(2);
+  });
+
+  it('answers NXDOMAIN to a name outside the policy and counts the violation', async () => {
+    const r = await client('query', String(sidecar?.dnsPort), 'outside.test');
+    expect(r.rcode).toBe('NXDOMAIN');
+    const m = await metrics();
+    expect(sample(m, 'opensandbox_egress_violations_total', { type: 'dns_deny' })).toBe(1);
+  });
+
+  it('drops a TCP connection attempt to port 853 (DoT) and counts it', async () => {
+    const before = sample(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
+    const r = await client('connect', '10.203.0.2', '853', '400');
+    expect(r.outcome).not.toBe('connected');
+    const after = sample(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
+    expect(after - before).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drops HTTPS to a listed DoH resolver and counts it as doh_443', async () => {
+    const before = await metrics();
+    const r = await client('connect', '10.203.0.53', '443', '400');
+    expect(r.outcome).not.toBe('connected');
+    const after = await metrics();
+    const d = (s: Samples, reason: string) => sample(s, 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason });
+    expect(d(after, 'doh_443') - d(before, 'doh_443')).toBeGreaterThanOrEqual(1);
+    expect(d(after, 'dot_853') - d(before, 'dot_853')).toBe(0);
+  });
+
+  it('drops other destinations under default deny (l2_deny) but lets allowed and pinned addresses through', async () => {
+    const l2 = async () => sample(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' });
+    const start = await l2();
+    await client('connect', '10.203.0.7', '80', '300');
+    const afterDenied = await l2();
+    expect(afterDenied - start).toBeGreaterThanOrEqual(1);
+    await client('connect', '10.0.0.77', '80', '300'); // learned from an allowed answer
+    await client('connect', '10.203.0.9', '4318', '300'); // the pinned OTLP IP
+    expect(await l2()).toBe(afterDenied);
+  });
+
+  it('follows a policy change to default allow in the verdict chain', async () => {
+    const r = await client('http', 'POST', `http://127.0.0.1:${sidecar?.httpPort}/policy`, JSON.stringify({ default_action: 'allow' }));
+    expect(r.status).toBe(200);
+    const chain = await inNs('nft', 'list', 'chain', 'inet', TABLE, 'verdict');
+    expect(chain).not.toContain('drop');
+    const m = await metrics();
+    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(2);
+    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
+    const l2 = sample(m, 'opensandbox_egress_violations_total', { type: 'l2_deny' });
+    await client('connect', '10.203.0.8', '80', '300');
+    expect(sample(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' })).toBe(l2);
+  });
+});
