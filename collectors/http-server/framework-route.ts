@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { hookKoaMatchedRoute } from './koa-route.ts';
 
 /** Where a framework's matched route template is left on the raw request (node:http `IncomingMessage`). */
 export const MATCHED_ROUTE: unique symbol = Symbol('otel-contracts.matchedRoute');
@@ -25,6 +26,7 @@ export function joinRoute(base: string, path: string): string {
  *
  * - fastify (v5): `route.url` of the `tracing:fastify.request.handler:start` channel, left on `request.raw`
  *   by {@link subscribeFrameworkRoutes}; it already includes plugin prefixes.
+ * - koa with `@koa/router` / `koa-router`: `ctx._matchedRoute`, copied onto `ctx.req` (see koa-route.ts).
  * - express (4 and 5): `req.route.path`. Under a mounted router (`req.baseUrl` not empty) the mount's
  *   template comes from the `tracing:express.router.request:start` channel of router >= 2.3 (express 5),
  *   since `req.baseUrl` holds the raw, possibly parameterised, prefix; without that channel a mounted route
@@ -84,16 +86,19 @@ const EXPRESS = 'tracing:express.router.request:start';
 const FASTIFY = 'tracing:fastify.request.handler:start';
 
 /**
- * Subscribes to the frameworks' own diagnostics channels (express router, fastify) so that
- * {@link frameworkRoute} can name the matched template. Subscribing makes those frameworks publish
- * per-layer / per-handler events, a small per-request cost that only apps using them pay.
- * @returns a function unsubscribing.
+ * Subscribes to the frameworks' own diagnostics channels (express router, fastify) and hooks koa's
+ * context (koa has no channel) so that {@link frameworkRoute} can name the matched template. Subscribing
+ * makes those frameworks publish per-layer / per-handler events, a small per-request cost that only
+ * apps using them pay. Call it before the app loads koa.
+ * @returns a function unsubscribing and unhooking.
  */
 export function subscribeFrameworkRoutes(): () => void {
   diagnostics.subscribe(EXPRESS, onExpressLayer);
   diagnostics.subscribe(FASTIFY, onFastifyHandler);
+  const unhookKoa = hookKoaMatchedRoute(MATCHED_ROUTE);
   return () => {
     diagnostics.unsubscribe(EXPRESS, onExpressLayer);
     diagnostics.unsubscribe(FASTIFY, onFastifyHandler);
+    unhookKoa();
   };
 }

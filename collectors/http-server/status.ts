@@ -14,8 +14,13 @@ export type StatusLabel = LabelsOf<Extract<(typeof trc.families)[number], { name
  * dropped by the recorder. Codes outside 100-599 map to `500`.
  */
 export function statusLabel(code: number | undefined): StatusLabel {
-  const s = String(code);
-  if (KNOWN.has(s)) return s as StatusLabel;
-  const cls = code !== undefined && code >= 100 && code <= 599 ? Math.floor(code / 100) : 5;
-  return `${cls}00` as StatusLabel;
+  if (code !== undefined && Number.isInteger(code) && code >= 100 && code <= 599) return BY_CODE[code - 100] as StatusLabel;
+  return '500';
 }
+
+function labelOf(code: number): StatusLabel {
+  const s = String(code);
+  return (KNOWN.has(s) ? s : `${Math.floor(code / 100)}00`) as StatusLabel;
+}
+/** The label of every code from 100 to 599, computed once (the hot path is one array read). */
+const BY_CODE: readonly StatusLabel[] = Array.from({ length: 500 }, (_, i) => labelOf(i + 100));

@@ -143,6 +143,26 @@ describe('frameworks', () => {
     expect(total(samples, 'trc_http_requests_total', { path_template: '/v1/things/:thing', status: '200' })).toBe(1);
     expect(total(samples, 'trc_http_requests_total', { path_template: 'unmatched', status: '404' })).toBe(1);
   });
+
+  it('koa + @koa/router: ctx._matchedRoute, nested prefixes included, in CommonJS and ESM apps', async () => {
+    const cjs = runApp(`${FIXTURES}/koa-app.cjs`);
+    const esm = runApp(`${FIXTURES}/koa-app.mjs`);
+    const [{ port }, startup, { port: esmPort }, esmStartup] = await Promise.all([cjs.ready, cjs.startup, esm.ready, esm.startup]);
+    await hit(port as number, '/users/1');
+    await hit(port as number, '/users/2');
+    await hit(port as number, '/orgs/acme/apps/web');
+    await hit(port as number, '/missing/1');
+    await hit(esmPort as number, '/items/9');
+    const { samples, text } = await scrape(startup.scrapeUrl as string);
+    expect(total(samples, 'trc_http_requests_total', { path_template: '/users/:id', status: '200' })).toBe(2);
+    expect(total(samples, 'trc_http_requests_total', { path_template: '/orgs/:org/apps/:app', status: '200' })).toBe(1);
+    expect(total(samples, 'trc_http_requests_total', { path_template: 'unmatched', status: '404' })).toBe(1);
+    expect(text).not.toMatch(/acme|missing/);
+    const esmSamples = (await scrape(esmStartup.scrapeUrl as string)).samples;
+    expect(total(esmSamples, 'trc_http_requests_total', { path_template: '/items/:id', status: '200' })).toBe(1);
+    // The app still reads its own ctx._matchedRoute.
+    expect(await (await fetch(`http://127.0.0.1:${port}/users/5`)).text()).toBe('user 5 via /users/:id');
+  });
 });
 
 describe('the app keeps its behaviour', () => {
