@@ -196,10 +196,17 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       policy,
       token: cfg.token,
       enforcementMode: () => mode,
-      beforeApply: nft ? async (p) => {
-        await nft.setDefaultAction(p.default_action);
-        m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
-      } : undefined,
+      beforeApply: nft
+        ? async (p) => {
+            try {
+              await nft.setDefaultAction(p.default_action);
+            } catch (e) {
+              m.opensandbox_egress_nft_apply_total.add(1, { result: 'failure' });
+              throw e;
+            }
+            m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
+          }
+        : undefined,
       onUpdated: () => m.opensandbox_egress_policy_updates_total.add(1),
       scrapeHandler: pipeline.scrapeHandler,
       beforeScrape: () => {
