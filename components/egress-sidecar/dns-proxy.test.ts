@@ -190,11 +190,12 @@ describe('egress sidecar: DNS proxy', () => {
 });
 
 describe('egress sidecar: unreachable upstream', () => {
-  it('answers SERVFAIL when nothing listens at the upstream address, without leaking pending entries', async () => {
+  it('answers SERVFAIL when nothing listens at the upstream address, without leaking pending entries, and recovers when it is back', async () => {
     const closed = createSocket('udp4');
     const port = await new Promise<number>((resolve) => closed.bind(0, '127.0.0.1', () => resolve(closed.address().port)));
     closed.close();
     const s = await startSidecar([`127.0.0.1:${port}`], {}, ['--upstream-timeout-ms', '300']);
+    let back: Authoritative | undefined;
     try {
       const answers = await Promise.all([1, 2, 3].map((id) => udpExchange(s.dnsPort, query(`q${id}.example.test`, id), 3000)));
       for (const raw of answers) {
@@ -203,8 +204,12 @@ describe('egress sidecar: unreachable upstream', () => {
       }
       expect(s.sidecar.pendingQueries()).toBe(0);
       expect(sample(await scrape(s.httpPort), 'opensandbox_egress_dns_queries_total', { result: 'forward_error' })).toBe(3);
+      // The upstream comes back on the same port: the same socket carries on.
+      back = await startAuthoritative('127.0.0.1', port);
+      expect(addresses(await udpQuery(s.dnsPort, query('back.example.test'), 3000))).toEqual(['192.0.2.1']);
     } finally {
       await s.sidecar.close();
+      await back?.close();
     }
   });
 

@@ -61,7 +61,7 @@ function hostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-/** Runs `fn` but gives up waiting after `ms`. */
+/** Waits for `p`, but not longer than `ms` milliseconds (`p` keeps running). */
 function bounded(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));

@@ -28,6 +28,8 @@ const COUNTERS: readonly NftCounter[] = ['dot_853', 'doh_443', 'l2_deny'];
 export const MIN_SET_TIMEOUT_S = 60;
 /** Longest time an address stays in the allow set without being seen again, in seconds. */
 export const MAX_SET_TIMEOUT_S = 86_400;
+/** Expiry times remembered before the expired ones are pruned. */
+const MAX_TRACKED_ADDRESSES = 4096;
 
 /** Result of one `nft` run. */
 export interface NftRun {
@@ -168,6 +170,9 @@ export class NftManager {
    */
   addResolved(addresses: readonly ResolvedAddress[]): Promise<number> {
     const now = Date.now();
+    if (this.expiry.size > MAX_TRACKED_ADDRESSES) {
+      for (const [ip, until] of this.expiry) if (until <= now) this.expiry.delete(ip);
+    }
     const fresh: ResolvedAddress[] = [];
     for (const a of addresses) {
       const timeout = clampTimeout(a.ttl);
