@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * otel-contracts command line: `sample`, `check`, `stack`, `egress`.
+ * otel-contracts command line: `sample`, `check`, `stack`, `egress-sidecar`.
  * Exit codes: 0 ok; 1 violations or failure; 2 bad input or unreadable target.
  */
 import { Command, Option } from 'commander';
@@ -8,6 +8,7 @@ import { selectContracts } from '../semconv/index.ts';
 import { runSample } from '../components/sample/sample.ts';
 import { runStackCommand } from '../otel-config/stack.ts';
 import { runCheckCommand } from '../components/check/command.ts';
+import { runEgressSidecar } from '../components/egress-sidecar/main.ts';
 
 const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
 
@@ -23,6 +24,16 @@ program
   .option('--allow-non-loopback', 'allow a non-loopback --listen address')
   .action(async (opts: { contract: string; listen?: string; allowNonLoopback?: boolean }) => {
     await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback) });
+  });
+
+program
+  .command('egress-sidecar')
+  .description('the egress sidecar: DNS proxy with policy (127.0.0.1:15353), policy API and /metrics (127.0.0.1:18080); same as npm start')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts: unknown, cmd: Command) => {
+    await runEgressSidecar(cmd.args, process.env, { exitHandlers: true });
   });
 
 program
