@@ -8,8 +8,15 @@
  * of `node --import X -e "process.exit(0)"` minus that of plain node. Targets (issue 5): throughput loss ≤ 10 %,
  * start-up added ≤ 150 ms. Every child is stopped at the end, also on failure or Ctrl-C.
  *
- * Environment: BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (10), BENCH_STARTUP_RUNS (9).
+ * The three are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
+ * CPU time per request (user+system from /proc/PID/stat over the measured run), which shared-machine noise
+ * disturbs less than throughput does. The 1-minute load average is printed before and after: on a shared
+ * 2-core machine, a busy neighbour moves every figure.
+ *
+ * Environment: BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (10), BENCH_ROUNDS (3),
+ * BENCH_STARTUP_RUNS (9).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { freePort, startServer, startupMs, stop, stopAll, ROOT, type Variant } from './support/preload-procs.ts';
 
@@ -26,6 +33,7 @@ const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_S ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 9);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SERVER = `${ROOT}/bench/support/preload-server.cjs`;
 
 async function variants(): Promise<Variant[]> {
@@ -57,43 +65,74 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-async function throughput(v: Variant): Promise<AutocannonResult> {
+/** CPU time (user + system) of a process so far, in ms; NaN where /proc is unreadable. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Run {
+  reqPerSec: number;
+  p99Ms: number;
+  cpuUsPerReq: number;
+  errors: number;
+}
+
+async function throughput(v: Variant): Promise<Run> {
   const { port, child } = await startServer(v, SERVER);
   try {
     const url = `http://127.0.0.1:${port}/users/42`;
     await autocannon({ url, connections: CONNECTIONS, duration: WARMUP });
-    return await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+    const c0 = cpuMs(child.pid);
+    const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+    const c1 = cpuMs(child.pid);
+    return { reqPerSec: r.requests.average, p99Ms: r.latency.p99, cpuUsPerReq: ((c1 - c0) * 1000) / Math.max(1, r.requests.total), errors: r.errors + r.non2xx };
   } finally {
     await stop(child);
   }
 }
 
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+
 async function main(): Promise<void> {
   const vs = await variants();
   console.log(`# preload benchmark: node ${process.version}, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run, loopback`);
 
-  const results = new Map<string, AutocannonResult>();
-  for (const v of vs) results.set(v.name, await throughput(v));
-  const none = results.get('none') as AutocannonResult;
-  console.log('\n## Throughput (req/s average; p99 latency ms; loss vs none, target ≤ 10 %)');
+  console.log(`load average before: ${load()}`);
+  const runs = new Map<string, Run[]>(vs.map((v) => [v.name, []]));
+  for (let round = 0; round < ROUNDS; round++) for (const v of vs) runs.get(v.name)?.push(await throughput(v));
+  const med = (name: string, pick: (r: Run) => number) => median((runs.get(name) ?? []).map(pick));
+  const noneRps = med('none', (r) => r.reqPerSec);
+  const noneCpu = med('none', (r) => r.cpuUsPerReq);
+  console.log(`\n## Throughput (median of ${ROUNDS} interleaved rounds: req/s, p99 latency ms, server CPU µs per request; loss vs none, target ≤ 10 %)`);
   for (const v of vs) {
-    const r = results.get(v.name) as AutocannonResult;
-    const loss = (1 - r.requests.average / none.requests.average) * 100;
-    const errs = r.errors || r.non2xx ? `  errors ${r.errors} non2xx ${r.non2xx}` : '';
+    const rps = med(v.name, (r) => r.reqPerSec);
+    const cpu = med(v.name, (r) => r.cpuUsPerReq);
+    const errors = (runs.get(v.name) ?? []).reduce((a, r) => a + r.errors, 0);
     console.log(
-      `${v.name.padEnd(22)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p99 ${String(r.latency.p99).padStart(4)} ms  ` +
-        `ratio x${(r.requests.average / none.requests.average).toFixed(3)}  loss ${loss.toFixed(1)} %${errs}`,
+      `${v.name.padEnd(22)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${med(v.name, (r) => r.p99Ms).toFixed(0).padStart(4)} ms  ` +
+        `ratio x${(rps / noneRps).toFixed(3)}  loss ${((1 - rps / noneRps) * 100).toFixed(1).padStart(5)} %  ` +
+        `cpu ${cpu.toFixed(1)} µs/req (+${(cpu - noneCpu).toFixed(1)})${errors ? `  errors ${errors}` : ''}`,
     );
+    console.log(`${''.padEnd(22)} rounds: ${(runs.get(v.name) ?? []).map((r) => r.reqPerSec.toFixed(0)).join(', ')} req/s`);
   }
 
-  const startup = new Map<string, number[]>(vs.map((v) => [v.name, []]));
-  for (let i = 0; i < STARTUP_RUNS; i++) for (const v of vs) startup.get(v.name)?.push(await startupMs(v));
+  // Also without the compile cache: what a first start (empty cache) costs.
+  const ours = vs.find((v) => v.name === 'otel-contracts') as Variant;
+  const sv = [...vs, { name: 'otel-contracts no cache', flags: ours.flags, env: { ...ours.env, OTEL_CONTRACTS_COMPILE_CACHE: 'false' } }];
+  const startup = new Map<string, number[]>(sv.map((v) => [v.name, []]));
+  for (let i = 0; i < STARTUP_RUNS; i++) for (const v of sv) startup.get(v.name)?.push(await startupMs(v));
   const base = median(startup.get('none') ?? []);
   console.log(`\n## Start-up (median of ${STARTUP_RUNS} runs of node [--import X] -e "process.exit(0)"; added vs none, target ≤ 150 ms)`);
-  for (const v of vs) {
+  for (const v of sv) {
     const m = median(startup.get(v.name) ?? []);
-    console.log(`${v.name.padEnd(22)} ${m.toFixed(0).padStart(5)} ms  added ${(m - base).toFixed(0).padStart(4)} ms`);
+    console.log(`${v.name.padEnd(24)} ${m.toFixed(0).padStart(5)} ms  added ${(m - base).toFixed(0).padStart(4)} ms`);
   }
+  console.log(`\nload average after: ${load()}`);
 }
 
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
