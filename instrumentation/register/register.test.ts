@@ -97,6 +97,17 @@ describe('preload on a node:http app', () => {
     }
   });
 
+  it('exits 0 on SIGTERM within the bound when the collector is down (the failed push is logged)', async () => {
+    const closed = await startOtlpReceiver();
+    const endpoint = closed.endpoint;
+    await closed.close(); // nothing listens there any more
+    const app = runApp(`${FIXTURES}/http-app.cjs`, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_CONTRACTS_EXIT_TIMEOUT_MS: '1000' });
+    await Promise.all([app.ready, app.startup]);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.stderr()).toContain('final push failed');
+  });
+
   it('leaves the exit to an app that handles SIGTERM itself', async () => {
     const app = runApp(`${FIXTURES}/own-sigterm-app.cjs`);
     await Promise.all([app.ready, app.startup]);
@@ -204,6 +215,15 @@ describe('the app keeps its behaviour', () => {
     expect(s2.scrapeUrl).toBeUndefined();
     expect(second.stderr()).toContain('scrape endpoint not started');
     expect(await hit(appPort as number, '/')).toBe(200);
+  });
+
+  it('a collector that cannot start logs one line; the others run', async () => {
+    const app = runApp(`${FIXTURES}/http-app.cjs`, { OTEL_CONTRACTS_CGROUP_ROOT: '/nonexistent', OTEL_CONTRACTS_HTTP_ROUTES: '/users/:id' });
+    const [{ port }, startup] = await Promise.all([app.ready, app.startup]);
+    expect(app.stderr().match(/collector cgroup not started/g)).toHaveLength(1);
+    expect(startup.collectors.some((c) => c.startsWith('cgroup'))).toBe(false);
+    await hit(port as number, '/users/1');
+    expect(total((await scrape(startup.scrapeUrl as string)).samples, 'trc_http_requests_total')).toBe(1);
   });
 
   it('OTEL_CONTRACTS_COLLECTORS chooses the collectors', async () => {
