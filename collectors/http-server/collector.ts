@@ -41,8 +41,12 @@ export function startHttpServerCollector(rec: TrcHttpRecorders, opts: HttpServer
     return port !== undefined && req.socket?.localPort === port;
   };
   const onStart = (message: unknown) => {
-    const req = (message as { request?: Timed }).request;
-    if (req) req[START] = performance.now();
+    try {
+      const req = (message as { request?: Timed }).request;
+      if (req) req[START] = performance.now();
+    } catch {
+      // never into the app (a subscriber's throw would become an uncaught exception)
+    }
   };
   const onFinish = (message: unknown) => {
     try {

@@ -52,7 +52,18 @@ interface ExpressTraceContext {
   route?: unknown;
 }
 
-function onExpressLayer(message: unknown): void {
+/** Subscribers must never throw: diagnostics_channel rethrows a subscriber's error as an uncaught exception. */
+function guarded(fn: (message: unknown) => void): (message: unknown) => void {
+  return (message) => {
+    try {
+      fn(message);
+    } catch {
+      // never into the app
+    }
+  };
+}
+
+const onExpressLayer = guarded((message: unknown): void => {
   const ctx = message as ExpressTraceContext;
   const req = ctx.req;
   if (!req || ctx.layer?.route) return;
@@ -73,14 +84,14 @@ function onExpressLayer(message: unknown): void {
     }
   }
   mounts.set(raw, parent !== null && typeof ctx.route === 'string' ? joinRoute(parent, ctx.route) : null);
-}
+});
 
-function onFastifyHandler(message: unknown): void {
+const onFastifyHandler = guarded((message: unknown): void => {
   const store = message as { request?: { raw?: RouteCarrier }; route?: { url?: unknown } };
   const raw = store.request?.raw;
   const url = store.route?.url;
   if (raw && typeof url === 'string') raw[MATCHED_ROUTE] = url;
-}
+});
 
 const EXPRESS = 'tracing:express.router.request:start';
 const FASTIFY = 'tracing:fastify.request.handler:start';

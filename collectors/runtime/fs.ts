@@ -21,6 +21,14 @@ function encodingOf(options: unknown): BufferEncoding {
   const enc = typeof options === 'string' ? options : (options as { encoding?: unknown } | undefined)?.encoding;
   return typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'utf8';
 }
+/** Runs a byte counter without ever throwing (a throw inside a wrapper's `finally` would replace the app's result). */
+function safely(bytes: Bytes, result: unknown, args: readonly unknown[]): number | undefined {
+  try {
+    return bytes(result, args);
+  } catch {
+    return undefined;
+  }
+}
 const num: Bytes = (r) => (typeof r === 'number' ? r : undefined);
 const dataOf: Bytes = (r, args) => sizeOf(r, args[1]);
 const argData: Bytes = (_r, args) => sizeOf(args[1], args[2]);
@@ -115,7 +123,7 @@ export function startFsCollector(rec: PodtraceRecorders, processName: () => stri
           const cb = args[i] as Fn;
           const t0 = performance.now();
           args[i] = function (this: unknown, err: unknown, result: unknown, ...rest: unknown[]) {
-            record(op, t0, err ? undefined : bytes(result, args));
+            record(op, t0, err ? undefined : safely(bytes, result, args));
             return cb.call(this, err, result, ...rest);
           };
           return orig.apply(this, args);
@@ -138,7 +146,7 @@ export function startFsCollector(rec: PodtraceRecorders, processName: () => stri
             return result;
           } finally {
             depth--;
-            record(op, t0, ok ? bytes(result, args) : undefined);
+            record(op, t0, ok ? safely(bytes, result, args) : undefined);
           }
         },
       ),
@@ -150,7 +158,7 @@ export function startFsCollector(rec: PodtraceRecorders, processName: () => stri
       const p = orig.apply(this, args) as Promise<unknown>;
       return p.then(
         (v) => {
-          record(op, t0, bytes(v, args));
+          record(op, t0, safely(bytes, v, args));
           return v;
         },
         (e: unknown) => {

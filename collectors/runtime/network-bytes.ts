@@ -42,26 +42,43 @@ export function startNetworkBytesCollector(rec: PodtraceRecorders, processName: 
     seen.read = r;
     seen.written = w;
   };
+  // Subscribers never throw: diagnostics_channel would rethrow as an uncaught exception.
   const onTcp = (message: unknown) => {
-    const socket = (message as { socket?: Socket }).socket;
-    if (!socket || typeof socket.once !== 'function' || open.has(socket)) return;
-    const seen = { read: 0, written: 0 };
-    open.set(socket, seen);
-    socket.once('close', () => {
-      sweep(socket, seen);
-      open.delete(socket);
-    });
+    try {
+      const socket = (message as { socket?: Socket }).socket;
+      if (!socket || typeof socket.once !== 'function' || open.has(socket)) return;
+      const seen = { read: 0, written: 0 };
+      open.set(socket, seen);
+      socket.once('close', () => {
+        try {
+          sweep(socket, seen);
+        } catch {
+          // never into the app
+        }
+        open.delete(socket);
+      });
+    } catch {
+      // never into the app
+    }
   };
   const onUdp = (message: unknown) => {
-    const socket = (message as { socket?: dgram.Socket }).socket;
-    if (!socket || typeof socket.on !== 'function') return;
-    socket.on('message', (msg: Buffer) => {
-      received += msg.length;
-    });
+    try {
+      const socket = (message as { socket?: dgram.Socket }).socket;
+      if (!socket || typeof socket.on !== 'function') return;
+      socket.on('message', (msg: Buffer) => {
+        received += msg?.length ?? 0;
+      });
+    } catch {
+      // never into the app
+    }
   };
   const restoreSend: Restore | undefined = patchMethod(dgram.Socket.prototype, 'send', (orig) =>
     function (this: unknown, ...args: unknown[]) {
-      sent += udpPayloadBytes(args);
+      try {
+        sent += udpPayloadBytes(args);
+      } catch {
+        // never into the app
+      }
       return orig.apply(this, args);
     },
   );

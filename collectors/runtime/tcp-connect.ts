@@ -12,6 +12,13 @@ import type { Collector, PodtraceRecorders } from '../types.ts';
  */
 export function startTcpConnectCollector(rec: PodtraceRecorders, processName: () => string): Collector {
   const onSocket = (message: unknown) => {
+    try {
+      watch(message);
+    } catch {
+      // never into the app (a subscriber's throw would become an uncaught exception)
+    }
+  };
+  const watch = (message: unknown) => {
     const socket = (message as { socket?: Socket }).socket;
     if (!socket || typeof socket.once !== 'function') return;
     let t0 = performance.now();
