@@ -66,7 +66,7 @@ export function ownSocketInodes(fdDir = '/proc/self/fd'): Set<number> {
  */
 export function startTcpRttCollector(rec: PodtraceRecorders, processName: () => string, opts: TcpRttOptions = {}): Collector {
   const ss = opts.ssPath ?? findSs(opts.env);
-  if (!ss) throw new Error('iproute2 `ss` not found in PATH, /usr/sbin or /sbin: TCP RTT (TCP_INFO) unavailable');
+  if (!ss || !untraced.existsSync(ss)) throw new Error(`iproute2 \`ss\` not found (${ss ?? 'PATH, /usr/sbin, /sbin, /usr/bin, /bin'}): TCP RTT (TCP_INFO) unavailable`);
   ownSocketInodes(opts.fdDir); // fails fast without /proc
   let running = false;
   let failures = 0;
