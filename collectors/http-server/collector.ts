@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Collector, TrcHttpRecorders } from '../types.ts';
 import { frameworkRoute, subscribeFrameworkRoutes } from './framework-route.ts';
@@ -14,7 +14,7 @@ export const UNMATCHED = 'unmatched';
 export interface HttpServerOptions {
   /** Comma-separated configured templates (`OTEL_CONTRACTS_HTTP_ROUTES`), see templates.ts. */
   readonly routes?: string;
-  /** Requests arriving on this local port are not counted (the preload's own scrape endpoint). */
+  /** Requests to the server listening on this port are not counted (the preload's own scrape endpoint); asked once per server. */
   readonly ignoreLocalPort?: () => number | undefined;
 }
 
@@ -36,9 +36,19 @@ type Timed = IncomingMessage & { [START]?: number };
 export function startHttpServerCollector(rec: TrcHttpRecorders, opts: HttpServerOptions = {}): Collector {
   const templates = compileTemplates(opts.routes);
   const unsubscribeFrameworks = subscribeFrameworkRoutes();
-  const ignored = (req: IncomingMessage) => {
+  // Decided once per server: is it the one listening on the ignored port (the preload's scrape endpoint)?
+  const decided = new WeakMap<object, boolean>();
+  const ignored = (server: Server | undefined, req: IncomingMessage) => {
     const port = opts.ignoreLocalPort?.();
-    return port !== undefined && req.socket?.localPort === port;
+    if (port === undefined) return false;
+    if (!server) return req.socket?.localPort === port;
+    let yes = decided.get(server);
+    if (yes === undefined) {
+      const addr = server.address();
+      yes = typeof addr === 'object' && addr !== null && addr.port === port;
+      decided.set(server, yes);
+    }
+    return yes;
   };
   const onStart = (message: unknown) => {
     try {
@@ -50,10 +60,10 @@ export function startHttpServerCollector(rec: TrcHttpRecorders, opts: HttpServer
   };
   const onFinish = (message: unknown) => {
     try {
-      const { request, response } = message as { request?: Timed; response?: ServerResponse };
+      const { request, response, server } = message as { request?: Timed; response?: ServerResponse; server?: Server };
       if (!request || !response) return;
       const t0 = request[START];
-      if (t0 === undefined || ignored(request)) return;
+      if (t0 === undefined || ignored(server, request)) return;
       const labels = {
         method: methodLabel(request.method),
         path_template: frameworkRoute(request) ?? templates.match(request.url ?? '/') ?? UNMATCHED,
