@@ -11,11 +11,11 @@
  * The preload is loaded dynamically inside a try so that even a broken installation (a missing
  * dependency) logs one line and lets the app start, instead of failing `--import`.
  */
-import { enableCompileCache } from 'node:module';
+import * as nodeModule from 'node:module';
 
 if (process.env.OTEL_CONTRACTS_COMPILE_CACHE !== 'false') {
   try {
-    enableCompileCache?.();
+    (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   } catch {
     // read-only file system or an older Node: start without the cache
   }
