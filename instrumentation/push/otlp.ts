@@ -1,6 +1,14 @@
-import { OTLPMetricExporter as ProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { MetricReader, PeriodicExportingMetricReader, type PeriodicExportingMetricReaderOptions } from '@opentelemetry/sdk-metrics';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  AggregationType,
+  MetricReader,
+  PeriodicExportingMetricReader,
+  type AggregationOption,
+  type PeriodicExportingMetricReaderOptions,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { PipelineConfig } from '../config.ts';
 import { RecordingExporter } from './recording-exporter.ts';
 
@@ -18,8 +26,7 @@ export function createPushReader(
 ): { reader: PeriodicExportingMetricReader; exporter: RecordingExporter } {
   const envTimeout = Number(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000);
   const timeoutMillis = Math.max(1, Math.min(Number.isFinite(envTimeout) ? envTimeout : 10_000, config.exitTimeoutMs, config.otlp.exportTimeoutMs));
-  const options = { url: otlpMetricsUrl(env), temporalityPreference: AggregationTemporalityPreference.CUMULATIVE, timeoutMillis };
-  const inner = config.otlp.protocol === 'http/json' ? new JsonExporter(options) : new ProtobufExporter(options);
+  const inner = new DeferredExporter(loadOtlpExporter(config.otlp.protocol, otlpMetricsUrl(env), timeoutMillis));
   const exporter = new RecordingExporter(inner, onResult);
   const reader = new FlushingPeriodicReader(
     { exporter, exportIntervalMillis: config.otlp.exportIntervalMs, exportTimeoutMillis: config.otlp.exportTimeoutMs },
@@ -48,5 +55,47 @@ class FlushingPeriodicReader extends PeriodicExportingMetricReader {
   override collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
     this.beforeCollect();
     return super.collect(options);
+  }
+}
+
+/**
+ * Loads the OTLP/HTTP exporter (protobuf from `@opentelemetry/exporter-metrics-otlp-proto`, which builds on
+ * `-otlp-http`; JSON from `-otlp-http`). The exporters pull in about sixty modules, so they are loaded only
+ * when push is on, and asynchronously, off the start-up path.
+ */
+async function loadOtlpExporter(protocol: 'http/protobuf' | 'http/json', url: string, timeoutMillis: number): Promise<PushMetricExporter> {
+  const http = await import('@opentelemetry/exporter-metrics-otlp-http');
+  const options = { url, temporalityPreference: http.AggregationTemporalityPreference.CUMULATIVE, timeoutMillis };
+  if (protocol === 'http/json') return new http.OTLPMetricExporter(options);
+  const proto = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  return new proto.OTLPMetricExporter(options);
+}
+
+/** A PushMetricExporter whose implementation is still loading: exports wait for it. Cumulative, default aggregation. */
+class DeferredExporter implements PushMetricExporter {
+  private readonly ready: Promise<PushMetricExporter>;
+
+  constructor(ready: Promise<PushMetricExporter>) {
+    this.ready = ready;
+    ready.catch(() => {});
+  }
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.ready.then(
+      (e) => e.export(metrics, resultCallback),
+      (error: Error) => resultCallback({ code: ExportResultCode.FAILED, error }),
+    );
+  }
+  forceFlush(): Promise<void> {
+    return this.ready.then((e) => e.forceFlush(), () => undefined);
+  }
+  shutdown(): Promise<void> {
+    return this.ready.then((e) => e.shutdown(), () => undefined);
+  }
+  selectAggregationTemporality(): AggregationTemporality {
+    return AggregationTemporality.CUMULATIVE;
+  }
+  selectAggregation(): AggregationOption {
+    return { type: AggregationType.DEFAULT };
   }
 }
