@@ -24,7 +24,10 @@ export interface ExitOptions {
 export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipeline.logger, opts: ExitOptions = {}): () => void {
   let signalled = false;
   const finish = async (why: string): Promise<ShutdownReport> => {
-    logger.info({ why, boundMs: pipeline.config.exitTimeoutMs }, 'shutting down: final push');
+    const pushes = pipeline.config.exporters.has('otlp') || pipeline.config.pushgatewayUrl !== undefined;
+    // Without a push there is nothing to wait for; keep an app's stderr quiet on its ordinary exit.
+    if (pushes) logger.info({ why, boundMs: pipeline.config.exitTimeoutMs }, 'shutting down: final push');
+    else logger.debug({ why }, 'shutting down');
     const report = await pipeline.shutdown();
     if (report.pushed && !report.ok) logger.error({ reason: report.reason, elapsedMs: report.elapsedMs }, 'final push failed');
     else if (report.pushed) logger.info({ elapsedMs: report.elapsedMs }, 'final push delivered');

@@ -46,7 +46,8 @@ describe('egress sidecar: command line', () => {
     } finally {
       expect(await s.stop()).toBe(0);
     }
-    expect(s.lines.some((l) => l.msg === 'shutting down: final push')).toBe(true);
+    // No push configured: the shutdown is quiet at the default level, and the process still exits 0 above.
+    expect(s.lines.some((l) => l.msg === 'shutting down: final push')).toBe(false);
   });
 
   it('refuses bad flags and a bad OPENSANDBOX_NETWORK_POLICY with a message naming them, exit 1', async () => {
