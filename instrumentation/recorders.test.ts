@@ -72,16 +72,17 @@ describe('typed recorders at run time', () => {
     expect(text).toContain('trc_scheduler_reconcile_runs_total 0\n');
   });
 
-  it('unbounded labels become series up to their cardinality limit; beyond it the SDK folds them into one overflow series', async () => {
+  it('unbounded labels become series up to the family budget; past it, one overflow series keeps the total', async () => {
     const { pipeline } = setup();
-    const p = pipeline.recorders(podtrace);
-    for (let i = 0; i < 1000; i++) p.podtrace_network_bytes_total.add(10, { type: 'NET', process_name: `proc-${i}`, direction: 'send' });
+    const m = pipeline.recorders(egress);
+    for (let i = 0; i < 300; i++) m.opensandbox_egress_nft_resolved_ips_added_total.add(2, { domain: `host-${i}.example.com` });
     const text = await pipeline.render();
-    const series = text.split('\n').filter((l) => l.startsWith('podtrace_network_bytes_total{'));
-    const budget = podtrace.families.find((f) => f.name === 'podtrace_network_bytes_total')!.maxSeries;
-    expect(series.length).toBeLessThanOrEqual(budget + 1);
-    const total = series.reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
-    expect(total).toBe(10_000);
+    const series = text.split('\n').filter((l) => l.startsWith('opensandbox_egress_nft_resolved_ips_added_total{'));
+    const budget = egress.families.find((f) => f.name === 'opensandbox_egress_nft_resolved_ips_added_total')!.maxSeries;
+    expect(budget).toBe(201);
+    expect(series).toHaveLength(budget + 1);
+    expect(series).toContain(`opensandbox_egress_nft_resolved_ips_added_total{instance_id="i-1",otel_metric_overflow="true"} ${2 * (300 - budget)}`);
+    expect(series.reduce((n, l) => n + Number(l.split(' ').at(-1)), 0)).toBe(600);
   });
 
   it('recording an undocumented family or a value outside an enum does not compile', () => {

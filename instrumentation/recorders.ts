@@ -91,7 +91,7 @@ interface Series {
 class SeriesResolver {
   /** One Map level per label, keyed by the label's value; the last level holds the series. */
   private readonly root = new Map<unknown, unknown>();
-  private readonly created: Series[] = [];
+  private count = 0;
   private readonly labels: readonly LabelSpec[];
   private readonly names: readonly string[];
   private readonly allowed: readonly (ReadonlySet<string> | undefined)[];
@@ -132,7 +132,7 @@ class SeriesResolver {
   private miss(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
     const attrs = this.validate(input);
     if (attrs === undefined) return undefined;
-    if (this.created.length >= this.limit) return (this.overflow ??= this.newSeries({ ...this.constant, [OVERFLOW_LABEL]: 'true' }));
+    if (this.count >= this.limit) return (this.overflow ??= this.newSeries({ ...this.constant, [OVERFLOW_LABEL]: 'true' }));
     const series = this.newSeries(attrs);
     let node = this.root;
     const last = this.names.length - 1;
@@ -143,7 +143,7 @@ class SeriesResolver {
       node = next;
     }
     node.set(last < 0 ? undefined : input?.[this.names[last] as string], series);
-    this.created.push(series);
+    this.count++;
     return series;
   }
 

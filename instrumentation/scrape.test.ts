@@ -130,3 +130,28 @@ describe('Pushgateway without the prometheus reader', () => {
     expect(started.pushgatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:9\/metrics\/job\/test\/instance_id\//);
   });
 });
+
+describe('label names', () => {
+  it('attribute keys that are not Prometheus label names are written with underscores', async () => {
+    const { serializeExposition } = await import('./scrape/serializer.ts');
+    const { DataPointType, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
+    const { resourceFromAttributes } = await import('@opentelemetry/resources');
+    const text = serializeExposition(
+      {
+        resource: resourceFromAttributes({}),
+        scopeMetrics: [{
+          scope: { name: 's' },
+          metrics: [{
+            descriptor: { name: 'x_total', description: 'x', unit: '1', valueType: 1 },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: true,
+            dataPoints: [{ startTime: [0, 0], endTime: [0, 0], attributes: { 'otel.metric.overflow': true, '9lives': 'a"b\\c\nd' }, value: 3 }],
+          }],
+        }],
+      },
+      { families: [] },
+    );
+    expect(text).toBe('# HELP x_total x\n# TYPE x_total counter\nx_total{otel_metric_overflow="true",_9lives="a\\"b\\\\c\\nd"} 3\n');
+  });
+});

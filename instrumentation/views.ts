@@ -38,8 +38,9 @@ export function viewOfFamily(contract: ContractSpec, family: FamilySpec): ViewOp
       family.instrument === 'histogram'
         ? { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [...(family.buckets ?? [])], recordMinMax: false } }
         : { type: AggregationType.DEFAULT },
-    // +1 keeps room for the SDK's overflow series, so every valid series fits.
-    aggregationCardinalityLimit: family.maxSeries + 1,
+    // The recorders cap a family at its budget plus their own overflow series (which keeps the instance
+    // labels); +2 more leaves the SDK's overflow, which drops them, unreachable.
+    aggregationCardinalityLimit: family.maxSeries + 2,
   };
 }
 

@@ -97,20 +97,33 @@ function samples(m: MetricData): string {
 function targetInfo(attrs: Attributes): string {
   const labels = Object.entries(attrs)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${sanitizeLabelName(k)}="${escapeLabelValue(String(v))}"`)
+    .map(([k, v]) => `${labelNameOf(k)}="${escapeLabelValue(String(v))}"`)
     .join(',');
   return `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{${labels}} 1\n`;
 }
 
-/** `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order). */
+/**
+ * `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order).
+ * Keys that are not valid Prometheus label names (the SDK's `otel.metric.overflow`) get underscores.
+ */
 export function labelString(attrs: Attributes): string {
   let s = '';
   for (const k in attrs) {
     const v = attrs[k];
     if (v === undefined) continue;
-    s += `${s ? ',' : ''}${k}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
+    s += `${s ? ',' : ''}${labelNameOf(k)}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
   }
   return s;
+}
+
+const labelNames = new Map<string, string>();
+function labelNameOf(key: string): string {
+  let name = labelNames.get(key);
+  if (name === undefined) {
+    name = sanitizeLabelName(key);
+    if (labelNames.size < 10_000) labelNames.set(key, name);
+  }
+  return name;
 }
 
 const NEEDS_LABEL_ESCAPE = /[\\"\n]/;
