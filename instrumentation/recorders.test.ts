@@ -64,12 +64,14 @@ describe('typed recorders at run time', () => {
     m.trc_not_documented_total!.add(1);
     m.trc_scheduler_reconcile_runs_total!.add(-1);
     m.trc_scheduler_reconcile_runs_total!.add(Number.NaN);
+    (m.trc_scheduler_reconcile_duration_seconds as unknown as { record(v: number): void }).record(-0.5);
     const text = await pipeline.render();
     expect(text).not.toMatch(/^(# TYPE )?trc_not_documented_total/m);
     expect(text).toContain('otel_contracts_measurements_dropped_total{contract="trc",family="trc_http_requests_total",reason="missing_label"} 1\n');
     expect(text).toContain('otel_contracts_measurements_dropped_total{contract="trc",family="trc_not_documented_total",reason="unknown_family"} 1\n');
     expect(text).toContain('otel_contracts_measurements_dropped_total{contract="trc",family="trc_scheduler_reconcile_runs_total",reason="invalid_value"} 2\n');
     expect(text).toContain('trc_scheduler_reconcile_runs_total 0\n');
+    expect(text).toContain('otel_contracts_measurements_dropped_total{contract="trc",family="trc_scheduler_reconcile_duration_seconds",reason="invalid_value"} 1\n');
   });
 
   it('unbounded labels become series up to the family budget; past it, one overflow series keeps the total', async () => {

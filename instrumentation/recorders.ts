@@ -276,7 +276,8 @@ function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: Drop
 function histogramRecorder(histogram: Histogram, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
-      if (!Number.isFinite(value)) return drop('invalid_value', `value ${value} for a histogram`);
+      // The SDK would drop a negative observation with only a diag warning; count it as ours instead.
+      if (!Number.isFinite(value) || value < 0) return drop('invalid_value', `value ${value} for a histogram`);
       const s = resolver.resolve(labels);
       if (s !== undefined) histogram.record(value, s.attrs);
     },
