@@ -1,6 +1,7 @@
 /**
  * `otel-contracts check` against our own components, as processes: `sample --contract all` passes
- * every contract, and the egress sidecar (what `npm start` runs) passes the egress contract.
+ * every contract, the egress sidecar (what `npm start` runs) passes the egress contract, and an
+ * unchanged node:http app under the preload passes the podtrace contract.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { freePort, freeTcpUdpPort } from './support/ports.ts';
 import { CLI, REPO_ROOT, runNode, startNode, stopAllProcesses, type TestProcess } from './support/processes.ts';
 
 const SIDECAR = join(REPO_ROOT, 'components', 'egress-sidecar', 'main.ts');
+const HTTP_APP = join(REPO_ROOT, 'instrumentation', 'register', 'fixtures', 'http-app.cjs');
 
 afterAll(() => stopAllProcesses());
 
@@ -56,5 +58,15 @@ describe('otel-contracts check against our components', () => {
     const url = `http://${http}/metrics`;
     await waitServing(sidecar, url);
     await check(url, 'egress');
+  });
+
+  it('passes an unchanged node:http app under the preload for the podtrace contract (exit 0)', async () => {
+    const port = await freePort();
+    const app = startNode('http app with --import otel-contracts/register', ['--import', 'otel-contracts/register', HTTP_APP], {
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    });
+    const url = `http://127.0.0.1:${port}/metrics`;
+    await waitServing(app, url);
+    await check(url, 'podtrace');
   });
 });

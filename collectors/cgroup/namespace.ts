@@ -5,7 +5,7 @@ export const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/service
 
 /**
  * The `namespace` label of the podtrace resource families: `POD_NAMESPACE` (the downward API), else the
- * pod's service-account namespace file, else the empty string. Outside Kubernetes there is no namespace,
+ * pod's service-account namespace file, else the empty string (the label is then left off). Outside Kubernetes there is no namespace,
  * and an empty value is what Prometheus treats as "label absent"; inventing `default` would claim a
  * namespace the process is not in. Never throws.
  */

@@ -490,12 +490,12 @@ export const podtrace = {
         },
         {
           "name": "namespace",
-          "brief": "Kubernetes namespace.",
-          "required": true,
+          "brief": "Kubernetes namespace of the pod; absent outside Kubernetes, where there is none.",
+          "required": false,
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 300
+      "maxSeries": 303
     },
     {
       "name": "podtrace_resource_usage_bytes",
@@ -517,12 +517,12 @@ export const podtrace = {
         },
         {
           "name": "namespace",
-          "brief": "Kubernetes namespace.",
-          "required": true,
+          "brief": "Kubernetes namespace of the pod; absent outside Kubernetes, where there is none.",
+          "required": false,
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 300
+      "maxSeries": 303
     },
     {
       "name": "podtrace_resource_utilization_percent",
@@ -544,12 +544,12 @@ export const podtrace = {
         },
         {
           "name": "namespace",
-          "brief": "Kubernetes namespace.",
-          "required": true,
+          "brief": "Kubernetes namespace of the pod; absent outside Kubernetes, where there is none.",
+          "required": false,
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 300
+      "maxSeries": 303
     },
     {
       "name": "podtrace_resource_alert_level",
@@ -571,12 +571,12 @@ export const podtrace = {
         },
         {
           "name": "namespace",
-          "brief": "Kubernetes namespace.",
-          "required": true,
+          "brief": "Kubernetes namespace of the pod; absent outside Kubernetes, where there is none.",
+          "required": false,
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 300
+      "maxSeries": 303
     }
   ],
   "instanceLabels": [],
