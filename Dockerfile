@@ -1,5 +1,6 @@
 # Image for the compose stack's Node services (`sample`, `egress-sidecar`).
-# Node 24 runs the TypeScript sources directly (type stripping); no build step.
+# Node 24 runs the TypeScript sources directly (type stripping); `npm ci` runs `prepare`, which bundles the
+# preload (dist/), so the sources are copied first.
 FROM node:24-slim
 
 WORKDIR /app
@@ -8,16 +9,15 @@ ENV NODE_ENV=production \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
 
-COPY package.json package-lock.json ./
-RUN npm ci && npm cache clean --force
-
 # Sources only (explicit list: the host's node_modules, .cache and .stack stay out).
+COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY semconv ./semconv
 COPY instrumentation ./instrumentation
 COPY collectors ./collectors
 COPY components ./components
 COPY otel-config ./otel-config
+RUN npm ci && npm cache clean --force
 
 # 9464: /metrics of `sample` and the preload; 18080: egress sidecar policy server and
 # /metrics; 15353/udp: egress sidecar DNS proxy.

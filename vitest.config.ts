@@ -9,6 +9,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          globalSetup: ['instrumentation/register/bundle.ts'],
           include: ['semconv/**/*.test.ts', 'instrumentation/**/*.test.ts', 'collectors/**/*.test.ts', 'components/**/*.test.ts', 'bin/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -19,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          globalSetup: ['e2e/global-setup.ts'],
+          globalSetup: ['instrumentation/register/bundle.ts', 'e2e/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           fileParallelism: false,

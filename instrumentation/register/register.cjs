@@ -1,10 +1,13 @@
 'use strict';
 /**
- * `node --require otel-contracts/register app.js`: the CommonJS entry of the preload (see register.ts,
- * also for the compile cache, `OTEL_CONTRACTS_COMPILE_CACHE=false` to turn it off). Node >= 22.12 can
- * require() an ES module without top-level await, which preload.ts is; it runs synchronously here, so
- * fs/dns are wrapped before the app's first line.
+ * `node --require otel-contracts/register app.js`: the CommonJS entry of the preload (see register.mjs,
+ * also for the compile cache, `OTEL_CONTRACTS_COMPILE_CACHE=false` to turn it off). It loads the bundled
+ * preload (`dist/preload.cjs`) synchronously, so fs and dns are wrapped before the app's first line, and
+ * falls back to the TypeScript sources (Node >= 22.12 can require() an ES module) when no bundle was built.
  */
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
 if (process.env.OTEL_CONTRACTS_COMPILE_CACHE !== 'false') {
   try {
     const { enableCompileCache } = require('node:module');
@@ -14,7 +17,8 @@ if (process.env.OTEL_CONTRACTS_COMPILE_CACHE !== 'false') {
   }
 }
 try {
-  require('./preload.ts').startPreload();
+  const bundle = join(__dirname, '..', '..', 'dist', 'preload.cjs');
+  require(existsSync(bundle) ? bundle : './preload.ts').startPreload();
 } catch (err) {
   process.stderr.write(`otel-contracts preload disabled: ${(err && err.message) || String(err)}\n`);
 }
