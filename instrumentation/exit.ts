@@ -36,12 +36,14 @@ export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipelin
   const failed = (r: ShutdownReport) => r.pushed && !r.ok && pipeline.config.failOnPushError;
 
   const onSignal = (signal: NodeJS.Signals) => {
+    // An app that listens for the signal itself owns its exit, on a repeated signal too.
+    const appHandles = opts.exitOnSignal === 'unless-app-handles' && process.listenerCount(signal) > 1;
     if (signalled) {
+      if (appHandles) return;
       logger.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     signalled = true;
-    const appHandles = process.listenerCount(signal) > 1;
     void (async () => {
       try {
         await opts.beforeShutdown?.();
@@ -49,7 +51,7 @@ export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipelin
         logger.error({ err: e }, 'closing listeners failed');
       }
       const report = await finish(signal);
-      if (opts.exitOnSignal === 'unless-app-handles' && appHandles) return;
+      if (appHandles) return;
       process.exit(failed(report) ? 1 : (process.exitCode as number | undefined) ?? 0);
     })();
   };

@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../logger.ts';
 import { untraced } from '../../collectors/runtime/untraced.ts';
 
 /** Writes to stderr through the `fs.writeSync` captured before the FS collector wraps it, so our log lines are not counted as the app's file writes. */
@@ -17,10 +18,9 @@ const stderr = {
 };
 
 /**
- * The preload's pino logger, on stderr like the project's `createLogger`, with the same level variables
- * (`OTEL_CONTRACTS_LOG_LEVEL`, `OTEL_LOG_LEVEL`, default `info`, `none` = silent). Name `otel-contracts`.
+ * The preload's pino logger: the project's `createLogger` (same level variables, OTel levels understood,
+ * an unknown level falls back to info) named `otel-contracts`, writing through the untraced stderr.
  */
 export function createPreloadLogger(env: NodeJS.ProcessEnv = process.env): Logger {
-  const level = (env.OTEL_CONTRACTS_LOG_LEVEL ?? env.OTEL_LOG_LEVEL ?? 'info').toLowerCase();
-  return pino({ name: 'otel-contracts', level: level === 'none' ? 'silent' : level }, stderr);
+  return createLogger('otel-contracts', env, stderr);
 }

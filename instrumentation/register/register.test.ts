@@ -115,6 +115,14 @@ describe('preload on a node:http app', () => {
     expect(app.stdout()).toContain('"sigterm":true');
   });
 
+  it('a repeated SIGTERM to an app that handles it still leaves the exit to the app', async () => {
+    const app = runApp(`${FIXTURES}/own-sigterm-app.cjs`);
+    await Promise.all([app.ready, app.startup]);
+    app.child.kill('SIGTERM');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: 7, signal: null });
+  });
+
   it('works with --require too', async () => {
     const app = runApp(`${FIXTURES}/http-app.cjs`, { OTEL_CONTRACTS_HTTP_ROUTES: '/users/:id' }, { flag: '--require' });
     const [{ port }, startup] = await Promise.all([app.ready, app.startup]);
