@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { renameSync } from 'node:fs';
 import { build } from 'rolldown';
 
 /** The folder the bundles are written to: `dist/` at the repository root. */
@@ -23,7 +24,10 @@ export async function bundlePreload(): Promise<string[]> {
   const files: string[] = [];
   for (const [format, name] of [['esm', 'preload.mjs'], ['cjs', 'preload.cjs']] as const) {
     const file = join(DIST_DIR, name);
-    await build({ input: ENTRY, platform: 'node', logLevel: 'warn', output: { format, file, codeSplitting: false } });
+    // Written beside and renamed into place, so a process starting meanwhile never loads half a file.
+    const partial = join(DIST_DIR, `.${name}.${process.pid}.partial`);
+    await build({ input: ENTRY, platform: 'node', logLevel: 'warn', output: { format, file: partial, codeSplitting: false } });
+    renameSync(partial, file);
     files.push(file);
   }
   return files;

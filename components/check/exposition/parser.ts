@@ -161,6 +161,8 @@ export class ExpositionParser {
 
   /** Parses `a="x",b="y"}` from `i` (just after `{`) into `out`; returns the index after `}`. */
   private labels(text: string, i: number, out: [string, string][], n: number): number {
+    // A Set, not a scan of `out`: a 1 MiB line may carry 100k labels.
+    const seen = new Set<string>();
     for (;;) {
       while (i < text.length && isBlank(text.charCodeAt(i))) i++;
       if (i >= text.length) throw new TargetError(`malformed sample: label set not closed with "}" (line cut short?): ${quote(text)}`, n);
@@ -194,7 +196,8 @@ export class ExpositionParser {
       }
       value += text.slice(segment, i);
       i++;
-      if (out.some(([k]) => k === label)) throw new TargetError(`malformed sample: label ${label} appears twice`, n);
+      if (seen.has(label)) throw new TargetError(`malformed sample: label ${label} appears twice`, n);
+      seen.add(label);
       out.push([label, value]);
       while (i < text.length && isBlank(text.charCodeAt(i))) i++;
       const c = text.charCodeAt(i);
