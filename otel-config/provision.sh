@@ -143,6 +143,9 @@ provision_collector() {
   t0=$(date +%s)
   ( cd "$build_dir" && exec "$ocb" --verbose --config builder-config.yaml ) </dev/null >>"$logf" 2>&1 &
   pid=$!
+  # An interrupted provision (Ctrl-C, a cancelled CI job) must not leave go build running on both cores.
+  trap 'pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null' INT TERM
+  trap 'kill "$pid" 2>/dev/null' EXIT
   # Progress: one line every $TICK seconds with elapsed time and the last thing ocb/go did.
   while kill -0 "$pid" 2>/dev/null; do
     local waited=0
@@ -159,6 +162,7 @@ provision_collector() {
     fi
   done
   wait "$pid" || rc=$?
+  trap - INT TERM EXIT
   if [[ $rc -ne 0 || ! -x "$bin" ]]; then
     echo "----- last 30 lines of $logf -----" >&2
     tail -30 "$logf" >&2 || true

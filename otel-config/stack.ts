@@ -8,7 +8,7 @@
 // PIDs live in .stack/<part>.json so `down` (from any process) stops what `up` started.
 // The programmatic API (startStack / stopStack / stackStatus / startPart / stopPart) is what
 // the e2e harness uses.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Logger } from 'pino';
 
+/** What `otel-contracts stack` does: start, stop, report, or only install and build. */
 export type StackAction = 'up' | 'down' | 'status' | 'provision';
+/** The processes of the native stack: Prometheus (9090), Pushgateway (9091), the OTel Collector (4317/4318). */
 export type PartName = 'prometheus' | 'pushgateway' | 'collector';
 
 /** Start order. Prometheus first so that it is ready to scrape, the collector last. */
@@ -39,6 +41,7 @@ const HOST = '127.0.0.1';
 /** Must match OCB_VERSION in provision.sh (it is part of the build-cache key). */
 const OCB_VERSION = 'v0.159.0';
 
+/** Where the stack lives and what to act on; every field has a default. */
 export interface StackOptions {
   /** Repository (package) root holding otel-config/. Default: the parent of this file's folder. */
   root?: string;
@@ -64,6 +67,7 @@ export interface StackOptions {
   out?: (line: string) => void;
 }
 
+/** One part of the stack as `status` sees it. */
 export interface PartStatus {
   name: PartName;
   /** PID from the state file, when that process is still ours and alive. */
@@ -79,6 +83,7 @@ export interface PartStatus {
   conflict?: string;
 }
 
+/** The stack after `up` or `status`: its parts and the URLs to point components at. */
 export interface StackInfo {
   parts: PartStatus[];
   /** Parts this call started (the others were already running). */

@@ -8,6 +8,8 @@ export interface SsSocket {
   readonly idleMs?: number;
 }
 
+const IDLE_FIELDS = [/\blastsnd:(\d+)/, /\blastrcv:(\d+)/, /\blastack:(\d+)/];
+
 /**
  * Parses `ss -t -i -n -H -e` output: one record per socket, a first line with the addresses and `ino:N`,
  * then indented line(s) with the TCP_INFO fields (`rtt:0.031/0.017` in ms, `lastsnd:108`, ...). Records
@@ -24,8 +26,8 @@ export function parseSsOutput(text: string): SsSocket[] {
       const inode = Number(ino[1]);
       const rttSeconds = Number(rtt[1]) / 1000;
       if (inode > 0 && Number.isFinite(rttSeconds)) {
-        const idle = ['lastsnd', 'lastrcv', 'lastack']
-          .map((k) => new RegExp(`\\b${k}:(\\d+)`).exec(record)?.[1])
+        const idle = IDLE_FIELDS
+          .map((re) => re.exec(record)?.[1])
           .filter((v): v is string => v !== undefined)
           .map(Number);
         out.push(idle.length ? { inode, rttSeconds, idleMs: Math.min(...idle) } : { inode, rttSeconds });

@@ -74,7 +74,9 @@ export function startTcpRttCollector(rec: PodtraceRecorders, processName: () => 
   const sample = () => {
     if (running || stopped) return;
     running = true;
-    execFile(ss, ['-tinHe', 'state', 'established'], { timeout: 5_000, maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, stdout) => {
+    // `ss` lists the whole network namespace and this parses on the app's thread: past 4 MiB (about 8k
+    // sockets) the sample is skipped rather than stalling the app.
+    execFile(ss, ['-tinHe', 'state', 'established'], { timeout: 5_000, maxBuffer: 4 * 1024 * 1024, windowsHide: true }, (err, stdout) => {
       running = false;
       if (stopped) return;
       if (err) {

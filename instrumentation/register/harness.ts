@@ -120,7 +120,7 @@ export function parseExposition(text: string): Sample[] {
 
 /** GET the scrape URL and parse it. */
 export async function scrape(url: string): Promise<{ text: string; samples: Sample[] }> {
-  const res = await fetch(url);
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`scrape ${url}: ${res.status} ${text}`);
   return { text, samples: parseExposition(text) };
