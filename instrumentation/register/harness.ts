@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readExposition, type SampleLine } from '../test/exposition-lines.ts';
 
 /** Repository root (the package self-reference `otel-contracts/register` resolves from here). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,26 +97,11 @@ export async function stopAll(): Promise<void> {
 }
 
 /** One sample of an exposition. */
-export interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
+export type Sample = SampleLine;
 
-/** Parses Prometheus text exposition 0.0.4 sample lines (no escapes beyond `\"`, `\\`, `\n`). */
+/** The sample lines of a Prometheus text exposition 0.0.4, label values unescaped. */
 export function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[l[1] as string] = (l[2] as string).replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
-    }
-    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return out;
+  return readExposition(text).samples;
 }
 
 /** GET the scrape URL and parse it. */
