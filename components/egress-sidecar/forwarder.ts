@@ -41,8 +41,6 @@ export interface ForwarderOptions {
 
 /** Most queries in flight to one upstream over UDP (16-bit ids, with headroom for random picks). */
 const MAX_PENDING_PER_UPSTREAM = 60_000;
-/** Largest DNS message over TCP (2-byte length prefix). */
-const MAX_TCP_MESSAGE = 65_535;
 
 /** Random 16-bit ids from the CSPRNG, drawn in blocks so that a query costs one array read. */
 class IdSource {
@@ -316,10 +314,7 @@ export class Forwarder {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2) {
         const len = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + len) {
-          if (buffered.length > 2 + MAX_TCP_MESSAGE) settle(undefined, 'oversized TCP frame');
-          return;
-        }
+        if (buffered.length < 2 + len) return;
         const msg = Buffer.from(buffered.subarray(2, 2 + len));
         buffered = buffered.subarray(2 + len);
         if (!isResponse(msg)) {

@@ -10,7 +10,7 @@ import { CommanderError, readSidecarConfig, type EnforcementMode, type HostPort 
 import { answerAddresses } from './dns-answers.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
 import { Forwarder } from './forwarder.ts';
-import { NftManager } from './nft.ts';
+import { NftManager, type NftRunner } from './nft.ts';
 import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
 import { ActivePolicy, initialPolicy, type Action } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
@@ -45,6 +45,8 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Install SIGTERM/SIGINT/exit handlers with the final push (the CLI does; tests do not). */
   readonly exitHandlers?: boolean;
+  /** Runs `nft` in dns+nft mode (default: the system binary); tests pass a fake or one inside a namespace. */
+  readonly nftRunner?: NftRunner;
 }
 
 /** The sidecar's version, from package.json (`info{version}`). */
@@ -117,7 +119,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     let mode: EnforcementMode = 'dns';
     let nft: NftManager | undefined;
     if (cfg.mode === 'dns+nft') {
-      const candidate = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints: pinned.ipEndpoints, dohBlocklist: cfg.dohBlocklist, logger });
+      const candidate = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints: pinned.ipEndpoints, dohBlocklist: cfg.dohBlocklist, logger, run: opts.nftRunner });
       try {
         await candidate.applyStatic(policyAtStart.default_action);
         m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });

@@ -1,6 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NftManager, type NftRunner } from './nft.ts';
 import { spawnSidecar, stopChild, TESTING, type ChildSidecar } from './testing/child.ts';
 import { parseMetrics, sample, type Samples } from './testing/dns-client.ts';
 
@@ -38,8 +41,20 @@ async function metrics(): Promise<Samples> {
   return parseMetrics(String(r.body));
 }
 
-async function setElements(set: string): Promise<{ val: string; timeout?: number }[]> {
-  const doc = JSON.parse(await inNs('nft', '-j', 'list', 'set', 'inet', TABLE, set)) as { nftables: { set?: { elem?: ({ elem: { val: string; timeout?: number } } | string)[] } }[] };
+/** `nft` inside the namespace, for an {@link NftManager} driven by the test itself. */
+const nsNft: NftRunner = (args, stdin) =>
+  new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', NS, 'nft', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+
+async function setElements(set: string, table = TABLE): Promise<{ val: string; timeout?: number; expires?: number }[]> {
+  const doc = JSON.parse(await inNs('nft', '-j', 'list', 'set', 'inet', table, set)) as { nftables: { set?: { elem?: ({ elem: { val: string; timeout?: number; expires?: number } } | string)[] } }[] };
   const elems = doc.nftables.find((x) => x.set)?.set?.elem ?? [];
   return elems.map((e) => (typeof e === 'string' ? { val: e } : e.elem));
 }
@@ -192,5 +207,47 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
     const l2 = sample(m, 'opensandbox_egress_violations_total', { type: 'l2_deny' });
     await client('connect', '10.203.0.8', '80', '300');
     expect(sample(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' })).toBe(l2);
+  });
+
+  it('refreshes the expiry of an address already in the allow set when it is resolved again', async () => {
+    // Its own table, driven directly: the manager must see the entries as half expired long before the kernel does.
+    const table = 'oc_egress_refresh';
+    const nft = new NftManager({ table, upstreams: [], pinnedEndpoints: [], dohBlocklist: [], logger: pino({ level: 'silent' }), run: nsNft });
+    await nft.applyStatic('allow');
+    try {
+      const t0 = Date.now();
+      const first = [
+        { ip: '10.9.0.1', family: 4, ttl: 60 },
+        { ip: '10.9.0.2', family: 4, ttl: 60 },
+        { ip: '2001:db8::9', family: 6, ttl: 60 },
+      ] as const;
+      expect(await nft.addResolved(first)).toBe(3);
+      await sleep(2500); // the kernel's expiry runs down: ~57 s left
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(t0 + 31_000); // the manager's: more than half gone
+      try {
+        // Same timeout (the kernel keeps an element's expiry on a plain re-add), a longer one, and an address not yet in the set.
+        const again = [
+          { ip: '10.9.0.1', family: 4, ttl: 60 },
+          { ip: '10.9.0.2', family: 4, ttl: 300 },
+          { ip: '2001:db8::9', family: 6, ttl: 60 },
+          { ip: '10.9.0.3', family: 4, ttl: 120 },
+        ] as const;
+        expect(await nft.addResolved(again)).toBe(4);
+      } finally {
+        clock.mockRestore();
+      }
+      const v4 = await setElements('allow_v4', table);
+      const v6 = await setElements('allow_v6', table);
+      const el = (list: typeof v4, ip: string) => list.find((e) => e.val === ip);
+      expect(el(v4, '10.9.0.1')).toMatchObject({ timeout: 60 });
+      expect(el(v4, '10.9.0.1')?.expires).toBeGreaterThanOrEqual(59);
+      expect(el(v4, '10.9.0.2')).toMatchObject({ timeout: 300 });
+      expect(el(v4, '10.9.0.2')?.expires).toBeGreaterThanOrEqual(299);
+      expect(el(v4, '10.9.0.3')).toMatchObject({ timeout: 120 });
+      expect(el(v6, '2001:db8::9')).toMatchObject({ timeout: 60 });
+      expect(el(v6, '2001:db8::9')?.expires).toBeGreaterThanOrEqual(59);
+    } finally {
+      await nft.removeTable();
+    }
   });
 });

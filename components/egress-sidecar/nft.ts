@@ -30,6 +30,8 @@ export const MIN_SET_TIMEOUT_S = 60;
 export const MAX_SET_TIMEOUT_S = 86_400;
 /** Expiry times remembered before the expired ones are pruned. */
 const MAX_TRACKED_ADDRESSES = 4096;
+/** Addresses waiting for the next `nft` run; beyond, new ones are dropped (counted in {@link NftManager.droppedAdditions}). */
+export const MAX_PENDING_ADDITIONS = 4096;
 
 /** Result of one `nft` run. */
 export interface NftRun {
@@ -93,6 +95,7 @@ export class NftManager {
   private queue: ResolvedAddress[] = [];
   private waiters: ((added: number) => void)[] = [];
   private flushing = false;
+  private dropped = 0;
   private readonly last = new Map<NftCounter, number>();
 
   constructor(opts: NftOptions) {
@@ -162,10 +165,16 @@ export class NftManager {
     if (r.code !== 0) throw new NftError(`nftables default verdict "${action}" not applied (exit ${r.code}): ${r.stderr.trim()}`);
   }
 
+  /** Addresses not queued because {@link MAX_PENDING_ADDITIONS} were already waiting for `nft` (the first drop is logged). */
+  get droppedAdditions(): number {
+    return this.dropped;
+  }
+
   /**
-   * Adds resolved addresses to the allow sets with timeout clamp(ttl, {@link MIN_SET_TIMEOUT_S}, {@link MAX_SET_TIMEOUT_S}).
-   * Addresses whose element still has more than half of that timeout left are skipped; the rest of the
-   * calls made while one `nft` runs are batched into the next transaction.
+   * Adds resolved addresses to the allow sets with timeout clamp(ttl, {@link MIN_SET_TIMEOUT_S}, {@link MAX_SET_TIMEOUT_S}),
+   * resetting the expiry of those already there. Addresses whose element still has more than half of
+   * that timeout left are skipped; the rest of the calls made while one `nft` runs are batched into the
+   * next transaction, up to {@link MAX_PENDING_ADDITIONS} addresses (the excess is dropped and counted).
    * @returns how many addresses were written (0 when all were fresh or nft failed; failures are logged).
    */
   addResolved(addresses: readonly ResolvedAddress[]): Promise<number> {
@@ -178,6 +187,12 @@ export class NftManager {
       const timeout = clampTimeout(a.ttl);
       const until = this.expiry.get(a.ip);
       if (until !== undefined && until - now > (timeout * 1000) / 2) continue;
+      if (this.queue.length + fresh.length >= MAX_PENDING_ADDITIONS) {
+        if (this.dropped++ === 0) {
+          this.opts.logger.warn({ table: this.opts.table, pending: MAX_PENDING_ADDITIONS }, 'nft is not keeping up: resolved addresses beyond the pending cap are not added to the allow set (logged once; counted in droppedAdditions)');
+        }
+        continue;
+      }
       this.expiry.set(a.ip, now + timeout * 1000);
       fresh.push({ ...a, ttl: timeout });
     }
@@ -198,11 +213,16 @@ export class NftManager {
       this.queue = [];
       this.waiters = [];
       const t = this.opts.table;
-      const v4 = batch.filter((a) => a.family === 4).map((a) => `${a.ip} timeout ${a.ttl}s`);
-      const v6 = batch.filter((a) => a.family === 6).map((a) => `${a.ip} timeout ${a.ttl}s`);
+      // A re-add keeps an element's expiry, so each address is added (making the delete safe when it is
+      // absent), deleted and added again with its timeout: one transaction, no moment without it.
       let script = '';
-      if (v4.length) script += `add element inet ${t} allow_v4 { ${v4.join(', ')} }\n`;
-      if (v6.length) script += `add element inet ${t} allow_v6 { ${v6.join(', ')} }\n`;
+      for (const [set, family] of [['allow_v4', 4], ['allow_v6', 6]] as const) {
+        const mine = [...new Map(batch.filter((a) => a.family === family).map((a) => [a.ip, a])).values()];
+        if (mine.length === 0) continue;
+        const ips = mine.map((a) => a.ip).join(', ');
+        script += `add element inet ${t} ${set} { ${ips} }\ndelete element inet ${t} ${set} { ${ips} }\n`;
+        script += `add element inet ${t} ${set} { ${mine.map((a) => `${a.ip} timeout ${a.ttl}s`).join(', ')} }\n`;
+      }
       const r = await this.run(['-f', '-'], script);
       if (r.code !== 0) {
         for (const a of batch) this.expiry.delete(a.ip);

@@ -8,6 +8,7 @@ import { parsePolicy, PolicyError, type ActivePolicy, type NetworkPolicy } from 
  * The policy server (seed 000 §2 and "Exposure"), one port for:
  * - `GET /policy`: `{mode, enforcementMode, policy, alwaysAllowed}`;
  * - `POST /policy` (or PUT): replaces the policy after strict validation; an empty body resets to allow-all;
+ *   updates (nftables verdict, then the policy) take effect one at a time, in the order their bodies arrived;
  *   400 with `{error, field}` for bad JSON or schema, 413 above the body cap (read in a stream, never
  *   buffered whole), and the old policy stays; a success counts `policy_updates_total`;
  * - both guarded by `OPENSANDBOX_EGRESS_TOKEN` through the `OPENSANDBOX-EGRESS-AUTH` header when set;
@@ -130,6 +131,15 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     return timingSafeEqual(digest(given), tokenDigest);
   };
 
+  // Updates take effect one at a time, in arrival order: the nftables verdict (beforeApply) and the
+  // policy DNS enforces change together, so concurrent updates cannot leave them on different policies.
+  let updating: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(update: () => Promise<T>): Promise<T> => {
+    const result = updating.then(update);
+    updating = result.catch(() => undefined);
+    return result;
+  };
+
   const handlePolicy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!authorized(req)) {
       if (req.method === 'POST' || req.method === 'PUT') discard(req);
@@ -153,14 +163,20 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
       opts.logger.info({ field: err.field, err: err.message }, 'POST /policy refused; the policy in force is unchanged');
       return sendJson(res, 400, { error: err.message, field: err.field });
     }
-    try {
-      await opts.beforeApply?.(next);
-    } catch (e) {
-      opts.logger.error({ err: e }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
-      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${(e as Error).message}` });
+    const failed = await oneAtATime(async () => {
+      try {
+        await opts.beforeApply?.(next);
+      } catch (e) {
+        return e as Error;
+      }
+      opts.policy.set(next);
+      opts.onUpdated(next);
+      return undefined;
+    });
+    if (failed) {
+      opts.logger.error({ err: failed }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
+      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${failed.message}` });
     }
-    opts.policy.set(next);
-    opts.onUpdated(next);
     opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length }, 'egress policy updated');
     sendJson(res, 200, { status: 'ok', mode: policyMode(next), enforcementMode: opts.enforcementMode() });
   };

@@ -37,7 +37,12 @@ export interface ResolverOptions {
   readonly onAllowedAnswer?: AnswerHook;
   /** Violation log lines per second before they are summarised (default 50). */
   readonly violationLogsPerSecond?: number;
+  /** Longest wait for {@link onAllowedAnswer} before the answer is sent anyway, in ms (default {@link ANSWER_HOOK_TIMEOUT_MS}). */
+  readonly answerHookTimeoutMs?: number;
 }
+
+/** Default bound on the wait for the allowed-answer hook (dns+nft: the allow-set update), in milliseconds. */
+export const ANSWER_HOOK_TIMEOUT_MS = 500;
 
 const ALLOWED = { result: 'allowed' } as const;
 const DENIED = { result: 'denied' } as const;
@@ -57,6 +62,8 @@ const TCP_MAX_RESPONSE = 65_535;
 export class Resolver {
   private readonly o: ResolverOptions;
   private readonly logBudget: number;
+  private readonly hookTimeoutMs: number;
+  private hookTimeouts = 0;
   private logWindow = 0;
   private logged = 0;
   private suppressed = 0;
@@ -64,6 +71,12 @@ export class Resolver {
   constructor(opts: ResolverOptions) {
     this.o = opts;
     this.logBudget = opts.violationLogsPerSecond ?? 50;
+    this.hookTimeoutMs = opts.answerHookTimeoutMs ?? ANSWER_HOOK_TIMEOUT_MS;
+  }
+
+  /** Answers sent before the allowed-answer hook finished, because it took longer than its bound (the first is logged). */
+  get slowHookAnswers(): number {
+    return this.hookTimeouts;
   }
 
   /** Counts a packet dropped without an answer. */
@@ -103,13 +116,23 @@ export class Resolver {
     m.opensandbox_egress_dns_queries_total.add(1, rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
     const hook = this.o.onAllowedAnswer?.(f.q.name, response);
     if (hook === undefined) return f.client.reply(response);
-    hook.then(
-      () => f.client.reply(response),
-      (err: unknown) => {
-        this.o.logger.warn({ err, domain: f.q.name }, 'allowed-answer hook failed; answering anyway');
-        f.client.reply(response);
-      },
-    );
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      clearTimeout(timer);
+      f.client.reply(response);
+    };
+    const timer = setTimeout(() => {
+      if (this.hookTimeouts++ === 0) {
+        this.o.logger.warn({ domain: f.q.name, timeoutMs: this.hookTimeoutMs }, 'allowed-answer hook (nftables allow set) slower than its bound; answering anyway (logged once; counted in slowHookAnswers)');
+      }
+      send();
+    }, this.hookTimeoutMs);
+    hook.then(send, (err: unknown) => {
+      this.o.logger.warn({ err, domain: f.q.name }, 'allowed-answer hook failed; answering anyway');
+      send();
+    });
   }
 
   /** An allowed query got no usable answer: SERVFAIL (called by {@link InFlight}). */
