@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { readExposition, type SampleLine } from '../../../instrumentation/test/exposition-lines.ts';
 
 /**
  * Test clients over real loopback sockets: UDP and TCP queries, and a Prometheus text parser for
@@ -97,27 +98,14 @@ export function addresses(p: dnsPacket.DecodedPacket): string[] {
 }
 
 /** One sample of an exposition. */
-export interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
+export type Sample = SampleLine;
 
 /** Parsed exposition. */
 export type Samples = readonly Sample[];
 
-/** Parses Prometheus text format 0.0.4 into samples; comment lines are skipped. */
+/** The sample lines of a Prometheus text exposition 0.0.4 (the shared test reader; comments skipped). */
 export function parseMetrics(text: string): Samples {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const x of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[x[1] as string] = x[2] as string;
-    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return out;
+  return readExposition(text).samples;
 }
 
 /**
