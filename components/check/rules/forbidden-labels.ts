@@ -41,34 +41,15 @@ export function forbiddenLabelsRule(): Rule {
       const { byName, patterns } = compile(owner.contract);
       const instance = instanceLabelNames(owner.contract);
       for (const [k, v] of labels) {
+        const report = (message: string) =>
+          out.report({ rule: 'label_forbidden', contract: owner.contract.id, family: family.name, label: k, value: v, message, series: seriesSelector(family.name, labels), ...origin });
         const named = byName.get(k);
         if (named && !instance.has(k) && !owner.spec?.labels.some((l) => l.name === k)) {
-          out.report({
-            rule: 'label_forbidden',
-            contract: owner.contract.id,
-            family: family.name,
-            label: k,
-            value: v,
-            message: `forbidden label "${k}" (${named.id}: ${named.brief})`,
-            series: seriesSelector(family.name, labels),
-            ...origin,
-          });
+          report(`forbidden label "${k}" (${named.id}: ${named.brief})`);
           continue;
         }
-        for (const { spec, re } of patterns) {
-          if (v === '' || !re.test(v)) continue;
-          out.report({
-            rule: 'label_forbidden',
-            contract: owner.contract.id,
-            family: family.name,
-            label: k,
-            value: v,
-            message: `value of "${k}" looks like a forbidden ${spec.id} (${spec.brief})`,
-            series: seriesSelector(family.name, labels),
-            ...origin,
-          });
-          break;
-        }
+        const shaped = v === '' ? undefined : patterns.find(({ re }) => re.test(v));
+        if (shaped) report(`value of "${k}" looks like a forbidden ${shaped.spec.id} (${shaped.spec.brief})`);
       }
     },
   };
