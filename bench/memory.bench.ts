@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import client from 'prom-client';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { createPipeline } from '../instrumentation/pipeline.ts';
 import { benchContract, TWENTY_BUCKETS } from './support/bench-contract.ts';
@@ -67,7 +67,7 @@ async function sdk(kind: 'counter' | 'histogram') {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({
     readers: [exporter],
-    views: [{ instrumentName: 'x', aggregationCardinalityLimit: SERIES + 1, ...(kind === 'histogram' ? { aggregation: { type: 4, options: { boundaries: TWENTY_BUCKETS } } } : {}) }],
+    views: [{ instrumentName: 'x', aggregationCardinalityLimit: SERIES + 1, ...(kind === 'histogram' ? { aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: TWENTY_BUCKETS } } } : {}) }],
   });
   const meter = provider.getMeter('bench');
   if (kind === 'counter') {

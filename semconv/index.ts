@@ -1,6 +1,8 @@
 /**
  * The checked-in contracts, generated from `semconv/*.yaml` (run `npm run gen` after editing a registry).
  * Import a contract to get typed recorders: `pipeline.recorders(egress).opensandbox_egress_dns_queries_total.add(1, { result: 'allowed' })`.
+ * The YAML loader (ajv, yaml) is a separate entry, `otel-contracts/semconv/load`, so that using the
+ * contracts never loads it.
  */
 import { egress } from './generated/egress.ts';
 import { opsProxy } from './generated/ops-proxy.ts';
@@ -13,7 +15,6 @@ import type { ContractSpec } from './types.ts';
 export { egress, opsProxy, trc, podtrace, masqueVpn, self };
 export type * from './types.ts';
 export { prometheusTypeOf } from './types.ts';
-export { parseRegistry, loadRegistryFile, loadRegistryDir, RegistryError } from './load.ts';
 
 /** The five documented component contracts, by the id the CLI's `--contract` takes. */
 export const componentContracts = {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import {
   prometheusTypeOf,
@@ -16,9 +16,15 @@ import {
 /** The folder holding the checked-in registries (`semconv/`). */
 export const REGISTRY_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-const schema = JSON.parse(readFileSync(join(REGISTRY_DIR, 'registry.schema.json'), 'utf8')) as object;
-const ajv = new Ajv({ allErrors: true, strict: true, formats: { regex: isRegex } });
-const validateShape = ajv.compile(schema);
+let compiled: ValidateFunction | undefined;
+/** The registry JSON Schema, compiled on first use. */
+function validateShape(): ValidateFunction {
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(join(REGISTRY_DIR, 'registry.schema.json'), 'utf8')) as object;
+    compiled = new Ajv({ allErrors: true, strict: true, formats: { regex: isRegex } }).compile(schema);
+  }
+  return compiled;
+}
 
 /**
  * A registry that does not validate. The message names the file, the line, the path inside the
@@ -95,8 +101,9 @@ export function parseRegistry(text: string, file: string): ContractSpec {
     throw new RegistryError(file, '', `YAML syntax: ${yamlError.message.split('\n')[0]}`, line);
   }
   const raw = doc.toJS() as unknown;
-  if (!validateShape(raw)) {
-    const err = mostSpecific(validateShape.errors ?? []);
+  const validate = validateShape();
+  if (!validate(raw)) {
+    const err = mostSpecific(validate.errors ?? []);
     fail(err.instancePath, describe(err));
   }
   return normalize(raw as RawRegistry, fail);
@@ -228,7 +235,6 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
 function describe(err: ErrorObject): string {
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
-    case 'additionalProperty' as string:
     case 'additionalProperties':
       return `unknown field "${String(p.additionalProperty)}"`;
     case 'required':

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentContracts, loadRegistryDir, parseRegistry, RegistryError, REGISTRY_DIR_FOR_TESTS } from './test/registry-fixtures.ts';
+import { componentContracts } from './index.ts';
+import { loadRegistryDir, parseRegistry, RegistryError, REGISTRY_DIR } from './load.ts';
 import { seedFamilyNames } from './test/seed-names.ts';
 import type { FamilySpec, LabelSpec } from './types.ts';
 
@@ -84,7 +85,7 @@ describe('types, buckets and labels follow the documents', () => {
 });
 
 describe('a registry that does not validate fails at load, naming file, line, path and problem', () => {
-  const egressText = readFileSync(join(REGISTRY_DIR_FOR_TESTS, 'egress.yaml'), 'utf8');
+  const egressText = readFileSync(join(REGISTRY_DIR, 'egress.yaml'), 'utf8');
   const broken = (from: string, to: string) => {
     expect(egressText).toContain(from);
     return egressText.replace(from, to);

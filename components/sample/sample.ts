@@ -1,7 +1,6 @@
 import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
 import { installExitHandlers } from '../../instrumentation/exit.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
-import type { Recorders } from '../../instrumentation/recorders.ts';
 import { plausibleMeasurements } from './plausible.ts';
 
 /** Options of {@link runSample}. */
@@ -21,7 +20,8 @@ export interface SampleOptions {
 export function recordSample(pipeline: Pipeline, contracts: readonly ContractSpec[]): number {
   let n = 0;
   for (const contract of contracts) {
-    const rec = pipeline.recorders(contract) as unknown as Recorders<ContractSpec> & Record<string, { add?: (v: number, l: object) => void; record?: (v: number, l: object) => void }>;
+    // Family names come from the contract at run time, so the recorders are addressed untyped here.
+    const rec = pipeline.recorders(contract) as unknown as Record<string, { add?: (v: number, l: object) => void; record?: (v: number, l: object) => void }>;
     for (const [family, measurements] of plausibleMeasurements(contract)) {
       const r = rec[family.name];
       for (const m of measurements) {
