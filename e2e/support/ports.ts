@@ -3,19 +3,7 @@
  * fixed one (such as `sample`'s 9464, a Prometheus target) is not taken by someone else.
  */
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
-
-function tryListen(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(null));
-    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
-      const addr = srv.address();
-      const got = typeof addr === 'object' && addr ? addr.port : null;
-      srv.close(() => resolve(got));
-    });
-  });
-}
+import { tryListen } from '../../otel-config/stack.ts';
 
 /** A port free on 127.0.0.1 right now (the kernel's choice). */
 export async function freePort(): Promise<number> {

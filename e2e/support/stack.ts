@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { startPart, startStack, stopPart, stopStack, type PartName, type StackOptions } from '../../otel-config/stack.ts';
+import { procStartTicks, startPart, startStack, stopPart, stopStack, type PartName, type StackOptions } from '../../otel-config/stack.ts';
 import { onLastResort } from './last-resort.ts';
 
 declare module 'vitest' {
@@ -28,24 +28,11 @@ export const STACK_KEY = 'otelContractsE2eStack';
 /** Unregisters the last-resort cleanup of each stack this process started, by state directory. */
 const lastResort = new Map<string, () => void>();
 
-function stackOptions(stateDir: string): StackOptions {
-  return {
-    stateDir,
-    fresh: true,
-    readyTimeoutMs: 60_000,
-    logger: pino({ name: 'e2e-stack', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)),
-    out: () => undefined,
-  };
-}
+/** The stack's own log lines during e2e runs (warnings and up unless LOG_LEVEL says otherwise), on stderr. */
+const logger = pino({ name: 'e2e-stack', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
-/** Process start time (clock ticks since boot), to tell our PID from a reused one. */
-function startTicks(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+function stackOptions(stateDir: string): StackOptions {
+  return { stateDir, fresh: true, readyTimeoutMs: 60_000, logger, out: () => undefined };
 }
 
 /** SIGKILLs the parts recorded in `stateDir` (synchronous: usable from an `exit` listener). */
@@ -60,7 +47,7 @@ function killParts(stateDir: string): void {
     try {
       const rec = JSON.parse(readFileSync(join(stateDir, f), 'utf8')) as { pid?: unknown; startTicks?: unknown };
       if (typeof rec.pid !== 'number') continue;
-      if (rec.startTicks && startTicks(rec.pid) !== rec.startTicks) continue;
+      if (rec.startTicks && procStartTicks(rec.pid) !== rec.startTicks) continue;
       process.kill(rec.pid, 'SIGKILL');
     } catch {
       // gone or unreadable
