@@ -1,16 +1,5 @@
-import { join } from 'node:path';
-import { untraced } from '../runtime/untraced.ts';
 import type { V1Controller } from './locate.ts';
-import { parseIntValue, V1_UNLIMITED_THRESHOLD, type CgroupSample } from './sample.ts';
-
-function read(dir: string | undefined, file: string): string | undefined {
-  if (dir === undefined) return undefined;
-  try {
-    return untraced.readFileSync(join(dir, file), 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+import { parseIntValue, readCgroupFile as read, V1_UNLIMITED_THRESHOLD, type CgroupSample } from './sample.ts';
 
 /**
  * Sum of the per-device `Read` and `Write` lines of `blkio.throttle.io_service_bytes`

@@ -1,14 +1,4 @@
-import { join } from 'node:path';
-import { untraced } from '../runtime/untraced.ts';
-import { parseIntValue, type CgroupSample } from './sample.ts';
-
-function read(dir: string, file: string): string | undefined {
-  try {
-    return untraced.readFileSync(join(dir, file), 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+import { parseIntValue, readCgroupFile as read, type CgroupSample } from './sample.ts';
 
 /** `max` → null (unlimited), an integer → that number, anything else → undefined. */
 function limitOf(text: string | undefined): number | null | undefined {

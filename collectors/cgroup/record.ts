@@ -23,27 +23,25 @@ type ResourceType = 'cpu' | 'memory' | 'io';
 export function createCgroupRecorder(rec: PodtraceRecorders, namespace: string): (sample: CgroupSample, nowMs: number) => void {
   let prevCpu: { usageUs: number; atMs: number } | undefined;
   // Outside Kubernetes there is no namespace: the label is left off rather than written empty.
-  const labelsByType = new Map<ResourceType, { resource_type: ResourceType; namespace?: string }>(
-    (['cpu', 'memory', 'io'] as const).map((t) => [t, namespace ? { resource_type: t, namespace } : { resource_type: t }]),
-  );
-  const labels = (t: ResourceType) => labelsByType.get(t) as { resource_type: ResourceType; namespace?: string };
-  const utilization = (resource_type: ResourceType, percent: number) => {
+  const labelsOf = <T extends ResourceType>(resource_type: T) => (namespace ? { resource_type, namespace } : { resource_type });
+  const labels = { cpu: labelsOf('cpu'), memory: labelsOf('memory'), io: labelsOf('io') };
+  const utilization = (resource_type: 'cpu' | 'memory', percent: number) => {
     if (!Number.isFinite(percent)) return;
-    rec.podtrace_resource_utilization_percent.record(percent, labels(resource_type));
-    rec.podtrace_resource_alert_level.record(alertLevel(percent), labels(resource_type));
+    rec.podtrace_resource_utilization_percent.record(percent, labels[resource_type]);
+    rec.podtrace_resource_alert_level.record(alertLevel(percent), labels[resource_type]);
   };
   return (sample, nowMs) => {
     try {
       const { memory, cpu, io } = sample;
-      if (memory.usageBytes !== undefined) rec.podtrace_resource_usage_bytes.record(memory.usageBytes, labels('memory'));
+      if (memory.usageBytes !== undefined) rec.podtrace_resource_usage_bytes.record(memory.usageBytes, labels.memory);
       if (typeof memory.limitBytes === 'number' && memory.limitBytes > 0) {
-        rec.podtrace_resource_limit_bytes.record(memory.limitBytes, labels('memory'));
+        rec.podtrace_resource_limit_bytes.record(memory.limitBytes, labels.memory);
         if (memory.usageBytes !== undefined) utilization('memory', (memory.usageBytes / memory.limitBytes) * 100);
       }
 
-      if (cpu.usageUs !== undefined) rec.podtrace_resource_usage_bytes.record(cpu.usageUs, labels('cpu'));
+      if (cpu.usageUs !== undefined) rec.podtrace_resource_usage_bytes.record(cpu.usageUs, labels.cpu);
       if (typeof cpu.quotaUs === 'number' && cpu.quotaUs > 0) {
-        rec.podtrace_resource_limit_bytes.record(cpu.quotaUs, labels('cpu'));
+        rec.podtrace_resource_limit_bytes.record(cpu.quotaUs, labels.cpu);
         if (cpu.usageUs !== undefined && prevCpu && nowMs > prevCpu.atMs) {
           const cpus = cpu.quotaUs / (cpu.periodUs && cpu.periodUs > 0 ? cpu.periodUs : 100_000);
           const wallUs = (nowMs - prevCpu.atMs) * 1000;
@@ -52,7 +50,7 @@ export function createCgroupRecorder(rec: PodtraceRecorders, namespace: string):
       }
       prevCpu = cpu.usageUs !== undefined ? { usageUs: cpu.usageUs, atMs: nowMs } : undefined;
 
-      if (io.usageBytes !== undefined) rec.podtrace_resource_usage_bytes.record(io.usageBytes, labels('io'));
+      if (io.usageBytes !== undefined) rec.podtrace_resource_usage_bytes.record(io.usageBytes, labels.io);
     } catch {
       // never into the app
     }

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { untraced } from '../runtime/untraced.ts';
+
 /**
  * One reading of a cgroup's limits and usage. A limit of `null` means unlimited (`max` in v2, `-1` or
  * the page-counter maximum 2^63-4096 in v1); `undefined` means the file is absent or unreadable.
@@ -33,4 +36,14 @@ export function parseIntValue(text: string | undefined): number | undefined {
   const t = text.trim();
   if (!/^-?\d+$/.test(t)) return undefined;
   return Number(t);
+}
+
+/** The text of `file` in a cgroup directory; undefined when the directory is unknown or the file unreadable. */
+export function readCgroupFile(dir: string | undefined, file: string): string | undefined {
+  if (dir === undefined) return undefined;
+  try {
+    return untraced.readFileSync(join(dir, file), 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { guarded, stopOnce } from '../safe.ts';
 import type { Collector, TrcHttpRecorders } from '../types.ts';
 import { frameworkRoute, subscribeFrameworkRoutes } from './framework-route.ts';
 import { methodLabel } from './method.ts';
@@ -50,43 +51,33 @@ export function startHttpServerCollector(rec: TrcHttpRecorders, opts: HttpServer
     }
     return yes;
   };
-  const onStart = (message: unknown) => {
-    try {
-      const req = (message as { request?: Timed }).request;
-      if (req) req[START] = performance.now();
-    } catch {
-      // never into the app (a subscriber's throw would become an uncaught exception)
-    }
-  };
-  const onFinish = (message: unknown) => {
-    try {
-      const { request, response, server } = message as { request?: Timed; response?: ServerResponse; server?: Server };
-      if (!request || !response) return;
-      const t0 = request[START];
-      if (t0 === undefined || ignored(server, request)) return;
-      const labels = {
-        method: methodLabel(request.method),
-        path_template: frameworkRoute(request) ?? templates.match(request.url ?? '/') ?? UNMATCHED,
-        status: statusLabel(response.statusCode),
-      };
-      rec.trc_http_requests_total.add(1, labels);
-      rec.trc_http_request_duration_seconds.record((performance.now() - t0) / 1000, labels);
-    } catch {
-      // never into the app
-    }
-  };
+  // guarded: a subscriber's throw would become an uncaught exception in the app
+  const onStart = guarded((message: unknown) => {
+    const req = (message as { request?: Timed }).request;
+    if (req) req[START] = performance.now();
+  });
+  const onFinish = guarded((message: unknown) => {
+    const { request, response, server } = message as { request?: Timed; response?: ServerResponse; server?: Server };
+    if (!request || !response) return;
+    const t0 = request[START];
+    if (t0 === undefined || ignored(server, request)) return;
+    const labels = {
+      method: methodLabel(request.method),
+      path_template: frameworkRoute(request) ?? templates.match(request.url ?? '/') ?? UNMATCHED,
+      status: statusLabel(response.statusCode),
+    };
+    rec.trc_http_requests_total.add(1, labels);
+    rec.trc_http_request_duration_seconds.record((performance.now() - t0) / 1000, labels);
+  });
   diagnostics.subscribe('http.server.request.start', onStart);
   diagnostics.subscribe('http.server.response.finish', onFinish);
-  let stopped = false;
   return {
     name: 'http',
     source: templates.templates.length ? `diagnostics channels + ${templates.templates.length} configured templates` : 'diagnostics channels',
-    stop() {
-      if (stopped) return;
-      stopped = true;
+    stop: stopOnce(() => {
       diagnostics.unsubscribe('http.server.request.start', onStart);
       diagnostics.unsubscribe('http.server.response.finish', onFinish);
       unsubscribeFrameworks();
-    },
+    }),
   };
 }

@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { guarded } from '../safe.ts';
 import { hookKoaMatchedRoute } from './koa-route.ts';
 
 /** Where a framework's matched route template is left on the raw request (node:http `IncomingMessage`). */
@@ -50,17 +51,6 @@ interface ExpressTraceContext {
   req?: RouteCarrier;
   layer?: { route?: unknown };
   route?: unknown;
-}
-
-/** Subscribers must never throw: diagnostics_channel rethrows a subscriber's error as an uncaught exception. */
-function guarded(fn: (message: unknown) => void): (message: unknown) => void {
-  return (message) => {
-    try {
-      fn(message);
-    } catch {
-      // never into the app
-    }
-  };
 }
 
 const onExpressLayer = guarded((message: unknown): void => {

@@ -1,6 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-
-type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
+import { pairRecorder, stopOnce } from '../safe.ts';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 import { readRunQueueWaits, runQueueWaitDelta } from './schedstat.ts';
 
@@ -30,64 +29,67 @@ export interface CpuBlockOptions {
  * ns), which measures the main thread being blocked, not the kernel's run queue. `source` says which.
  */
 export function startCpuBlockCollector(rec: PodtraceRecorders, processName: () => string, opts: CpuBlockOptions = {}): Collector & { readonly source: CpuBlockSource } {
-  const intervalMs = opts.intervalMs ?? 1_000;
-  const record = (seconds: number) => {
-    try {
-      const labels = { type: 'CPU', process_name: processName() } as const;
-      rec.podtrace_cpu_block_seconds_histogram.record(seconds, labels);
-      rec.podtrace_cpu_block_seconds_gauge.record(seconds, labels);
-    } catch {
-      // never into the app
-    }
+  const record = pairRecorder(rec.podtrace_cpu_block_seconds_histogram, rec.podtrace_cpu_block_seconds_gauge, 'CPU', processName);
+  const sampler = (opts.source === 'event-loop-delay' ? undefined : schedstatSampler(opts.taskDir, record)) ?? eventLoopDelaySampler(record);
+  const timer = setInterval(sampler.tick, opts.intervalMs ?? 1_000);
+  timer.unref();
+  return {
+    name: 'cpu',
+    source: sampler.source,
+    stop: stopOnce(() => {
+      clearInterval(timer);
+      sampler.stop?.();
+    }),
   };
+}
 
-  let last: Map<string, number> | undefined;
-  let source: CpuBlockSource = opts.source ?? 'schedstat';
-  if (source === 'schedstat') {
-    try {
-      last = readRunQueueWaits(opts.taskDir);
-      if (last.size === 0) throw new Error('no thread readable');
-    } catch {
-      source = 'event-loop-delay';
-    }
+/** One source of the CPU block figure: `tick` records the interval just ended. */
+interface Sampler {
+  readonly source: CpuBlockSource;
+  readonly tick: () => void;
+  readonly stop?: () => void;
+}
+
+/**
+ * The run-queue wait summed over all threads since the previous tick.
+ * @returns undefined when no thread's schedstat can be read (the caller falls back).
+ */
+function schedstatSampler(taskDir: string | undefined, record: (seconds: number) => void): Sampler | undefined {
+  let last: Map<string, number>;
+  try {
+    last = readRunQueueWaits(taskDir);
+  } catch {
+    return undefined;
   }
-
-  let eld: IntervalHistogram | undefined;
-  const resolutionMs = 10;
-  let tick: () => void;
-  if (source === 'schedstat') {
-    tick = () => {
+  if (last.size === 0) return undefined;
+  return {
+    source: 'schedstat',
+    tick: () => {
       let now: Map<string, number>;
       try {
-        now = readRunQueueWaits(opts.taskDir);
+        now = readRunQueueWaits(taskDir);
       } catch {
         return;
       }
-      const ns = runQueueWaitDelta(last ?? new Map(), now);
+      const ns = runQueueWaitDelta(last, now);
       last = now;
       record(ns / 1e9);
-    };
-  } else {
-    eld = monitorEventLoopDelay({ resolution: resolutionMs });
-    eld.enable();
-    tick = () => {
-      if (!eld) return;
+    },
+  };
+}
+
+/** The largest event-loop delay of the interval beyond the 10 ms sampling resolution. */
+function eventLoopDelaySampler(record: (seconds: number) => void): Sampler {
+  const resolutionMs = 10;
+  const eld = monitorEventLoopDelay({ resolution: resolutionMs });
+  eld.enable();
+  return {
+    source: 'event-loop-delay',
+    tick: () => {
       const maxNs = eld.count > 0 ? eld.max : 0;
       eld.reset();
       record(Math.max(0, maxNs - resolutionMs * 1e6) / 1e9);
-    };
-  }
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  let stopped = false;
-  return {
-    name: 'cpu',
-    source,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      eld?.disable();
     },
+    stop: () => eld.disable(),
   };
 }

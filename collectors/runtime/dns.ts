@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { pairRecorder, stopOnce } from '../safe.ts';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 import { callbackIndex, patchMethod, type Restore } from './wrap.ts';
 
@@ -22,16 +23,9 @@ const QUERY = /^(lookup|lookupService|reverse|resolve[A-Za-z0-9]*)$/;
  * Call `module.syncBuiltinESMExports()` afterwards so that ESM named imports see the wrappers.
  */
 export function startDnsCollector(rec: PodtraceRecorders, processName: () => string): Collector {
-  const record = (t0: number) => {
-    try {
-      const s = (performance.now() - t0) / 1000;
-      const labels = { type: 'DNS', process_name: processName() } as const;
-      rec.podtrace_dns_latency_seconds_histogram.record(s, labels);
-      rec.podtrace_dns_latency_seconds_gauge.record(s, labels);
-    } catch {
-      // Recording must never break the app's DNS call.
-    }
-  };
+  // Recording never breaks the app's DNS call (pairRecorder never throws).
+  const observe = pairRecorder(rec.podtrace_dns_latency_seconds_histogram, rec.podtrace_dns_latency_seconds_gauge, 'DNS', processName);
+  const record = (t0: number) => observe((performance.now() - t0) / 1000);
   const restores: Restore[] = [];
   const patchAll = (target: object, promiseForm: boolean) => {
     for (const key of Object.getOwnPropertyNames(target)) {
@@ -45,15 +39,12 @@ export function startDnsCollector(rec: PodtraceRecorders, processName: () => str
   patchAll(dns, false);
   patchAll(dns.promises.Resolver.prototype, true);
   patchAll(dns.promises, true);
-  let stopped = false;
   return {
     name: 'dns',
     source: 'wrapped node:dns',
-    stop() {
-      if (stopped) return;
-      stopped = true;
+    stop: stopOnce(() => {
       for (const r of restores.reverse()) r();
-    },
+    }),
   };
 }
 

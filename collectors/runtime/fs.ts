@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { stopOnce } from '../safe.ts';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 import './untraced.ts'; // capture the untraced functions before anything here wraps fs
 import { callbackIndex, patchMethod, type Restore } from './wrap.ts';
@@ -192,14 +193,11 @@ export function startFsCollector(rec: PodtraceRecorders, processName: () => stri
     ),
   );
 
-  let stopped = false;
   return {
     name: 'fs',
     source: 'wrapped node:fs',
-    stop() {
-      if (stopped) return;
-      stopped = true;
+    stop: stopOnce(() => {
       for (const r of restores.reverse()) r();
-    },
+    }),
   };
 }

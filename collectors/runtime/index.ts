@@ -1,4 +1,5 @@
 import { syncBuiltinESMExports } from 'node:module';
+import { tryStart } from '../safe.ts';
 import type { Collector, CollectorLogger, PodtraceRecorders } from '../types.ts';
 import { startCpuBlockCollector } from './cpu-block.ts';
 import { startDnsCollector } from './dns.ts';
@@ -35,12 +36,8 @@ export function startRuntimeCollectors(rec: PodtraceRecorders, opts: RuntimeOpti
   const processName = createProcessName(opts.env);
   const started: Collector[] = [{ name: 'process-name', stop: () => processName.stop() }];
   const attempt = (name: RuntimeCollectorName, start: () => Collector) => {
-    if (!opts.enabled.has(name)) return;
-    try {
-      started.push(start());
-    } catch (err) {
-      opts.logger.warn({ collector: name, err: (err as Error).message }, `collector ${name} not started; the others carry on`);
-    }
+    const c = opts.enabled.has(name) ? tryStart(name, start, opts.logger) : undefined;
+    if (c) started.push(c);
   };
   attempt('dns', () => startDnsCollector(rec, processName));
   attempt('tcp', () => startTcpConnectCollector(rec, processName));

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
+import { guarded, stopOnce } from '../safe.ts';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 import { patchMethod, type Restore } from './wrap.ts';
 
@@ -43,35 +44,27 @@ export function startNetworkBytesCollector(rec: PodtraceRecorders, processName: 
     seen.written = w;
   };
   // Subscribers never throw: diagnostics_channel would rethrow as an uncaught exception.
-  const onTcp = (message: unknown) => {
-    try {
-      const socket = (message as { socket?: Socket }).socket;
-      if (!socket || typeof socket.once !== 'function' || open.has(socket)) return;
-      const seen = { read: 0, written: 0 };
-      open.set(socket, seen);
-      socket.once('close', () => {
-        try {
-          sweep(socket, seen);
-        } catch {
-          // never into the app
-        }
-        open.delete(socket);
-      });
-    } catch {
-      // never into the app
-    }
-  };
-  const onUdp = (message: unknown) => {
-    try {
-      const socket = (message as { socket?: dgram.Socket }).socket;
-      if (!socket || typeof socket.on !== 'function') return;
-      socket.on('message', (msg: Buffer) => {
-        received += msg?.length ?? 0;
-      });
-    } catch {
-      // never into the app
-    }
-  };
+  const onTcp = guarded((message: unknown) => {
+    const socket = (message as { socket?: Socket }).socket;
+    if (!socket || typeof socket.once !== 'function' || open.has(socket)) return;
+    const seen = { read: 0, written: 0 };
+    open.set(socket, seen);
+    socket.once('close', () => {
+      try {
+        sweep(socket, seen);
+      } catch {
+        // never into the app
+      }
+      open.delete(socket);
+    });
+  });
+  const onUdp = guarded((message: unknown) => {
+    const socket = (message as { socket?: dgram.Socket }).socket;
+    if (!socket || typeof socket.on !== 'function') return;
+    socket.on('message', (msg: Buffer) => {
+      received += msg?.length ?? 0;
+    });
+  });
   const restoreSend: Restore | undefined = patchMethod(dgram.Socket.prototype, 'send', (orig) =>
     function (this: unknown, ...args: unknown[]) {
       try {
@@ -100,21 +93,18 @@ export function startNetworkBytesCollector(rec: PodtraceRecorders, processName: 
   diagnostics.subscribe('udp.socket', onUdp);
   const timer = setInterval(flush, opts.intervalMs ?? 5_000);
   timer.unref();
-  let stopped = false;
   return {
     name: 'bytes',
     source: 'net/udp channels',
     flush,
-    stop() {
-      if (stopped) return;
-      stopped = true;
+    stop: stopOnce(() => {
       clearInterval(timer);
       diagnostics.unsubscribe('net.client.socket', onTcp);
       diagnostics.unsubscribe('net.server.socket', onTcp);
       diagnostics.unsubscribe('udp.socket', onUdp);
       restoreSend?.();
       open.clear();
-    },
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { guarded, pairRecorder, stopOnce } from '../safe.ts';
 import type { Collector, PodtraceRecorders } from '../types.ts';
 
 /**
@@ -11,14 +12,9 @@ import type { Collector, PodtraceRecorders } from '../types.ts';
  * `net.client.socket` diagnostics channel. Unix-domain sockets and failed connects are not recorded.
  */
 export function startTcpConnectCollector(rec: PodtraceRecorders, processName: () => string): Collector {
-  const onSocket = (message: unknown) => {
-    try {
-      watch(message);
-    } catch {
-      // never into the app (a subscriber's throw would become an uncaught exception)
-    }
-  };
-  const watch = (message: unknown) => {
+  const record = pairRecorder(rec.podtrace_latency_seconds, rec.podtrace_latency_latest_seconds, 'NET', processName);
+  // guarded: a subscriber's throw would become an uncaught exception in the app
+  const onSocket = guarded((message: unknown) => {
     const socket = (message as { socket?: Socket }).socket;
     if (!socket || typeof socket.once !== 'function') return;
     let t0 = performance.now();
@@ -29,25 +25,13 @@ export function startTcpConnectCollector(rec: PodtraceRecorders, processName: ()
     socket.once('connect', () => {
       socket.off('lookup', onLookup);
       if (socket.remoteFamily === undefined) return; // a Unix-domain socket: not TCP
-      try {
-        const s = (performance.now() - t0) / 1000;
-        const labels = { type: 'NET', process_name: processName() } as const;
-        rec.podtrace_latency_seconds.record(s, labels);
-        rec.podtrace_latency_latest_seconds.record(s, labels);
-      } catch {
-        // never into the app
-      }
+      record((performance.now() - t0) / 1000);
     });
-  };
+  });
   diagnostics.subscribe('net.client.socket', onSocket);
-  let stopped = false;
   return {
     name: 'tcp',
     source: 'net.client.socket channel',
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      diagnostics.unsubscribe('net.client.socket', onSocket);
-    },
+    stop: stopOnce(() => diagnostics.unsubscribe('net.client.socket', onSocket)),
   };
 }

@@ -2,6 +2,7 @@ import { isMainThread } from 'node:worker_threads';
 import { startCgroupCollector } from '../../collectors/cgroup/collector.ts';
 import { startHttpServerCollector } from '../../collectors/http-server/collector.ts';
 import { startRuntimeCollectors } from '../../collectors/runtime/index.ts';
+import { tryStart } from '../../collectors/safe.ts';
 import type { Collector } from '../../collectors/types.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
 import { installExitHandlers } from '../exit.ts';
@@ -87,21 +88,13 @@ function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
       bytesIntervalMs: opts.bytesIntervalMs,
     }),
   );
-  if (opts.collectors.has('cgroup')) {
-    try {
-      collectors.push(startCgroupCollector(pod, { intervalMs: opts.cgroupIntervalMs, root: opts.cgroupRoot, env }));
-    } catch (err) {
-      logger.warn({ collector: 'cgroup', err: (err as Error).message }, 'collector cgroup not started; the others carry on');
-    }
-  }
+  const attempt = (name: 'cgroup' | 'http', start: () => Collector) => {
+    const c = opts.collectors.has(name) ? tryStart(name, start, logger) : undefined;
+    if (c) collectors.push(c);
+  };
+  attempt('cgroup', () => startCgroupCollector(pod, { intervalMs: opts.cgroupIntervalMs, root: opts.cgroupRoot, env }));
   let scrapePort: number | undefined;
-  if (opts.collectors.has('http')) {
-    try {
-      collectors.push(startHttpServerCollector(pipeline.recorders(trcHttp), { routes: opts.httpRoutes, ignoreLocalPort: () => scrapePort }));
-    } catch (err) {
-      logger.warn({ collector: 'http', err: (err as Error).message }, 'collector http not started; the others carry on');
-    }
-  }
+  attempt('http', () => startHttpServerCollector(pipeline.recorders(trcHttp), { routes: opts.httpRoutes, ignoreLocalPort: () => scrapePort }));
 
   const flush = () => {
     for (const c of collectors) {
