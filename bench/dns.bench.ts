@@ -15,7 +15,7 @@
  * Env: DNS_BENCH_COUNT (default 50000), DNS_BENCH_WINDOW (64), DNS_BENCH_LATENCY_COUNT (5000),
  * DNS_BENCH_ROUNDS (3), DNS_BENCH_CAP_MS (15000, per pass).
  */
-import dnsPacket from 'dns-packet';
+import { query } from '../components/egress-sidecar/testing/dns-client.ts';
 import { runLoad, type LoadResult } from './support/dns-load.ts';
 import { startDnsmasq, startSidecar, stopAll } from './support/dns-procs.ts';
 
@@ -26,9 +26,7 @@ const CAP_MS = Number(process.env.DNS_BENCH_CAP_MS ?? 15_000);
 const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 3);
 const WARMUP = 20_000;
 
-const queries = Array.from({ length: 64 }, (_, i) =>
-  dnsPacket.encode({ type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: `host${i}.example.test` }] }),
-);
+const queries = Array.from({ length: 64 }, (_, i) => query(`host${i}.example.test`, 0));
 
 interface Row {
   readonly name: string;

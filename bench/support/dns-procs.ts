@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import dnsPacket from 'dns-packet';
+import { stopChild } from '../../components/egress-sidecar/testing/child.ts';
+import { query, udpExchange } from '../../components/egress-sidecar/testing/dns-client.ts';
 
 /**
  * Child processes of bench/dns.bench.ts on loopback: dnsmasq (authoritative from `--address`, or a
@@ -33,29 +34,12 @@ export function which(name: string): string | undefined {
   return out ? out : undefined;
 }
 
-/** Sends one A query and resolves true when any answer arrives within `ms`. */
-function probe(port: number, ms: number): Promise<boolean> {
-  const q = dnsPacket.encode({ type: 'query', id: 0xabcd, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'probe.example.test' }] });
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(false);
-    }, ms);
-    s.on('message', () => {
-      clearTimeout(timer);
-      s.close();
-      resolve(true);
-    });
-    s.send(q, port, '127.0.0.1');
-  });
-}
-
 /** Waits until something answers DNS on `port`. @throws after `timeoutMs`. */
 export async function waitForDns(port: number, what: string, timeoutMs = 10_000): Promise<void> {
+  const probe = query('probe.example.test', 0xabcd);
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (await probe(port, 200)) return;
+    if ((await udpExchange(port, probe, 200)) !== undefined) return;
   }
   throw new Error(`${what} did not answer DNS on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
@@ -105,18 +89,5 @@ export async function startSidecar(upstreamPort: number, extraEnv: NodeJS.Proces
 
 /** Kills every child started here and waits for them to exit (SIGTERM, then SIGKILL after 3 s). */
 export async function stopAll(): Promise<void> {
-  await Promise.all(
-    [...children].map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all([...children].map((c) => stopChild(c, 3000)));
 }

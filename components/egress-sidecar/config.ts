@@ -128,7 +128,7 @@ function truthy(raw: string | undefined): boolean {
 }
 
 /** The commander program of the sidecar (flags and help text). */
-export function buildProgram(): Command {
+function buildProgram(): Command {
   return new Command('egress-sidecar')
     .description('OpenSandbox egress sidecar: DNS proxy with an egress policy, policy API, nftables layer, Prometheus /metrics and OTLP push')
     .addOption(new Option('--dns-listen <host:port>', 'DNS proxy address, UDP and TCP').default(DEFAULT_DNS_LISTEN))
@@ -151,7 +151,8 @@ export function buildProgram(): Command {
  *
  * @throws SidecarConfigError naming the flag or variable; CommanderError for unknown flags and `--help`.
  */
-export function readSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv, program: Command = buildProgram()): SidecarConfig {
+export function readSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SidecarConfig {
+  const program = buildProgram();
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
     dnsListen: string;

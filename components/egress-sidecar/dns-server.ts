@@ -3,7 +3,7 @@ import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
-import { HEADER_BYTES, MAX_QUERY_BYTES } from './dns-wire.ts';
+import { HEADER_BYTES, MAX_QUERY_BYTES, tcpFrame } from './dns-wire.ts';
 import type { Resolver } from './resolver.ts';
 
 /**
@@ -17,10 +17,6 @@ export interface DnsServerOptions {
   readonly listen: HostPort;
   readonly resolver: Resolver;
   readonly logger: Logger;
-  /** Most TCP connections at once (default 256). */
-  readonly maxTcpConnections?: number;
-  /** A TCP connection with no query for this long is closed, in milliseconds (default 10000). */
-  readonly tcpIdleMs?: number;
 }
 
 /** Running DNS listeners. */
@@ -31,6 +27,10 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
+/** Most TCP connections at once. */
+const MAX_TCP_CONNECTIONS = 256;
+/** A TCP connection with no query for this long is closed, in milliseconds. */
+const TCP_IDLE_MS = 10_000;
 /** Queries in flight on one TCP connection before it is closed. */
 const MAX_TCP_IN_FLIGHT = 128;
 /** Port-0 binds retried when the UDP port happens to be taken over TCP. */
@@ -48,7 +48,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     });
     const port = udp.address().port;
     try {
-      const tcp = await bindTcp({ host: opts.listen.host, port }, opts);
+      const tcp = await bindTcp({ host: opts.listen.host, port }, opts.resolver);
       return serve(udp, tcp.server, tcp.sockets, { host: opts.listen.host, port }, opts);
     } catch (e) {
       udp.close();
@@ -90,14 +90,14 @@ function bindUdp(at: HostPort): Promise<UdpSocket> {
   });
 }
 
-function bindTcp(at: HostPort, opts: DnsServerOptions): Promise<{ server: Server; sockets: Set<TcpSocket> }> {
+function bindTcp(at: HostPort, resolver: Resolver): Promise<{ server: Server; sockets: Set<TcpSocket> }> {
   const sockets = new Set<TcpSocket>();
   const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    serveTcpConnection(socket, opts);
+    serveTcpConnection(socket, resolver);
   });
-  server.maxConnections = opts.maxTcpConnections ?? 256;
+  server.maxConnections = MAX_TCP_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {
@@ -154,8 +154,7 @@ class UdpClient {
 }
 
 /** Reads length-prefixed queries off one connection and writes the answers, in completion order. */
-function serveTcpConnection(socket: TcpSocket, opts: DnsServerOptions): void {
-  const { resolver } = opts;
+function serveTcpConnection(socket: TcpSocket, resolver: Resolver): void {
   let inFlight = 0;
   const client = {
     address: socket.remoteAddress ?? '',
@@ -164,14 +163,11 @@ function serveTcpConnection(socket: TcpSocket, opts: DnsServerOptions): void {
     reply(response: Buffer) {
       inFlight--;
       if (socket.destroyed || !socket.writable) return;
-      const frame = Buffer.allocUnsafe(2 + response.length);
-      frame.writeUInt16BE(response.length, 0);
-      response.copy(frame, 2);
-      socket.write(frame);
+      socket.write(tcpFrame(response));
     },
   };
   let buffered: Buffer = Buffer.alloc(0);
-  socket.setTimeout(opts.tcpIdleMs ?? 10_000, () => socket.destroy());
+  socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);

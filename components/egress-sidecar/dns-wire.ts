@@ -183,6 +183,14 @@ export function echoesQuestion(response: Buffer, query: Buffer, questionEnd: num
   return true;
 }
 
+/** A message with the 2-byte length prefix of DNS over TCP (RFC 7766). */
+export function tcpFrame(message: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(2 + message.length);
+  frame.writeUInt16BE(message.length, 0);
+  message.copy(frame, 2);
+  return frame;
+}
+
 /**
  * Builds an error answer to a query by hand: the header and question copied, QR and RA set, RD kept,
  * the given RCODE, no records but an OPT record (payload 1232) when the query carried EDNS.

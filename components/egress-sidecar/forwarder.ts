@@ -3,7 +3,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, connect, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
-import { echoesQuestion, isResponse, isTruncated, rcodeOf, RCODE, type QueryInfo } from './dns-wire.ts';
+import { echoesQuestion, isResponse, isTruncated, rcodeOf, RCODE, tcpFrame, type QueryInfo } from './dns-wire.ts';
 
 /**
  * Forwards allowed queries to the upstream resolvers (seed 000 §1, `dns_forward_duration_seconds`):
@@ -22,7 +22,7 @@ export type ForwardFailure = 'timeout' | 'refused' | 'overload' | 'closed';
  */
 export interface ForwardSink {
   /** The upstream's answer, with the client's id restored; `rcode` from its header. */
-  answered(response: Buffer, rcode: number, transport: 'udp' | 'tcp'): void;
+  answered(response: Buffer, rcode: number): void;
   /** No usable answer within the budget. */
   failed(reason: ForwardFailure, detail: string): void;
 }
@@ -203,8 +203,9 @@ export class Forwarder {
     const events: UpstreamEvents = {
       answer: (job, up, response) => this.onAnswer(job, up, response),
       silent: (job, up, why) => {
+        // On close, tryNext sees the forwarder closed and fails the job as 'closed' itself.
         job.lastFailure = `${up.label}: ${why}`;
-        job.lastReason = why === 'closing' ? 'closed' : 'timeout';
+        job.lastReason = 'timeout';
         job.attempt++;
         this.tryNext(job, performance.now());
       },
@@ -264,17 +265,17 @@ export class Forwarder {
       return this.tryNext(job, performance.now());
     }
     if (rcode === RCODE.REFUSED) return this.fail(job, 'refused', `${up.label} refused the query`);
-    if (!isTruncated(response)) return this.succeed(job, response, rcode, 'udp');
-    this.viaTcp(up.address, job.query, job.q, Math.floor(job.deadline - performance.now()), (full) => {
-      if (full !== undefined && full.length <= job.maxResponseBytes) this.succeed(job, full, rcodeOf(full), 'tcp');
-      else this.succeed(job, response, rcode, 'udp');
+    if (!isTruncated(response)) return this.succeed(job, response, rcode);
+    this.viaTcp(up, job.query, job.q, Math.floor(job.deadline - performance.now()), (full) => {
+      if (full !== undefined && full.length <= job.maxResponseBytes) this.succeed(job, full, rcodeOf(full));
+      else this.succeed(job, response, rcode);
     });
   }
 
-  private succeed(job: Job, response: Buffer, rcode: number, transport: 'udp' | 'tcp'): void {
+  private succeed(job: Job, response: Buffer, rcode: number): void {
     job.query.writeUInt16BE(job.q.id, 0);
     response.writeUInt16BE(job.q.id, 0);
-    job.sink.answered(response, rcode, transport);
+    job.sink.answered(response, rcode);
   }
 
   private fail(job: Job, reason: ForwardFailure, detail: string): void {
@@ -286,14 +287,12 @@ export class Forwarder {
    * One query over a fresh TCP connection (RFC 7766 framing), within `timeoutMs`; `done` gets the
    * answer or undefined. The connection is always destroyed and untracked afterwards.
    */
-  private viaTcp(up: HostPort, query: Buffer, q: QueryInfo, timeoutMs: number, done: (response: Buffer | undefined) => void): void {
+  private viaTcp(up: UdpUpstream, query: Buffer, q: QueryInfo, timeoutMs: number, done: (response: Buffer | undefined) => void): void {
     if (timeoutMs <= 0 || this.closed) return done(undefined);
     const id = this.ids.take();
     query.writeUInt16BE(id, 0);
-    const frame = Buffer.allocUnsafe(2 + query.length);
-    frame.writeUInt16BE(query.length, 0);
-    query.copy(frame, 2);
-    const socket = connect({ host: up.host, port: up.port, noDelay: true });
+    const frame = tcpFrame(query);
+    const socket = connect({ host: up.address.host, port: up.address.port, noDelay: true });
     this.tcp.add(socket);
     let settled = false;
     let buffered: Buffer = Buffer.alloc(0);
@@ -303,7 +302,7 @@ export class Forwarder {
       clearTimeout(timer);
       this.tcp.delete(socket);
       socket.destroy();
-      if (why) this.logger.debug({ upstream: `${up.host}:${up.port}`, why }, 'TCP retry of a truncated answer failed; the truncated answer is returned');
+      if (why) this.logger.debug({ upstream: up.label, why }, 'TCP retry of a truncated answer failed; the truncated answer is returned');
       done(response);
     };
     const timer = setTimeout(() => settle(undefined, `no answer within ${timeoutMs} ms`), timeoutMs);

@@ -134,7 +134,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     }
 
     const onAllowedAnswer: AnswerHook | undefined = nft
-      ? (_name, response) => {
+      ? (response) => {
           const addresses = answerAddresses(response);
           if (addresses.length === 0) return undefined;
           return nft.addResolved(addresses).then((added) => {
@@ -145,8 +145,8 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     resolver = new Resolver({ policy, forwarder, metrics: m, selfMetrics: s, logger, onAllowedAnswer });
 
     // Pinned OTLP names: resolved into the allow set now and periodically.
-    if (nft && pinned.nameEndpoints.length > 0) {
-      const keeper = keepPinnedResolved(pinned, forwarder, nft, logger);
+    if (nft && pinned.names.length > 0) {
+      const keeper = keepPinnedResolved(pinned.names, forwarder, nft, logger);
       cleanups.push(() => keeper.stop());
       await bounded(keeper.refresh(), cfg.upstreamTimeoutMs * 2);
     }
@@ -161,7 +161,11 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       m.opensandbox_egress_policy_rule_count.record(p.egress.length, { default_action: p.default_action });
     };
     recordRules(policyAtStart);
-    policy.onChange(recordRules);
+    // Every replacement is a successful POST /policy.
+    policy.onChange((p) => {
+      recordRules(p);
+      m.opensandbox_egress_policy_updates_total.add(1);
+    });
     const recordUptime = () => m.opensandbox_egress_uptime_seconds.record(Math.round(process.uptime() * 1000) / 1000);
     recordUptime();
     const uptimeTimer = setInterval(recordUptime, 1000);
@@ -209,7 +213,6 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
             m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
           }
         : undefined,
-      onUpdated: () => m.opensandbox_egress_policy_updates_total.add(1),
       scrapeHandler: pipeline.scrapeHandler,
       beforeScrape: () => {
         recordUptime();

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NftManager, type NftRunner } from './nft.ts';
+import { NftManager, systemNft } from './nft.ts';
 import { spawnSidecar, stopChild, TESTING, type ChildSidecar } from './testing/child.ts';
 import { parseMetrics, sample, type Samples } from './testing/dns-client.ts';
 
@@ -42,16 +42,7 @@ async function metrics(): Promise<Samples> {
 }
 
 /** `nft` inside the namespace, for an {@link NftManager} driven by the test itself. */
-const nsNft: NftRunner = (args, stdin) =>
-  new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', NS, 'nft', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+const nsNft = systemNft(15_000, ['ip', 'netns', 'exec', NS, 'nft']);
 
 async function setElements(set: string, table = TABLE): Promise<{ val: string; timeout?: number; expires?: number }[]> {
   const doc = JSON.parse(await inNs('nft', '-j', 'list', 'set', 'inet', table, set)) as { nftables: { set?: { elem?: ({ elem: { val: string; timeout?: number; expires?: number } } | string)[] } }[] };

@@ -50,11 +50,14 @@ export class NftError extends Error {
   }
 }
 
-/** Runs the system `nft` binary, killed after `timeoutMs`. ENOENT becomes a failed run that says to install nftables. */
-export function systemNft(timeoutMs = 5000): NftRunner {
+/**
+ * Runs the system `nft` binary, killed after `timeoutMs`. ENOENT becomes a failed run that says to install nftables.
+ * @param command the command line before nft's arguments, e.g. `['ip', 'netns', 'exec', NS, 'nft']`.
+ */
+export function systemNft(timeoutMs = 5000, command: readonly string[] = ['nft']): NftRunner {
   return (args, stdin) =>
     new Promise((resolve) => {
-      const child = spawn('nft', [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(command[0] as string, [...command.slice(1), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
-import { answerAddresses, buildQuery } from './dns-answers.ts';
+import { answerAddresses, buildQuery, type ResolvedAddress } from './dns-answers.ts';
 import { parseQuery, MAX_UDP_RESPONSE_BYTES } from './dns-wire.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { NftManager } from './nft.ts';
@@ -16,10 +16,8 @@ import type { PinnedName } from './policy.ts';
 
 /** The pinned destinations derived from the environment. */
 export interface PinnedHosts {
-  /** Names allowed before any rule. */
+  /** Names allowed before any rule, and kept resolved into the allow set. */
   readonly names: readonly PinnedName[];
-  /** Names to keep resolved into the allow set, with the port they are pushed to. */
-  readonly nameEndpoints: readonly HostPort[];
   /** IP endpoints accepted by a static nftables rule. */
   readonly ipEndpoints: readonly HostPort[];
 }
@@ -32,7 +30,6 @@ const OTLP_VARS = ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_EN
  */
 export function pinnedFromEnv(env: NodeJS.ProcessEnv): PinnedHosts {
   const names: PinnedName[] = [];
-  const nameEndpoints: HostPort[] = [];
   const ipEndpoints: HostPort[] = [];
   for (const v of OTLP_VARS) {
     const raw = env[v]?.trim();
@@ -46,16 +43,13 @@ export function pinnedFromEnv(env: NodeJS.ProcessEnv): PinnedHosts {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     if (isIP(host) !== 0) ipEndpoints.push({ host, port });
-    else {
-      names.push({ name: host, why: `OTLP endpoint (${v})` });
-      nameEndpoints.push({ host, port });
-    }
+    else names.push({ name: host, why: `OTLP endpoint (${v})` });
   }
-  return { names, nameEndpoints, ipEndpoints };
+  return { names, ipEndpoints };
 }
 
 /** Resolves `name` (A and AAAA) through the forwarder; failures yield no addresses. */
-function resolveVia(forwarder: Forwarder, name: string, type: 'A' | 'AAAA'): Promise<ReturnType<typeof answerAddresses>> {
+function resolveVia(forwarder: Forwarder, name: string, type: 'A' | 'AAAA'): Promise<ResolvedAddress[]> {
   return new Promise((resolve) => {
     const query = buildQuery(name, type, 0);
     const q = parseQuery(query);
@@ -73,23 +67,23 @@ function resolveVia(forwarder: Forwarder, name: string, type: 'A' | 'AAAA'): Pro
  * @returns `refresh` (resolves when one round is done) and `stop`.
  */
 export function keepPinnedResolved(
-  hosts: PinnedHosts,
+  names: readonly PinnedName[],
   forwarder: Forwarder,
   nft: NftManager,
   logger: Logger,
   intervalMs = 30_000,
 ): { refresh(): Promise<void>; stop(): void } {
   const refresh = async (): Promise<void> => {
-    for (const e of hosts.nameEndpoints) {
-      const found = (await Promise.all([resolveVia(forwarder, e.host, 'A'), resolveVia(forwarder, e.host, 'AAAA')])).flat();
+    for (const { name } of names) {
+      const found = (await Promise.all([resolveVia(forwarder, name, 'A'), resolveVia(forwarder, name, 'AAAA')])).flat();
       if (found.length === 0) {
-        logger.warn({ host: e.host }, 'pinned OTLP endpoint did not resolve; pushes to it may be dropped by nftables until it does');
+        logger.warn({ host: name }, 'pinned OTLP endpoint did not resolve; pushes to it may be dropped by nftables until it does');
         continue;
       }
       await nft.addResolved(found);
     }
   };
-  const timer = hosts.nameEndpoints.length > 0 ? setInterval(() => void refresh(), intervalMs) : undefined;
+  const timer = names.length > 0 ? setInterval(() => void refresh(), intervalMs) : undefined;
   timer?.unref();
   return { refresh, stop: () => clearInterval(timer) };
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
 import { parsePolicy, PolicyError, type ActivePolicy, type NetworkPolicy } from './policy.ts';
@@ -30,10 +30,11 @@ export interface PolicyServerOptions {
   readonly token: string | undefined;
   /** The enforcement mode in force (`dns` or `dns+nft`). */
   readonly enforcementMode: () => string;
-  /** Runs before a new policy takes effect (nftables default verdict); throwing keeps the old policy (500). */
+  /**
+   * Runs before a new policy takes effect (nftables default verdict); throwing keeps the old policy (500).
+   * A successful update is announced through {@link ActivePolicy.onChange}.
+   */
   readonly beforeApply?: (policy: NetworkPolicy) => Promise<void>;
-  /** Told of each successful update (counts `policy_updates_total`). */
-  readonly onUpdated: (policy: NetworkPolicy) => void;
   /** The pipeline's `/metrics` handler. */
   readonly scrapeHandler: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Runs before each scrape (uptime, nftables counters); bounded by the caller. */
@@ -44,7 +45,6 @@ export interface PolicyServerOptions {
 /** A running policy server. */
 export interface PolicyServer {
   readonly address: HostPort;
-  readonly server: Server;
   /** Stops listening and ends open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -170,7 +170,6 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
         return e as Error;
       }
       opts.policy.set(next);
-      opts.onUpdated(next);
       return undefined;
     });
     if (failed) {
@@ -218,7 +217,6 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
   let closing: Promise<void> | undefined;
   return {
     address: { host: opts.listen.host, port },
-    server,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -89,7 +89,7 @@ export function parsePolicy(raw: string): NetworkPolicy {
  */
 export function validatePolicy(value: unknown): NetworkPolicy {
   if (!validate(value)) {
-    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+    const errors = validate.errors ?? [];
     const first = errors[0];
     const field = first ? fieldOf(first) : 'body';
     const messages = errors.slice(0, 5).map(describe);

@@ -25,7 +25,7 @@ export interface DnsClient {
 }
 
 /** Called with an allowed answer before it is sent (dns+nft: put its addresses in the allow set). */
-export type AnswerHook = (name: string, response: Buffer) => Promise<void> | undefined;
+export type AnswerHook = (response: Buffer) => Promise<void> | undefined;
 
 /** Options of {@link Resolver}. */
 export interface ResolverOptions {
@@ -35,14 +35,12 @@ export interface ResolverOptions {
   readonly selfMetrics: Recorders<typeof self>;
   readonly logger: Logger;
   readonly onAllowedAnswer?: AnswerHook;
-  /** Violation log lines per second before they are summarised (default 50). */
-  readonly violationLogsPerSecond?: number;
-  /** Longest wait for {@link onAllowedAnswer} before the answer is sent anyway, in ms (default {@link ANSWER_HOOK_TIMEOUT_MS}). */
-  readonly answerHookTimeoutMs?: number;
 }
 
-/** Default bound on the wait for the allowed-answer hook (dns+nft: the allow-set update), in milliseconds. */
-export const ANSWER_HOOK_TIMEOUT_MS = 500;
+/** Longest wait for the allowed-answer hook (dns+nft: the allow-set update) before the answer is sent anyway, in milliseconds. */
+const ANSWER_HOOK_TIMEOUT_MS = 500;
+/** Violation log lines per second before they are summarised. */
+const VIOLATION_LOGS_PER_SECOND = 50;
 
 const ALLOWED = { result: 'allowed' } as const;
 const DENIED = { result: 'denied' } as const;
@@ -61,8 +59,6 @@ const TCP_MAX_RESPONSE = 65_535;
 /** Handles DNS messages: parse by hand, decide, answer or forward, record. */
 export class Resolver {
   private readonly o: ResolverOptions;
-  private readonly logBudget: number;
-  private readonly hookTimeoutMs: number;
   private hookTimeouts = 0;
   private logWindow = 0;
   private logged = 0;
@@ -70,8 +66,6 @@ export class Resolver {
 
   constructor(opts: ResolverOptions) {
     this.o = opts;
-    this.logBudget = opts.violationLogsPerSecond ?? 50;
-    this.hookTimeoutMs = opts.answerHookTimeoutMs ?? ANSWER_HOOK_TIMEOUT_MS;
   }
 
   /** Answers sent before the allowed-answer hook finished, because it took longer than its bound (the first is logged). */
@@ -114,7 +108,7 @@ export class Resolver {
     const m = this.o.metrics;
     m.opensandbox_egress_dns_forward_duration_seconds.record((performance.now() - f.t0) / 1000);
     m.opensandbox_egress_dns_queries_total.add(1, rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
-    const hook = this.o.onAllowedAnswer?.(f.q.name, response);
+    const hook = this.o.onAllowedAnswer?.(response);
     if (hook === undefined) return f.client.reply(response);
     let sent = false;
     const send = () => {
@@ -125,10 +119,10 @@ export class Resolver {
     };
     const timer = setTimeout(() => {
       if (this.hookTimeouts++ === 0) {
-        this.o.logger.warn({ domain: f.q.name, timeoutMs: this.hookTimeoutMs }, 'allowed-answer hook (nftables allow set) slower than its bound; answering anyway (logged once; counted in slowHookAnswers)');
+        this.o.logger.warn({ domain: f.q.name, timeoutMs: ANSWER_HOOK_TIMEOUT_MS }, 'allowed-answer hook (nftables allow set) slower than its bound; answering anyway (logged once; counted in slowHookAnswers)');
       }
       send();
-    }, this.hookTimeoutMs);
+    }, ANSWER_HOOK_TIMEOUT_MS);
     hook.then(send, (err: unknown) => {
       this.o.logger.warn({ err, domain: f.q.name }, 'allowed-answer hook failed; answering anyway');
       send();
@@ -146,13 +140,13 @@ export class Resolver {
     const second = Math.floor(performance.now() / 1000);
     if (second !== this.logWindow) {
       if (this.suppressed > 0) {
-        this.o.logger.warn({ suppressed: this.suppressed }, `egress violation log lines suppressed: more than ${this.logBudget} per second (all are counted in opensandbox_egress_violations_total)`);
+        this.o.logger.warn({ suppressed: this.suppressed }, `egress violation log lines suppressed: more than ${VIOLATION_LOGS_PER_SECOND} per second (all are counted in opensandbox_egress_violations_total)`);
       }
       this.logWindow = second;
       this.logged = 0;
       this.suppressed = 0;
     }
-    if (this.logged >= this.logBudget) {
+    if (this.logged >= VIOLATION_LOGS_PER_SECOND) {
       this.suppressed++;
       return;
     }

@@ -1,6 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { tcpFrame } from '../dns-wire.ts';
 
 /**
  * A small authoritative DNS server for tests and the benchmark, built with dns-packet, on UDP and TCP
@@ -102,12 +103,7 @@ export async function startAuthoritative(host = '127.0.0.1', port = 0): Promise<
           const len = buf.readUInt16BE(0);
           const reply = handle(buf.subarray(2, 2 + len), 'tcp');
           buf = buf.subarray(2 + len);
-          if (reply) {
-            const frame = Buffer.alloc(2 + reply.length);
-            frame.writeUInt16BE(reply.length, 0);
-            reply.copy(frame, 2);
-            socket.write(frame);
-          }
+          if (reply) socket.write(tcpFrame(reply));
         }
       });
     });

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { readExposition, type SampleLine } from '../../../instrumentation/test/exposition-lines.ts';
+import { tcpFrame } from '../dns-wire.ts';
 
 /**
  * Test clients over real loopback sockets: UDP and TCP queries, and a Prometheus text parser for
@@ -65,12 +66,7 @@ export function tcpQueries(port: number, messages: readonly Buffer[], timeoutMs 
       reject(e);
     });
     socket.on('connect', () => {
-      for (const m of messages) {
-        const frame = Buffer.alloc(2 + m.length);
-        frame.writeUInt16BE(m.length, 0);
-        m.copy(frame, 2);
-        socket.write(frame);
-      }
+      for (const m of messages) socket.write(tcpFrame(m));
     });
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);

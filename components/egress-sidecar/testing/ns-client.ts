@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { addresses, query, udpExchange } from './dns-client.ts';
+import { addresses, query, rcodeName, udpExchange } from './dns-client.ts';
 
 /**
  * A one-shot client run inside a network namespace (`ip netns exec NS node ns-client.ts ...`), where the
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<unknown> {
     const raw = await udpExchange(Number(port), query(name as string, 4321, (type ?? 'A') as dnsPacket.RecordType), 3000);
     if (!raw) return { error: 'no answer' };
     const p = dnsPacket.decode(raw);
-    return { rcode: (p as unknown as { rcode: string }).rcode, tc: p.flag_tc, answers: addresses(p) };
+    return { rcode: rcodeName(p), tc: p.flag_tc, answers: addresses(p) };
   }
   if (cmd === 'http') {
     const [method, url, body] = rest;
