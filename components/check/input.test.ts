@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trc } from '../../semconv/index.ts';
+import { freePort } from './test/ports.ts';
 import { check, writeExposition } from './test/written.ts';
 import { ExpositionParser } from './exposition/parser.ts';
 import type { LabelPair, ObservationSink, ObservedType } from './model.ts';
@@ -22,15 +23,6 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<strin
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}/metrics`;
-}
-
-/** A loopback port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function expectExit2(out: { code: number; json: { error?: { reason: string; line?: number } }; stderr: string }, reason: RegExp, line?: number): void {
@@ -122,7 +114,7 @@ describe('unparseable expositions exit 2 with the reason and line number', () =>
 
 describe('unreadable targets exit 2', () => {
   it('an unreachable URL (a closed loopback port)', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // bound, then closed: nothing listens there
     expectExit2(await check(undefined, { target: `http://127.0.0.1:${port}/metrics`, timeout: 10 }), /cannot reach http:\/\/127\.0\.0\.1:\d+\/metrics \(ECONNREFUSED/);
   });
 
@@ -156,7 +148,7 @@ describe('unreadable targets exit 2', () => {
   });
 
   it('an OTLP listen that receives nothing', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     expectExit2(await check(undefined, { otlpListen: `127.0.0.1:${port}`, duration: 0.2 }), /no OTLP push arrived .* set OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/127\.0\.0\.1:\d+/);
   });
 

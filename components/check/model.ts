@@ -4,6 +4,7 @@
  * `_sum` and `_count` lines folded into one series without `le`) and OTLP pushes (one family per
  * metric, one series per data point). Only counts and hashes are kept, never the text.
  */
+import { escapeLabelValue } from '../../instrumentation/scrape/serializer.ts';
 import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
 
 /** TYPE of an observed family. `untyped`: no `# TYPE` line; `none`: an OTLP metric with no data field. */
@@ -76,5 +77,5 @@ export class ContractIndex {
 /** `name{a="x",b="y"}` for messages. */
 export function seriesSelector(family: string, labels: readonly LabelPair[]): string {
   if (labels.length === 0) return family;
-  return `${family}{${labels.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+  return `${family}{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
 }

@@ -1,6 +1,6 @@
 import { TargetError } from './errors.ts';
 import { hash53 } from './hash.ts';
-import type { ContractIndex, LabelPair, ObservationSink, ObservedFamily, ObservedType, Origin } from './model.ts';
+import type { ContractIndex, FamilyOwner, LabelPair, ObservationSink, ObservedFamily, ObservedType, Origin } from './model.ts';
 import type { Rule } from './rules/rule.ts';
 import type { ViolationSink } from './violations.ts';
 
@@ -15,6 +15,8 @@ export interface ObservationLimits {
 interface FamilyState extends ObservedFamily {
   /** Hashes of the series seen, or null once the budget ran out for this family. */
   keys: Set<number> | null;
+  /** The checked contract the family belongs to, resolved once when it is declared. */
+  readonly owner: FamilyOwner | undefined;
 }
 
 /**
@@ -27,7 +29,6 @@ export class ObservationStore implements ObservationSink {
   private readonly maxFamilies: number;
   private readonly maxTracked: number;
   private tracked = 0;
-  private seriesEvents = 0;
   private readonly index: ContractIndex;
   private readonly rules: readonly Rule[];
   private readonly out: ViolationSink;
@@ -45,11 +46,6 @@ export class ObservationStore implements ObservationSink {
     return this.states;
   }
 
-  /** Series observations received (repeats included). */
-  get observations(): number {
-    return this.seriesEvents;
-  }
-
   /** Sum of distinct series over all families (a lower bound when some family's count is). */
   get seriesTotal(): number {
     let n = 0;
@@ -64,7 +60,7 @@ export class ObservationStore implements ObservationSink {
       if (this.states.size >= this.maxFamilies) {
         throw new TargetError(`more than ${this.maxFamilies} metric families: not a plausible single target`, origin.line);
       }
-      f = { name, type: meta.type ?? 'untyped', help: meta.help, origin: { ...origin }, seriesCount: 0, seriesExact: true, keys: new Set() };
+      f = { name, type: meta.type ?? 'untyped', help: meta.help, origin: { ...origin }, seriesCount: 0, seriesExact: true, keys: new Set(), owner: this.index.ownerOf(name) };
       this.states.set(name, f);
       return;
     }
@@ -80,7 +76,6 @@ export class ObservationStore implements ObservationSink {
   series(family: string, labels: readonly LabelPair[], origin: Origin): void {
     const f = this.states.get(family);
     if (!f) throw new Error(`internal: series of undeclared family ${family}`);
-    this.seriesEvents++;
     let fresh = true;
     if (f.keys) {
       const h = hash53(canonical(labels));
@@ -96,10 +91,8 @@ export class ObservationStore implements ObservationSink {
         f.seriesExact = false;
       }
     }
-    if (!fresh) return;
-    const owner = this.index.ownerOf(family);
-    if (!owner) return;
-    const ctx = { family: f, owner, labels, origin };
+    if (!fresh || !f.owner) return;
+    const ctx = { family: f, owner: f.owner, labels, origin };
     for (const r of this.rules) r.onSeries?.(ctx, this.out);
   }
 }

@@ -33,17 +33,23 @@ export function observedTypeOf(m: OtlpMetric): ObservedType {
  * would be). Resource attributes are not labels and are left out. Repeats across cumulative pushes
  * are counted once by the sink.
  * @param push 1-based number of the push, for the report.
+ * @returns how many metrics and data points the request carried.
  */
-export function observeOtlpRequest(req: OtlpMetricsRequest, sink: ObservationSink, push: number): void {
+export function observeOtlpRequest(req: OtlpMetricsRequest, sink: ObservationSink, push: number): { metrics: number; dataPoints: number } {
+  const origin = { push };
+  let metrics = 0;
+  let dataPoints = 0;
   for (const rm of req.resourceMetrics) {
     for (const sm of rm.scopeMetrics) {
       for (const m of sm.metrics) {
-        const origin = { push };
+        metrics++;
+        dataPoints += m.dataPoints.length;
         sink.family(m.name, { type: observedTypeOf(m), ...(m.description ? { help: m.description } : {}) }, origin);
         for (const p of m.dataPoints) sink.series(m.name, Object.entries(p.attributes), origin);
       }
     }
   }
+  return { metrics, dataPoints };
 }
 
 /** Options of {@link receiveOtlp}. */
@@ -94,15 +100,12 @@ export async function receiveOtlp(opts: ReceiveOtlpOptions, sink: ObservationSin
       onRequest: (req) => {
         pushes++;
         try {
-          observeOtlpRequest(req, sink, pushes);
+          const seen = observeOtlpRequest(req, sink, pushes);
+          metrics += seen.metrics;
+          dataPoints += seen.dataPoints;
         } catch (err) {
+          // The counts no longer matter: receiveOtlp throws this failure at the end.
           failure ??= err instanceof TargetError ? err : new TargetError(`push ${pushes}: ${(err as Error).message}`);
-        }
-        for (const rm of req.resourceMetrics) {
-          for (const sm of rm.scopeMetrics) {
-            metrics += sm.metrics.length;
-            for (const m of sm.metrics) dataPoints += m.dataPoints.length;
-          }
         }
         opts.logger?.debug({ push: pushes, resources: req.resourceMetrics.length }, 'OTLP push received');
       },

@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT as root } from '../../instrumentation/test/child.ts';
+import { freePort } from './test/ports.ts';
 import { check } from './test/written.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const node = `${root}node_modules/.bin/node`;
 const children: ChildProcess[] = [];
 
@@ -51,14 +49,6 @@ async function startSample(args: string[], env: Record<string, string>): Promise
     child.once('exit', (code) => reject(new Error(`sample exited with ${code} before serving: ${stderr}`)));
   });
   return { child, log };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('our own sample output is clean', () => {

@@ -330,40 +330,18 @@ function metricOf(m: Obj, where: string): OtlpMetric {
   if (name === '') throw new OtlpDecodeError(`${where}: metric without a name`);
   const base = { name, description: str(m, 'description'), unit: str(m, 'unit') };
   const w = `${where}(${name})`;
+  const points = <P>(data: Obj, point: (p: Obj, where: string) => P): P[] => list(data, 'dataPoints', w).map((p, i) => point(p, `${w}.dataPoints[${i}]`));
+  const temporality = (data: Obj): OtlpTemporality => temporalityOf(field(data, 'aggregationTemporality'));
   const gauge = obj(m, 'gauge');
-  if (gauge) return { ...base, kind: 'gauge', isMonotonic: false, temporality: 'unspecified', dataPoints: list(gauge, 'dataPoints', w).map((p, i) => numberPoint(p, `${w}.dataPoints[${i}]`)) };
+  if (gauge) return { ...base, kind: 'gauge', isMonotonic: false, temporality: 'unspecified', dataPoints: points(gauge, numberPoint) };
   const sum = obj(m, 'sum');
-  if (sum) {
-    return {
-      ...base,
-      kind: 'sum',
-      isMonotonic: field(sum, 'isMonotonic') === true,
-      temporality: temporalityOf(field(sum, 'aggregationTemporality')),
-      dataPoints: list(sum, 'dataPoints', w).map((p, i) => numberPoint(p, `${w}.dataPoints[${i}]`)),
-    };
-  }
+  if (sum) return { ...base, kind: 'sum', isMonotonic: field(sum, 'isMonotonic') === true, temporality: temporality(sum), dataPoints: points(sum, numberPoint) };
   const hist = obj(m, 'histogram');
-  if (hist) {
-    return {
-      ...base,
-      kind: 'histogram',
-      isMonotonic: false,
-      temporality: temporalityOf(field(hist, 'aggregationTemporality')),
-      dataPoints: list(hist, 'dataPoints', w).map((p, i) => histogramPoint(p, `${w}.dataPoints[${i}]`)),
-    };
-  }
+  if (hist) return { ...base, kind: 'histogram', isMonotonic: false, temporality: temporality(hist), dataPoints: points(hist, histogramPoint) };
   const exp = obj(m, 'exponentialHistogram');
-  if (exp) {
-    return {
-      ...base,
-      kind: 'exponentialHistogram',
-      isMonotonic: false,
-      temporality: temporalityOf(field(exp, 'aggregationTemporality')),
-      dataPoints: list(exp, 'dataPoints', w).map((p, i) => exponentialPoint(p, `${w}.dataPoints[${i}]`)),
-    };
-  }
+  if (exp) return { ...base, kind: 'exponentialHistogram', isMonotonic: false, temporality: temporality(exp), dataPoints: points(exp, exponentialPoint) };
   const summary = obj(m, 'summary');
-  if (summary) return { ...base, kind: 'summary', isMonotonic: false, temporality: 'unspecified', dataPoints: list(summary, 'dataPoints', w).map((p, i) => summaryPoint(p, `${w}.dataPoints[${i}]`)) };
+  if (summary) return { ...base, kind: 'summary', isMonotonic: false, temporality: 'unspecified', dataPoints: points(summary, summaryPoint) };
   return { ...base, kind: 'none', isMonotonic: false, temporality: 'unspecified', dataPoints: [] };
 }
 

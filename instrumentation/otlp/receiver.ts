@@ -10,6 +10,9 @@ import { gunzipSync } from 'node:zlib';
 import { assertBindAllowed } from '../scrape/server.ts';
 import { decodeMetricsRequest, encodeMetricsResponse, encodeStatus, otlpEncodingOf, OtlpDecodeError, type OtlpMetricsRequest } from './decode.ts';
 
+/** The `Content-Type` of a response in each OTLP/HTTP encoding. */
+const CONTENT_TYPE = { protobuf: 'application/x-protobuf', json: 'application/json' } as const;
+
 /** Default cap on a request body, compressed or not: 16 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -107,7 +110,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     errors.push(e);
     opts.onError?.(e);
     const body = encodeStatus(encoding, status === 400 ? 3 : 9, reason);
-    res.writeHead(status, { 'Content-Type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', ...headers, 'Content-Length': body.length, Connection: 'close' });
+    res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], ...headers, 'Content-Length': body.length, Connection: 'close' });
     res.end(body);
   };
 
@@ -165,7 +168,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     waiters = [];
     for (const f of w) f(decoded);
     const out = encodeMetricsResponse(encoding);
-    res.writeHead(200, { 'Content-Type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'Content-Length': out.length });
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': out.length });
     res.end(out);
   };
 

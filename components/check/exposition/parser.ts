@@ -34,6 +34,12 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9;
 }
 
+/** The index of the first non-blank (space, tab) character of `text` at or after `i`. */
+function skipBlanks(text: string, i: number): number {
+  while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+  return i;
+}
+
 function unescapeHelp(s: string): string {
   return s.includes('\\') ? s.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : s;
 }
@@ -67,8 +73,7 @@ export class ExpositionParser {
 
   /** Parses one line (without its newline). @throws TargetError for a malformed line. */
   line(text: string, n: number): void {
-    let i = 0;
-    while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+    const i = skipBlanks(text, 0);
     if (i === text.length) return;
     if (text.charCodeAt(i) === 35 /* # */) {
       this.comment(i === 0 ? text : text.slice(i), n);
@@ -133,11 +138,11 @@ export class ExpositionParser {
     if (!nm) throw new TargetError(`malformed line: expected a metric name, a comment or an empty line, got ${quote(text)}`, n);
     const name = nm[0];
     let i = start + name.length;
-    while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i);
     const labels: [string, string][] = [];
     if (text.charCodeAt(i) === 123 /* { */) {
       i = this.labels(text, i + 1, labels, n);
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
     } else if (i === start + name.length && i < text.length) {
       throw new TargetError(`malformed sample: invalid character after ${name}: ${quote(text)}`, n);
     }
@@ -146,13 +151,13 @@ export class ExpositionParser {
     const value = text.slice(valueStart, i);
     if (value === '') throw new TargetError(`malformed sample: ${name} has no value (line cut short?): ${quote(text)}`, n);
     if (!FLOAT.test(value)) throw new TargetError(`malformed sample: value ${quote(value)} of ${name} is not a number`, n);
-    while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i);
     if (i < text.length) {
       const tsStart = i;
       while (i < text.length && !isBlank(text.charCodeAt(i))) i++;
       const ts = text.slice(tsStart, i);
       if (!TIMESTAMP.test(ts)) throw new TargetError(`malformed sample: timestamp ${quote(ts)} of ${name} is not an integer (milliseconds)`, n);
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
       if (i < text.length) throw new TargetError(`malformed sample: unexpected text after the timestamp: ${quote(text)}`, n);
     }
     this.samples++;
@@ -164,7 +169,7 @@ export class ExpositionParser {
     // A Set, not a scan of `out`: a 1 MiB line may carry 100k labels.
     const seen = new Set<string>();
     for (;;) {
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
       if (i >= text.length) throw new TargetError(`malformed sample: label set not closed with "}" (line cut short?): ${quote(text)}`, n);
       if (text.charCodeAt(i) === 125 /* } */) return i + 1;
       LABEL_AT.lastIndex = i;
@@ -172,10 +177,10 @@ export class ExpositionParser {
       if (!lm) throw new TargetError(`malformed sample: invalid label name at column ${i + 1}: ${quote(text)}`, n);
       const label = lm[0];
       i += label.length;
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
       if (text.charCodeAt(i) !== 61 /* = */) throw new TargetError(`malformed sample: expected "=" after label ${label}: ${quote(text)}`, n);
       i++;
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
       if (text.charCodeAt(i) !== 34 /* " */) throw new TargetError(`malformed sample: value of label ${label} is not quoted: ${quote(text)}`, n);
       i++;
       let value = '';
@@ -199,7 +204,7 @@ export class ExpositionParser {
       if (seen.has(label)) throw new TargetError(`malformed sample: label ${label} appears twice`, n);
       seen.add(label);
       out.push([label, value]);
-      while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+      i = skipBlanks(text, i);
       const c = text.charCodeAt(i);
       if (c === 44 /* , */) {
         i++;
@@ -215,8 +220,8 @@ export class ExpositionParser {
     let family = name;
     let role: 'plain' | 'bucket' | 'sum' | 'count' | 'quantile' = 'plain';
     let f = this.fams.get(name);
-    if (f && (f.type === 'histogram' || f.type === 'summary')) {
-      if (f.type === 'histogram') throw new TargetError(`sample ${name} belongs to histogram ${name} but has no _bucket, _sum or _count suffix`, n);
+    if (f?.type === 'histogram') throw new TargetError(`sample ${name} belongs to histogram ${name} but has no _bucket, _sum or _count suffix`, n);
+    if (f?.type === 'summary') {
       role = 'quantile';
     } else if (!f || f.type === undefined || f.type === 'untyped') {
       const folded = this.fold(name, f !== undefined);

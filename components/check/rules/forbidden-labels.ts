@@ -1,6 +1,5 @@
 import type { ContractSpec, ForbiddenLabelSpec } from '../../../semconv/types.ts';
-import { seriesSelector } from '../model.ts';
-import { instanceLabelNames, type Rule } from './rule.ts';
+import { instanceLabelNames, reportOnSeries, type Rule } from './rule.ts';
 
 interface Compiled {
   readonly byName: ReadonlyMap<string, ForbiddenLabelSpec>;
@@ -36,13 +35,13 @@ export function isForbiddenLabelName(contract: ContractSpec, name: string): bool
 export function forbiddenLabelsRule(): Rule {
   return {
     ids: ['label_forbidden'],
-    onSeries({ family, owner, labels, origin }, out) {
+    onSeries(s, out) {
+      const { owner } = s;
       if (owner.contract.forbiddenLabels.length === 0) return;
       const { byName, patterns } = compile(owner.contract);
       const instance = instanceLabelNames(owner.contract);
-      for (const [k, v] of labels) {
-        const report = (message: string) =>
-          out.report({ rule: 'label_forbidden', contract: owner.contract.id, family: family.name, label: k, value: v, message, series: seriesSelector(family.name, labels), ...origin });
+      for (const [k, v] of s.labels) {
+        const report = (message: string) => reportOnSeries(out, s, { rule: 'label_forbidden', label: k, value: v, message });
         const named = byName.get(k);
         if (named && !instance.has(k) && !owner.spec?.labels.some((l) => l.name === k)) {
           report(`forbidden label "${k}" (${named.id}: ${named.brief})`);

@@ -1,6 +1,5 @@
-import { seriesSelector } from '../model.ts';
 import { isForbiddenLabelName } from './forbidden-labels.ts';
-import { instanceLabelNames, PROMETHEUS_TARGET_LABELS, type Rule } from './rule.ts';
+import { instanceLabelNames, PROMETHEUS_TARGET_LABELS, reportOnSeries, type Rule } from './rule.ts';
 
 /**
  * Label keys of documented families: every required documented label present (an empty value counts
@@ -12,36 +11,25 @@ import { instanceLabelNames, PROMETHEUS_TARGET_LABELS, type Rule } from './rule.
 export function labelKeysRule(): Rule {
   return {
     ids: ['label_missing', 'label_undocumented'],
-    onSeries({ family, owner, labels, origin }, out) {
+    onSeries(s, out) {
+      const { owner, labels } = s;
       const spec = owner.spec;
       if (!spec) return;
       const instance = instanceLabelNames(owner.contract);
       for (const l of spec.labels) {
         if (!l.required) continue;
         if (labels.some(([k, v]) => k === l.name && v !== '')) continue;
-        out.report({
-          rule: 'label_missing',
-          contract: owner.contract.id,
-          family: family.name,
-          label: l.name,
-          message: `required label "${l.name}" is absent (${l.brief})`,
-          series: seriesSelector(family.name, labels),
-          ...origin,
-        });
+        reportOnSeries(out, s, { rule: 'label_missing', label: l.name, message: `required label "${l.name}" is absent (${l.brief})` });
       }
       for (const [k, v] of labels) {
         if (instance.has(k) || PROMETHEUS_TARGET_LABELS.has(k)) continue;
         if (spec.labels.some((l) => l.name === k)) continue;
         if (isForbiddenLabelName(owner.contract, k)) continue; // label_forbidden reports it
-        out.report({
+        reportOnSeries(out, s, {
           rule: 'label_undocumented',
-          contract: owner.contract.id,
-          family: family.name,
           label: k,
           value: v,
           message: `label "${k}" is not documented for this family (documented: ${spec.labels.map((l) => l.name).join(', ') || 'none'})`,
-          series: seriesSelector(family.name, labels),
-          ...origin,
         });
       }
     },

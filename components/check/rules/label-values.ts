@@ -1,6 +1,5 @@
 import type { LabelSpec } from '../../../semconv/types.ts';
-import { seriesSelector } from '../model.ts';
-import type { Rule } from './rule.ts';
+import { reportOnSeries, type Rule } from './rule.ts';
 
 const sets = new WeakMap<LabelSpec, ReadonlySet<string>>();
 
@@ -27,26 +26,22 @@ function listed(values: readonly string[]): string {
 export function labelValuesRule(): Rule {
   return {
     ids: ['label_value_enum', 'reason_enum'],
-    onSeries({ family, owner, labels, origin }, out) {
-      const spec = owner.spec;
+    onSeries(s, out) {
+      const spec = s.owner.spec;
       if (!spec) return;
-      for (const [k, v] of labels) {
+      for (const [k, v] of s.labels) {
         if (v === '') continue;
         const l = spec.labels.find((x) => x.name === k);
         const allowed = l && valuesOf(l);
         if (!l || !allowed || allowed.has(v)) continue;
         const reason = k === 'reason';
-        out.report({
+        reportOnSeries(out, s, {
           rule: reason ? 'reason_enum' : 'label_value_enum',
-          contract: owner.contract.id,
-          family: family.name,
           label: k,
           value: v,
           message: reason
             ? `"${v}" is not one of the documented reasons [${spec.section}]: ${listed(l.values ?? [])}`
             : `"${v}" is not in the documented enum of ${k}: ${listed(l.values ?? [])}`,
-          series: seriesSelector(family.name, labels),
-          ...origin,
         });
       }
     },

@@ -1,5 +1,4 @@
-import { seriesSelector } from '../model.ts';
-import type { Rule } from './rule.ts';
+import { reportOnSeries, type Rule } from './rule.ts';
 
 /** Label names that must carry a route template, never a raw path. */
 export const PATH_TEMPLATE_LABELS: ReadonlySet<string> = new Set(['path_template', 'http_path_template', 'http_route', 'route_template']);
@@ -37,21 +36,12 @@ export function rawPathReason(value: string): string | undefined {
 export function pathTemplateRule(): Rule {
   return {
     ids: ['path_template_raw'],
-    onSeries({ family, owner, labels, origin }, out) {
-      for (const [k, v] of labels) {
+    onSeries(s, out) {
+      for (const [k, v] of s.labels) {
         if (!PATH_TEMPLATE_LABELS.has(k)) continue;
         const why = rawPathReason(v);
         if (!why) continue;
-        out.report({
-          rule: 'path_template_raw',
-          contract: owner.contract.id,
-          family: family.name,
-          label: k,
-          value: v,
-          message: `looks like a raw path (${why}): record the route template, e.g. /v1/orgs/{org_id}/apps`,
-          series: seriesSelector(family.name, labels),
-          ...origin,
-        });
+        reportOnSeries(out, s, { rule: 'path_template_raw', label: k, value: v, message: `looks like a raw path (${why}): record the route template, e.g. /v1/orgs/{org_id}/apps` });
       }
     },
   };

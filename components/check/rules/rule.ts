@@ -5,7 +5,7 @@
  * cardinality rules", applied to every contract.
  */
 import type { ContractSpec } from '../../../semconv/types.ts';
-import type { ContractIndex, FamilyOwner, LabelPair, ObservedFamily, Origin } from '../model.ts';
+import { seriesSelector, type ContractIndex, type FamilyOwner, type LabelPair, type ObservedFamily, type Origin } from '../model.ts';
 import type { ViolationSink } from '../violations.ts';
 
 /** Identifier of a rule, as printed and in `--json`. */
@@ -64,6 +64,23 @@ export interface FinishContext {
   readonly contracts: readonly ContractSpec[];
   readonly index: ContractIndex;
   readonly families: ReadonlyMap<string, ObservedFamily>;
+}
+
+/**
+ * Reports a violation found on one series: the contract, family, series selector and origin come from
+ * `s`; `value` is left out when undefined.
+ */
+export function reportOnSeries(out: ViolationSink, s: SeriesContext, v: { readonly rule: RuleId; readonly label: string; readonly value?: string; readonly message: string }): void {
+  out.report({
+    rule: v.rule,
+    contract: s.owner.contract.id,
+    family: s.family.name,
+    label: v.label,
+    ...(v.value !== undefined ? { value: v.value } : {}),
+    message: v.message,
+    series: seriesSelector(s.family.name, s.labels),
+    ...s.origin,
+  });
 }
 
 /** A compliance rule; one instance per check run, so it may keep (bounded) state. */

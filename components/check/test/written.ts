@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../../../semconv/types.ts';
+import { escapeLabelValue } from '../../../instrumentation/scrape/serializer.ts';
 import { runCheckCommand, type CheckCommandOptions } from '../command.ts';
 import type { Violation } from '../violations.ts';
 import { pino } from 'pino';
@@ -38,7 +39,7 @@ export function cleanFamilies(contract: ContractSpec): Map<string, WrittenFamily
 }
 
 function labelText(labels: Record<string, string>, extra?: [string, string]): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
   if (extra) pairs.push(`${extra[0]}="${extra[1]}"`);
   return pairs.length ? `{${pairs.join(',')}}` : '';
 }
