@@ -1,6 +1,5 @@
 # Image for the compose stack's Node services (`sample`, `egress-sidecar`).
-# Node 24 runs the TypeScript sources directly (type stripping); `npm ci` runs `prepare`, which bundles the
-# preload (dist/), so the sources are copied first.
+# Node 24 runs the TypeScript sources directly (type stripping).
 FROM node:24-slim
 
 WORKDIR /app
@@ -10,11 +9,12 @@ ENV NODE_ENV=production \
     NPM_CONFIG_AUDIT=false
 
 # Sources only (explicit list: the host's node_modules, .cache and .stack stay out).
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json index.ts ./
 COPY bin ./bin
 COPY semconv ./semconv
 COPY instrumentation ./instrumentation
 COPY collectors ./collectors
+COPY preload ./preload
 COPY components ./components
 COPY otel-config ./otel-config
 RUN npm ci && npm cache clean --force

@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` runs everywhere in seconds; `e2e` drives the native stack
-// (collector, Prometheus, Pushgateway) as processes and needs `otel-contracts stack provision` first.
+// Three projects: `unit` runs everywhere in seconds; `e2e` drives the native stack
+// (collector, Prometheus, Pushgateway) as processes and needs `otel-contracts stack provision` first;
+// `package` packs the package and uses it from a fresh project on Node 24 and Node 22.15.
 export default defineConfig({
   test: {
     projects: [
@@ -9,8 +10,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          globalSetup: ['instrumentation/register/bundle.ts'],
-          include: ['semconv/**/*.test.ts', 'instrumentation/**/*.test.ts', 'collectors/**/*.test.ts', 'components/**/*.test.ts', 'bin/**/*.test.ts'],
+          globalSetup: ['preload/bundle.ts'],
+          include: ['test/**/*.test.ts', 'otel-config/**/*.test.ts', 'preload/**/*.test.ts', 'semconv/**/*.test.ts', 'instrumentation/**/*.test.ts', 'collectors/**/*.test.ts', 'components/**/*.test.ts', 'bin/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -20,10 +21,19 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          globalSetup: ['instrumentation/register/bundle.ts', 'e2e/global-setup.ts'],
+          globalSetup: ['preload/bundle.ts', 'e2e/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'package',
+          include: ['packaging/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
         },
       },
     ],

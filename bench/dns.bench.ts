@@ -17,7 +17,8 @@
  */
 import { query } from '../components/egress-sidecar/testing/dns-client.ts';
 import { runLoad, type LoadResult } from './support/dns-load.ts';
-import { startDnsmasq, startSidecar, stopAll } from './support/dns-procs.ts';
+import { stopAllProcesses } from '../test/processes.ts';
+import { startDnsmasq, startSidecar } from './support/dns-procs.ts';
 
 const COUNT = Number(process.env.DNS_BENCH_COUNT ?? 50_000);
 const WINDOW = Number(process.env.DNS_BENCH_WINDOW ?? 64);
@@ -101,7 +102,7 @@ function printTable(rows: readonly Row[]): void {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.on('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
   try {
     const upstream = await startDnsmasq({ authoritative: true });
     const proxy = await startSidecar(upstream.port);
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     const added = p.latency.p50us - direct.latency.p50us;
     console.log(`\ntargets: added p50 ${added.toFixed(0)} µs (≤ 100 µs: ${added <= 100 ? 'met' : 'NOT met'}); proxy QPS ${p.load.qps.toFixed(0)} vs dnsmasq ${d.load.qps.toFixed(0)} (≥: ${p.load.qps >= d.load.qps ? 'met' : 'NOT met'})`);
   } finally {
-    await stopAll();
+    await stopAllProcesses(3_000);
   }
 }
 

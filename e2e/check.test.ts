@@ -5,12 +5,12 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pollUntil } from './support/poll.ts';
-import { freePort, freeTcpUdpPort } from './support/ports.ts';
-import { CLI, REPO_ROOT, runNode, startNode, stopAllProcesses, type TestProcess } from './support/processes.ts';
+import { pollUntil } from '../test/poll.ts';
+import { freePort, freeTcpUdpPort } from '../test/ports.ts';
+import { CLI, REPO_ROOT, runNode, startNode, stopAllProcesses, type TestProcess } from '../test/processes.ts';
 
 const SIDECAR = join(REPO_ROOT, 'components', 'egress-sidecar', 'main.ts');
-const HTTP_APP = join(REPO_ROOT, 'instrumentation', 'register', 'fixtures', 'http-app.cjs');
+const HTTP_APP = join(REPO_ROOT, 'preload', 'fixtures', 'http-app.cjs');
 
 afterAll(() => stopAllProcesses());
 

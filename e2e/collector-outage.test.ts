@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STACK_PORTS } from '../otel-config/stack.ts';
-import { scrapeValue } from './support/exposition.ts';
+import { scrapeValue } from '../test/exposition.ts';
 import { waitForMessage } from './support/fixture-messages.ts';
-import { delay, pollUntil } from './support/poll.ts';
-import { freePort } from './support/ports.ts';
-import { REPO_ROOT, startNode, stopAllProcesses } from './support/processes.ts';
+import { delay, pollUntil } from '../test/poll.ts';
+import { freePort } from '../test/ports.ts';
+import { REPO_ROOT, startNode, stopAllProcesses } from '../test/processes.ts';
 import { promString, scalarQuery } from './support/prometheus.ts';
 import { rssBytes } from './support/rss.ts';
 import { useStack } from './support/stack.ts';
@@ -60,7 +60,7 @@ describe('collector outage', () => {
     expect(values.every((v, i) => i === 0 || v >= (values[i - 1] as number)), `the counter only grows: ${values.join(' ')}`).toBe(true);
     expect(values.at(-1)!, 'the component kept counting during the outage').toBeGreaterThan(values[0]!);
     // The outage was real: the pushes failed meanwhile.
-    expect(await scrapeValue(scrapeUrl, 'otel_contracts_exports_total', 'result="failure"')).toBeGreaterThan(0);
+    expect(await scrapeValue(scrapeUrl, 'otel_contracts_exports_total', { result: 'failure' })).toBeGreaterThan(0);
 
     await stack.startPart('collector');
     const atRestart = await scrapeValue(scrapeUrl, COUNTER);

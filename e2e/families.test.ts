@@ -9,9 +9,9 @@ import { STACK_PORTS } from '../otel-config/stack.ts';
 import { componentContracts } from '../semconv/index.ts';
 import type { ContractSpec } from '../semconv/types.ts';
 import { documentedSeriesNames, seriesKey } from './support/documented-series.ts';
-import { pollUntil } from './support/poll.ts';
-import { assertPortFree } from './support/ports.ts';
-import { CLI, startNode, stopAllProcesses } from './support/processes.ts';
+import { pollUntil } from '../test/poll.ts';
+import { assertPortFree } from '../test/ports.ts';
+import { CLI, startNode, stopAllProcesses } from '../test/processes.ts';
 import { instantQuery, promString, type PromSample } from './support/prometheus.ts';
 import { useStack } from './support/stack.ts';
 

@@ -8,10 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { STACK_PORTS } from '../otel-config/stack.ts';
 import { egress } from '../semconv/index.ts';
 import { documentedSeriesNames } from './support/documented-series.ts';
-import { scrapeValue } from './support/exposition.ts';
-import { pollUntil } from './support/poll.ts';
-import { freePort } from './support/ports.ts';
-import { CLI, startNode, stopAllProcesses } from './support/processes.ts';
+import { scrapeValue } from '../test/exposition.ts';
+import { pollUntil } from '../test/poll.ts';
+import { freePort } from '../test/ports.ts';
+import { CLI, startNode, stopAllProcesses } from '../test/processes.ts';
 import { instantQuery, promString, type PromSample } from './support/prometheus.ts';
 import { useStack } from './support/stack.ts';
 
@@ -32,7 +32,7 @@ describe('Pushgateway', () => {
       OPENSANDBOX_EGRESS_INSTANCE_ID: instanceId,
     });
     const metricsUrl = `http://${listen}/metrics`;
-    const allowed = await pollUntil('the sample to serve /metrics', () => scrapeValue(metricsUrl, 'opensandbox_egress_dns_queries_total', 'result="allowed"'), () => true, {
+    const allowed = await pollUntil('the sample to serve /metrics', () => scrapeValue(metricsUrl, 'opensandbox_egress_dns_queries_total', { result: 'allowed' }), () => true, {
       timeoutMs: 30_000,
       describe: () => p.describe(),
     });

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STACK_PORTS } from '../otel-config/stack.ts';
 import { waitForMessage } from './support/fixture-messages.ts';
-import { pollUntil } from './support/poll.ts';
-import { REPO_ROOT, startNode, stopAllProcesses } from './support/processes.ts';
+import { pollUntil } from '../test/poll.ts';
+import { REPO_ROOT, startNode, stopAllProcesses } from '../test/processes.ts';
 import { promString, scalarQuery } from './support/prometheus.ts';
 import { useStack } from './support/stack.ts';
 

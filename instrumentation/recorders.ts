@@ -1,5 +1,7 @@
 import type { Attributes, Counter, Gauge, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
+import { instanceLabelsForFamily } from './instance-labels.ts';
+import { OVERFLOW_LABEL, trustAttributeSet } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time shapes: derived from the `as const` contracts in semconv/generated/.
@@ -18,15 +20,35 @@ type Flatten<T> = { [K in keyof T]: T[K] } & {};
 export type LabelsOf<F extends FamilySpec> = Flatten<RequiredLabels<F> & OptionalLabels<F>>;
 type LabelArgs<F extends FamilySpec> = keyof RequiredLabels<F> extends never ? [labels?: LabelsOf<F>] : [labels: LabelsOf<F>];
 
-/** A counter or up-down counter family. `value` is in the family's unit (seconds, bytes, 1). */
-export interface AddRecorder<F extends FamilySpec> {
+/**
+ * A counter family (OTel Counter, Prometheus counter): `add(value, labels)` with `value` >= 0 in the
+ * family's unit (seconds, bytes, 1). A negative value is dropped and counted as `invalid_value`.
+ */
+export interface CounterRecorder<F extends FamilySpec> {
   add(value: number, ...labels: LabelArgs<F>): void;
 }
-/** A gauge (last value) or histogram family. `value` is in the family's unit (seconds, bytes, 1). */
-export interface RecordRecorder<F extends FamilySpec> {
+/** An up-down counter family (OTel UpDownCounter, Prometheus gauge): `add(delta, labels)`, delta of either sign. */
+export interface UpDownCounterRecorder<F extends FamilySpec> {
+  add(delta: number, ...labels: LabelArgs<F>): void;
+}
+/** A gauge family (OTel Gauge, Prometheus gauge): `record(value, labels)` sets the series' last value. */
+export interface GaugeRecorder<F extends FamilySpec> {
   record(value: number, ...labels: LabelArgs<F>): void;
 }
-type RecorderOf<F extends FamilySpec> = F['instrument'] extends 'counter' | 'updowncounter' ? AddRecorder<F> : RecordRecorder<F>;
+/**
+ * A histogram family (OTel Histogram with the family's documented buckets, Prometheus histogram):
+ * `record(value, labels)` with `value` >= 0 in the family's unit (seconds, bytes).
+ */
+export interface HistogramRecorder<F extends FamilySpec> {
+  record(value: number, ...labels: LabelArgs<F>): void;
+}
+type RecorderOf<F extends FamilySpec> = F['instrument'] extends 'counter'
+  ? CounterRecorder<F>
+  : F['instrument'] extends 'updowncounter'
+    ? UpDownCounterRecorder<F>
+    : F['instrument'] extends 'gauge'
+      ? GaugeRecorder<F>
+      : HistogramRecorder<F>;
 
 /**
  * Typed recorders of a contract, keyed by the exact documented family name. An undocumented family,
@@ -45,32 +67,6 @@ export type DropReason = 'unknown_family' | 'unknown_label_value' | 'missing_lab
 
 /** Receives every dropped measurement; the pipeline counts it in a self-metric and logs it once. */
 export type DropSink = (contract: string, family: string, reason: DropReason, detail: string) => void;
-
-/**
- * Attribute sets this module built and validated. The Views' allow-list passes them through untouched
- * instead of copying them on every measurement (see {@link createContractAllowList}).
- */
-const trustedAttributeSets = new WeakSet<object>();
-
-/** The attribute key the SDK and the overflow series use when a family exceeds its series budget. */
-export const OVERFLOW_LABEL = 'otel_metric_overflow';
-
-/**
- * A View attribute processor that keeps only `allowed` keys, like the SDK's allow-list, but returns the
- * recorders' own validated sets as they are: they hold documented keys only, so filtering them again
- * would allocate a copy per measurement for nothing.
- */
-export function createContractAllowList(allowed: readonly string[]): { process(incoming: Attributes): Attributes } {
-  const keys = new Set([...allowed, OVERFLOW_LABEL]);
-  return {
-    process(incoming: Attributes): Attributes {
-      if (trustedAttributeSets.has(incoming)) return incoming;
-      const out: Attributes = {};
-      for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
-      return out;
-    },
-  };
-}
 
 /**
  * One series of a family: its frozen attribute set and, for counters and gauges, what was recorded
@@ -149,7 +145,7 @@ class SeriesResolver {
 
   private newSeries(attrs: Record<string, string>): Series {
     const frozen = Object.freeze(attrs);
-    trustedAttributeSets.add(frozen);
+    trustAttributeSet(frozen);
     return { attrs: frozen, pending: 0, dirty: false };
   }
 
@@ -199,11 +195,11 @@ export function createRecorders<C extends ContractSpec>(
   constantLabels: Readonly<Record<string, string>>,
   onDrop: DropSink,
 ): { recorders: Recorders<C>; flush: () => void } {
-  const byName: Record<string, AddRecorder<FamilySpec> | RecordRecorder<FamilySpec>> = Object.create(null);
+  const byName: Record<string, CounterRecorder<FamilySpec> | GaugeRecorder<FamilySpec> | HistogramRecorder<FamilySpec>> = Object.create(null);
   const flushers: (() => void)[] = [];
   for (const family of contract.families) {
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
-    const resolver = new SeriesResolver(family, constantLabels, drop);
+    const resolver = new SeriesResolver(family, instanceLabelsForFamily(contract, family.name, constantLabels), drop);
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
@@ -249,7 +245,7 @@ function drain(dirty: Series[], write: (s: Series) => void): void {
   dirty.length = 0;
 }
 
-function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): AddRecorder<FamilySpec> {
+function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): CounterRecorder<FamilySpec> | UpDownCounterRecorder<FamilySpec> {
   return {
     add(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for a ${monotonic ? 'counter' : 'up-down counter'}`);
@@ -261,7 +257,7 @@ function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series
   };
 }
 
-function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
+function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): GaugeRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (Number.isNaN(value)) return drop('invalid_value', `value ${value} for a gauge`);
@@ -273,7 +269,7 @@ function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: Drop
   };
 }
 
-function histogramRecorder(histogram: Histogram, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): RecordRecorder<FamilySpec> {
+function histogramRecorder(histogram: Histogram, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): HistogramRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       // The SDK would drop a negative observation with only a diag warning; count it as ours instead.

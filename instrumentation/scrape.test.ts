@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { recordSample } from '../components/sample/sample.ts';
 import { componentContracts, selectContracts } from '../semconv/index.ts';
-import { familyOfSample, readExposition } from './test/exposition-lines.ts';
+import { readExposition } from '../test/exposition.ts';
 import { NonLoopbackBindError } from './scrape/server.ts';
+import { instanceLabelsForFamily, resolveInstanceLabels } from './instance-labels.ts';
 
 const quiet = { OTEL_CONTRACTS_LOG_LEVEL: 'silent', OTEL_METRICS_EXPORTER: 'prometheus' };
 let open: Pipeline[] = [];
@@ -21,17 +22,18 @@ function pipelineFor(id: string, env: Record<string, string> = {}): Pipeline {
 describe('scrape: every family under its exact documented name, TYPE, HELP and label keys', () => {
   for (const [id, contract] of Object.entries(componentContracts)) {
     it(id, async () => {
-      const p = pipelineFor(id, { OPENSANDBOX_EGRESS_INSTANCE_ID: 'sbx-1', NODE_NAME: 'node-a', POD_NAME: 'pod-a' });
+      const env = { OPENSANDBOX_EGRESS_INSTANCE_ID: 'sbx-1', NODE_NAME: 'node-a', POD_NAME: 'pod-a', TRC_NODE_ID: 'node-a' };
+      const p = pipelineFor(id, env);
       recordSample(p, [contract]);
       const { help, type, samples } = readExposition(await p.render());
-      const histograms = new Set(contract.families.filter((f) => f.type === 'histogram').map((f) => f.name));
-      const instance = contract.instanceLabels.map((l) => l.name);
+      const resolved = resolveInstanceLabels(contract, env);
       for (const f of contract.families) {
         expect(type.get(f.name), f.name).toBe(f.type);
         expect(help.get(f.name), f.name).toBe(f.help);
-        const mine = samples.filter((s) => familyOfSample(s.name, histograms) === f.name);
+        const mine = samples.filter((s) => s.family === f.name);
         expect(mine.length, `${f.name} has samples`).toBeGreaterThan(0);
         const keys = new Set(mine.flatMap((s) => Object.keys(s.labels)).filter((k) => k !== 'le'));
+        const instance = Object.keys(instanceLabelsForFamily(contract, f.name, resolved));
         expect([...keys].sort(), f.name).toEqual([...f.labels.map((l) => l.name), ...instance].sort());
       }
       // Nothing but the contract's and the pipeline's own families, and no OTel scope or target labels.

@@ -1,6 +1,42 @@
-import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
-import { createContractAllowList } from './recorders.ts';
+import type { Attributes } from '@opentelemetry/api';
+import { AggregationType, type IAttributesProcessor, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { ContractSpec, FamilySpec } from '../semconv/types.ts';
+
+/** The attribute key the SDK and the recorders' overflow series use when a family exceeds its series budget. */
+export const OVERFLOW_LABEL = 'otel_metric_overflow';
+
+/**
+ * Attribute sets the recorders built and validated (see {@link trustAttributeSet}). The Views' allow-list
+ * passes them through untouched instead of copying them on every measurement.
+ */
+const trustedAttributeSets = new WeakSet<object>();
+
+/**
+ * Marks a frozen attribute set as validated: it holds documented keys only (a family's labels, the
+ * contract's instance labels, {@link OVERFLOW_LABEL}), so {@link createContractAllowList} returns it as it is.
+ * Only the recorders call this, once per series.
+ */
+export function trustAttributeSet(attrs: Readonly<Attributes>): void {
+  trustedAttributeSets.add(attrs);
+}
+
+/**
+ * A View attribute processor (the SDK's `IAttributesProcessor`, exported by `@opentelemetry/sdk-metrics`)
+ * that keeps only `allowed` keys and {@link OVERFLOW_LABEL}, like the SDK's
+ * `createAllowListAttributesProcessor`, but returns the recorders' own validated sets (see
+ * {@link trustAttributeSet}) as they are: filtering them again would allocate a copy per measurement for nothing.
+ */
+export function createContractAllowList(allowed: readonly string[]): IAttributesProcessor {
+  const keys = new Set([...allowed, OVERFLOW_LABEL]);
+  return {
+    process(incoming: Attributes): Attributes {
+      if (trustedAttributeSets.has(incoming)) return incoming;
+      const out: Attributes = {};
+      for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
+      return out;
+    },
+  };
+}
 
 /** The meter (instrumentation scope) name a contract's instruments are created on. */
 export function meterNameOf(contract: ContractSpec): string {

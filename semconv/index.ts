@@ -15,6 +15,7 @@ import type { ContractSpec } from './types.ts';
 export { egress, opsProxy, trc, podtrace, masqueVpn, self };
 export type * from './types.ts';
 export { prometheusTypeOf } from './types.ts';
+export { instanceLabelsOf, instanceLabelAppliesTo } from './instance-scope.ts';
 
 /** The five documented component contracts, by the id the CLI's `--contract` takes. */
 export const componentContracts = {

@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import {
@@ -12,9 +11,10 @@ import {
   type InstrumentKind,
   type LabelSpec,
 } from './types.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 
-/** The folder holding the checked-in registries (`semconv/`). */
-export const REGISTRY_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** The folder holding the checked-in registries (`semconv/` of the package, also when running from `dist/`). */
+export const REGISTRY_DIR = join(PACKAGE_ROOT, 'semconv');
 
 let compiled: ValidateFunction | undefined;
 /** The registry JSON Schema, compiled on first use. */
@@ -67,7 +67,7 @@ interface RawRegistry {
   brief?: string;
   prefix: string;
   default_buckets?: number[];
-  instance_labels?: { id: string; env: string; fallback?: 'hostname' | 'empty'; brief: string }[];
+  instance_labels?: { id: string; env: string; fallback?: 'hostname' | 'empty' | 'omit'; brief: string; families?: string[] }[];
   forbidden_labels?: { id: string; brief: string; label_names: string[]; value_pattern?: string }[];
   groups: RawGroup[];
 }
@@ -140,6 +140,7 @@ function normalize(raw: RawRegistry, fail: (path: string, problem: string) => ne
     env: l.env,
     fallback: l.fallback ?? 'empty',
     brief: l.brief,
+    ...(l.families ? { families: l.families } : {}),
   }));
   const instanceNames = new Set(instanceLabels.map((l) => l.name));
   if (raw.default_buckets) checkBuckets(raw.default_buckets, '/default_buckets', fail);
@@ -196,6 +197,14 @@ function normalize(raw: RawRegistry, fail: (path: string, problem: string) => ne
     labelNames: f.label_names,
     ...(f.value_pattern ? { valuePattern: f.value_pattern } : {}),
   }));
+  (raw.instance_labels ?? []).forEach((l, li) => {
+    (l.families ?? []).forEach((prefix, pi) => {
+      const at = `/instance_labels/${li}/families/${pi}`;
+      if (!prefix.startsWith(raw.prefix)) fail(at, `"${prefix}" does not start with the contract prefix "${raw.prefix}"`);
+      if (!families.some((f) => f.name.startsWith(prefix))) fail(at, `no family name starts with "${prefix}"; name a prefix of at least one family, or remove it`);
+    });
+  });
+
   return {
     id: raw.contract,
     seed: raw.seed,

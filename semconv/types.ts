@@ -40,13 +40,18 @@ export interface FamilySpec {
   readonly maxSeries: number;
 }
 
-/** A label put on every family of a contract, read once from the environment (egress `instance_id`, ops-proxy `node`, `pod`). */
+/**
+ * A label put on every family of a contract (or of the families `families` names), read once from the
+ * environment: egress `instance_id`, ops-proxy `node`, `pod`, trc `node_id` on agent and edge families.
+ */
 export interface InstanceLabelSpec {
   readonly name: string;
   readonly env: string;
-  /** What to use when the variable is unset: the hostname, or an empty string. */
-  readonly fallback: 'hostname' | 'empty';
+  /** What to use when the variable is unset: the hostname, an empty string, or nothing (`omit`: the label is left off). */
+  readonly fallback: 'hostname' | 'empty' | 'omit';
   readonly brief: string;
+  /** Family-name prefixes the label goes on (trc `node_id`: `trc_agent_`, `trc_edge_`); absent: every family. */
+  readonly families?: readonly string[];
 }
 
 /** A label the contract forbids (trc "Forbidden labels"), by name and optionally by value shape. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseExposition, total, find } from '../../instrumentation/register/harness.ts';
+import { find, parseExposition, total } from '../../test/exposition.ts';
 import { createPipeline } from '../../instrumentation/pipeline.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
 import { alertLevel } from './alert-level.ts';

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { find, FIXTURES, runApp, scrapeUntil, stopAll, total } from '../../instrumentation/register/harness.ts';
+import { FIXTURES, runApp } from '../../preload/testing/harness.ts';
+import { find, scrapeUntil, total } from '../../test/exposition.ts';
+import { stopAllProcesses } from '../../test/processes.ts';
 import { findSs } from './tcp-rtt.ts';
 
 /** The RTT collector needs iproute2's `ss` (CI provisions it); without it, it must say so and stay off. */
@@ -60,7 +62,7 @@ beforeAll(async () => {
   echo = await startEcho();
   workDir = mkdtempSync(join(tmpdir(), 'otel-contracts-runtime-'));
 });
-afterEach(stopAll);
+afterEach(() => stopAllProcesses());
 afterAll(() => {
   resolver.close();
   echo.close();
@@ -76,7 +78,8 @@ describe('runtime collectors in a real app', () => {
     const pn = { process_name: 'runtime-app' };
     const samples = await scrapeUntil(
       startup.scrapeUrl as string,
-      (s) => (!haveSs || (total(s, 'podtrace_rtt_seconds_count') ?? 0) >= 1) && (total(s, 'podtrace_network_bytes_total', { direction: 'recv' }) ?? 0) >= 10_100 && (total(s, 'podtrace_cpu_block_seconds_histogram_count') ?? 0) >= 1,
+      'an RTT sample (with ss), 10100 received bytes and a CPU block sample',
+      (s) => (!haveSs || total(s, 'podtrace_rtt_seconds_count') >= 1) && total(s, 'podtrace_network_bytes_total', { direction: 'recv' }) >= 10_100 && total(s, 'podtrace_cpu_block_seconds_histogram_count') >= 1,
     );
 
     // DNS: 3 resolve4 on the default resolver, 1 on a Resolver instance, lookup('localhost') and net.connect's lookup.
@@ -114,7 +117,7 @@ describe('runtime collectors in a real app', () => {
   it('ESM named imports of node:fs are wrapped too', async () => {
     const app = runApp(`${FIXTURES}/esm-fs-app.mjs`, { WORK_DIR: workDir, OTEL_CONTRACTS_PROCESS_NAME: 'esm-app' });
     const [, startup] = await Promise.all([app.ready, app.startup]);
-    const samples = await scrapeUntil(startup.scrapeUrl as string, (s) => total(s, 'podtrace_filesystem_bytes_total', { operation: 'write' }) !== undefined);
+    const samples = await scrapeUntil(startup.scrapeUrl as string, 'a podtrace_filesystem_bytes_total write sample', (s) => find(s, 'podtrace_filesystem_bytes_total', { operation: 'write' }).length > 0);
     expect(total(samples, 'podtrace_filesystem_bytes_total', { operation: 'write', process_name: 'esm-app' })).toBe(1234);
     expect(find(samples, 'podtrace_fs_latency_seconds_gauge', { type: 'fsync' })).toHaveLength(1);
   });
@@ -122,7 +125,7 @@ describe('runtime collectors in a real app', () => {
   it('process_name defaults to the process title', async () => {
     const app = runApp(`${FIXTURES}/esm-fs-app.mjs`, { WORK_DIR: workDir });
     const [, startup] = await Promise.all([app.ready, app.startup]);
-    const samples = await scrapeUntil(startup.scrapeUrl as string, (s) => find(s, 'podtrace_fs_latency_seconds_gauge').length > 0);
+    const samples = await scrapeUntil(startup.scrapeUrl as string, 'a podtrace_fs_latency_seconds_gauge sample', (s) => find(s, 'podtrace_fs_latency_seconds_gauge').length > 0);
     expect(find(samples, 'podtrace_fs_latency_seconds_gauge')[0]?.labels.process_name).toBe('node');
   });
 });

@@ -11,7 +11,7 @@ import { createCheck, type CheckResult } from './check.ts';
 import { TargetError } from './errors.ts';
 import { readExposition } from './exposition/read.ts';
 import { formatJson, formatJsonError, formatTable, type SourceStats } from './format.ts';
-import { receiveOtlp } from './otlp.ts';
+import { receiveOtlp } from './otlp/observe.ts';
 import { openTarget } from './sources.ts';
 
 /** Options of {@link runCheckCommand}, as the CLI passes them. Durations are in seconds. */

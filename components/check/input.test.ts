@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trc } from '../../semconv/index.ts';
-import { freePort } from './test/ports.ts';
+import { freePort } from '../../test/ports.ts';
 import { check, writeExposition } from './test/written.ts';
 import { ExpositionParser } from './exposition/parser.ts';
 import type { LabelPair, ObservationSink, ObservedType } from './model.ts';

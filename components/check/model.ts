@@ -39,6 +39,16 @@ export interface ObservationSink {
   family(name: string, meta: { readonly type?: ObservedType; readonly help?: string }, origin: Origin): void;
   /** One observation of a series of `family` (declared before). Repeats of a series are counted once. */
   series(family: string, labels: readonly LabelPair[], origin: Origin): void;
+  /** Optional: every sample line as written (`le`/`quantile` kept) with its value, after {@link series}. */
+  sample?(sample: ObservedSample, origin: Origin): void;
+}
+
+/** One sample line of an exposition: its family, its own name (`X_bucket` for a bucket), labels and value. */
+export interface ObservedSample {
+  readonly family: string;
+  readonly name: string;
+  readonly labels: readonly LabelPair[];
+  readonly value: number;
 }
 
 /** The contract a family name belongs to (by documented name, else by prefix) and its documented spec, if any. */

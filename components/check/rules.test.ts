@@ -81,6 +81,29 @@ describe('one written exposition per rule, each breaking it once', () => {
     expect(onlyViolation(out, 'label_undocumented')).toMatchObject({ family: 'trc_event_append_total', label: 'region', value: 'eu-west' });
   });
 
+  it('node_id (seed 002 allowed bounded label, from TRC_NODE_ID) passes on agent and edge families and is flagged elsewhere', async () => {
+    const out = await checkFile(
+      writeExposition(trc, (f) => {
+        f.get('trc_agent_instance_failures_total')!.series = [{ node_id: 'node-7', reason: 'oom_killed' }];
+        f.get('trc_edge_config_apply_total')!.series = [{ node_id: 'edge-2', result: 'error' }];
+        f.get('trc_http_requests_total')!.series.push({ ...firstSeries(f, 'trc_http_requests_total'), node_id: 'node-7' });
+      }),
+    );
+    expect(onlyViolation(out, 'label_undocumented')).toMatchObject({ family: 'trc_http_requests_total', label: 'node_id', value: 'node-7' });
+  });
+
+  it('the alert spec\'s result values pass: failed for backups, error for edge config apply; the old failure is outside the enum', async () => {
+    const clean = await checkFile(
+      writeExposition(trc, (f) => {
+        f.get('trc_agent_backups_total')!.series.push({ result: 'failed' });
+        f.get('trc_edge_config_apply_total')!.series.push({ result: 'error' });
+      }),
+    );
+    expect(clean.json.violations).toEqual([]);
+    const out = await checkFile(writeExposition(trc, (f) => f.get('trc_agent_backups_total')!.series.push({ result: 'failure' })));
+    expect(onlyViolation(out, 'label_value_enum')).toMatchObject({ family: 'trc_agent_backups_total', label: 'result', value: 'failure' });
+  });
+
   it('label_forbidden: a forbidden label name (raw hostname)', async () => {
     const out = await checkFile(writeExposition(trc, (f) => f.get('trc_agent_heartbeat_total')!.series.push({ result: 'failure', hostname: 'node-17.internal.example.com' })));
     expect(onlyViolation(out, 'label_forbidden')).toMatchObject({
@@ -171,7 +194,7 @@ describe('an exposition that breaks the trc rules', () => {
       );
       f.get('trc_scheduler_unschedulable_total')!.series.push({ reason: 'no_capacity_cpu' });
       f.get('trc_agent_instance_failures_total')!.series.push({ reason: 'kernel_panic' });
-      f.get('trc_edge_config_apply_total')!.series.push({ result: 'failure', error_message: 'connection reset by peer' });
+      f.get('trc_edge_config_apply_total')!.series.push({ result: 'error', error_message: 'connection reset by peer' });
       f.get('trc_agent_heartbeat_total')!.series.push({ result: 'success', instance_id: 'inst-01HZY3' });
       f.get('trc_idempotency_hits_total')!.series.push({ endpoint: 'POST /v1/deployments', idempotency_key: 'c0ffee-42' });
       f.get('trc_auth_token_mints_total')!.series.push({ ...firstSeries(f, 'trc_auth_token_mints_total'), user_id: 'u-1001' });

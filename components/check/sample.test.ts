@@ -1,54 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT as root } from '../../instrumentation/test/child.ts';
-import { freePort } from './test/ports.ts';
+import { freePort } from '../../test/ports.ts';
+import { CLI, startNode, stopAllProcesses } from '../../test/processes.ts';
 import { check } from './test/written.ts';
 
-const node = `${root}node_modules/.bin/node`;
-const children: ChildProcess[] = [];
+// SIGTERM: the sample's exit handlers run a bounded final push.
+afterEach(() => stopAllProcesses());
 
-afterEach(async () => {
-  for (const c of children.splice(0)) await stop(c);
-});
-
-/** Stops a child with SIGTERM (its exit handlers run a bounded final push) and waits for it. */
-async function stop(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  await exited;
-}
-
-/** Starts `otel-contracts sample --contract all` and resolves with its first log line that has `scrape` or `push`. */
-async function startSample(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; log: Record<string, unknown> }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const child = spawn(node, [`${root}bin/otel-contracts.ts`, 'sample', '--contract', 'all', ...args], {
-    cwd: root,
-    env: { ...clean, OTEL_CONTRACTS_EXIT_TIMEOUT_MS: '1000', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  const log = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = '';
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      stderr += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const j = JSON.parse(line) as Record<string, unknown>;
-          if (typeof j.msg === 'string' && j.msg.startsWith('sample serving')) resolve(j);
-        } catch {
-          /* not a log line */
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`sample exited with ${code} before serving: ${stderr}`)));
-  });
-  return { child, log };
+/** Starts `otel-contracts sample --contract all` and resolves with its "sample serving" log line (it has `scrape` or `push`). */
+async function startSample(args: string[], env: Record<string, string>): Promise<{ log: Record<string, unknown> }> {
+  const p = startNode('sample --contract all', [CLI, 'sample', '--contract', 'all', ...args], { OTEL_CONTRACTS_EXIT_TIMEOUT_MS: '1000', ...env });
+  const line = await p.waitForLine(/"msg":"sample serving/, { stream: 'stderr' });
+  return { log: JSON.parse(line.input as string) as Record<string, unknown> };
 }
 
 describe('our own sample output is clean', () => {

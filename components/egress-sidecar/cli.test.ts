@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
-import { MAIN, spawnSidecar, stopChild } from './testing/child.ts';
-import { addresses, query, sample, scrape, udpQuery } from './testing/dns-client.ts';
+import { runNode } from '../../test/processes.ts';
+import { MAIN, spawnSidecar } from './testing/child.ts';
+import { scrape, total } from '../../test/exposition.ts';
+import { addresses, query, udpQuery } from './testing/dns-client.ts';
 
 // The sidecar as `npm start` runs it: a child process, its log lines, its exit, its OTLP push.
 
@@ -19,17 +20,9 @@ afterAll(async () => {
   await up?.close();
 });
 
-function runToExit(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stderr });
-    });
-  });
+/** Runs the sidecar with `args` to its exit (killed after 15 s). */
+function runToExit(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
+  return runNode(`egress sidecar ${args.join(' ')}`, [MAIN, ...args], env, 15_000);
 }
 
 describe('egress sidecar: command line', () => {
@@ -41,8 +34,8 @@ describe('egress sidecar: command line', () => {
       expect(s.ready.metrics).toBe(`http://127.0.0.1:${s.httpPort}/metrics`);
       expect(s.ready.mode).toBe('dns');
       expect(addresses(await udpQuery(s.dnsPort, query('cli.example.test')))).toEqual(['192.0.2.1']);
-      const m = await scrape(s.httpPort);
-      expect(sample(m, 'opensandbox_egress_dns_queries_total', { result: 'allowed', instance_id: 'cli-test' })).toBe(1);
+      const m = (await scrape(s.metricsUrl)).samples;
+      expect(total(m, 'opensandbox_egress_dns_queries_total', { result: 'allowed', instance_id: 'cli-test' })).toBe(1);
     } finally {
       expect(await s.stop()).toBe(0);
     }
@@ -72,12 +65,12 @@ describe('egress sidecar: command line', () => {
     try {
       expect(s.ready.mode).toBe('dns');
       expect(s.ready.modeRequested).toBe('dns+nft');
-      const m = await scrape(s.httpPort);
-      expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'failure' })).toBe(1);
-      expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(0);
-      expect(sample(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns' })).toBe(1);
-      expect(sample(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns+nft' })).toBe(0);
-      expect(sample(m, 'opensandbox_egress_info', { enforcement_mode: 'dns' })).toBe(1);
+      const m = (await scrape(s.metricsUrl)).samples;
+      expect(total(m, 'opensandbox_egress_nft_apply_total', { result: 'failure' })).toBe(1);
+      expect(total(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(0);
+      expect(total(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns' })).toBe(1);
+      expect(total(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns+nft' })).toBe(0);
+      expect(total(m, 'opensandbox_egress_info', { enforcement_mode: 'dns' })).toBe(1);
       const policy = (await (await fetch(`http://127.0.0.1:${s.httpPort}/policy`)).json()) as { enforcementMode: string };
       expect(policy.enforcementMode).toBe('dns');
       expect(s.lines.some((l) => String(l.msg).startsWith('nftables ApplyStatic failed'))).toBe(true);
@@ -125,13 +118,9 @@ describe('egress sidecar: command line', () => {
   });
 
   it('prints its flags with --help and exits 0', async () => {
-    const child = spawn(process.execPath, [MAIN, '--help'], { env: BASE_ENV, stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await stopChild(child);
+    const { code, stdout } = await runNode('egress sidecar --help', [MAIN, '--help'], BASE_ENV, 15_000);
     expect(code).toBe(0);
-    expect(out).toContain('--dns-listen');
-    expect(out).toContain('--upstream');
+    expect(stdout).toContain('--dns-listen');
+    expect(stdout).toContain('--upstream');
   });
 });

@@ -4,7 +4,10 @@ import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
-import { addresses, query, rcodeName, sample, scrape, tcpQueries, udpExchange, udpQuery } from './testing/dns-client.ts';
+import { scrape, total, type SampleLine } from '../../test/exposition.ts';
+import { freeTcpUdpPort } from '../../test/ports.ts';
+import { findProgram } from '../../test/processes.ts';
+import { addresses, query, rcodeName, tcpQueries, udpExchange, udpQuery } from './testing/dns-client.ts';
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
 
 // The proxy on real loopback sockets against a real authoritative server; counts read back from /metrics.
@@ -33,32 +36,32 @@ afterAll(async () => {
   await up?.close();
 });
 
-const queries = (s: Awaited<ReturnType<typeof scrape>>, result: string) => sample(s, 'opensandbox_egress_dns_queries_total', { result });
+const queries = (s: readonly SampleLine[], result: string) => total(s, 'opensandbox_egress_dns_queries_total', { result });
 
 describe('egress sidecar: DNS proxy', () => {
   it('forwards an allowed query over UDP and counts it allowed, with its forward duration', async () => {
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     const answer = await udpQuery(t.dnsPort, query('www.example.test', 0x1234));
     expect(answer.id).toBe(0x1234);
     expect(rcodeName(answer)).toBe('NOERROR');
     expect(addresses(answer)).toEqual(['192.0.2.1']);
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(queries(after, 'allowed') - queries(before, 'allowed')).toBe(1);
-    expect(sample(after, 'opensandbox_egress_dns_forward_duration_seconds_count') - sample(before, 'opensandbox_egress_dns_forward_duration_seconds_count')).toBe(1);
+    expect(total(after, 'opensandbox_egress_dns_forward_duration_seconds_count') - total(before, 'opensandbox_egress_dns_forward_duration_seconds_count')).toBe(1);
     expect(t.sidecar.pendingQueries()).toBe(0);
   });
 
   it('answers NXDOMAIN to a denied name (wildcard, any case), never forwards it, counts it and logs the violation', async () => {
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     const seenBefore = up.received();
     const answer = await udpQuery(t.dnsPort, query('Deep.X.BLOCKED.test', 77));
     expect(answer.id).toBe(77);
     expect(rcodeName(answer)).toBe('NXDOMAIN');
     expect(answer.questions?.[0]?.name.toLowerCase()).toBe('deep.x.blocked.test');
     expect(up.received()).toBe(seenBefore);
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(queries(after, 'denied') - queries(before, 'denied')).toBe(1);
-    expect(sample(after, 'opensandbox_egress_violations_total', { type: 'dns_deny' }) - sample(before, 'opensandbox_egress_violations_total', { type: 'dns_deny' })).toBe(1);
+    expect(total(after, 'opensandbox_egress_violations_total', { type: 'dns_deny' }) - total(before, 'opensandbox_egress_violations_total', { type: 'dns_deny' })).toBe(1);
     const line = t.logs.find((l) => l.violation === 'dns_deny' && l.domain === 'deep.x.blocked.test');
     expect(line).toBeDefined();
     expect(line?.level).toBe(40);
@@ -83,22 +86,22 @@ describe('egress sidecar: DNS proxy', () => {
   });
 
   it('answers SERVFAIL when the upstream stays silent, counts forward_error and leaves no pending entry', async () => {
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     // The client waits far longer than the proxy's budget: the SERVFAIL must come from the proxy.
     const answer = await udpQuery(t.dnsPort, query('silent.example.test', 9), TIMEOUT_MS * 10);
     expect(rcodeName(answer)).toBe('SERVFAIL');
     expect(answer.id).toBe(9);
     expect(t.sidecar.pendingQueries()).toBe(0);
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(queries(after, 'forward_error') - queries(before, 'forward_error')).toBe(1);
     expect(queries(after, 'allowed') - queries(before, 'allowed')).toBe(0);
   });
 
   it('relays an upstream SERVFAIL as forward_error and turns REFUSED into SERVFAIL', async () => {
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     expect(rcodeName(await udpQuery(t.dnsPort, query('servfail.example.test')))).toBe('SERVFAIL');
     expect(rcodeName(await udpQuery(t.dnsPort, query('refused.example.test')))).toBe('SERVFAIL');
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(queries(after, 'forward_error') - queries(before, 'forward_error')).toBe(2);
   });
 
@@ -149,7 +152,7 @@ describe('egress sidecar: DNS proxy', () => {
   });
 
   it('answers dig', async (ctx) => {
-    const dig = await run('sh', ['-c', 'command -v dig']).then((r) => r.stdout.trim(), () => '');
+    const dig = findProgram('dig');
     if (!dig) {
       ctx.skip('dig is not installed (apt-get install -y dnsutils); the UDP and TCP socket tests cover the same path');
       return;
@@ -161,10 +164,10 @@ describe('egress sidecar: DNS proxy', () => {
   });
 
   it('counts what it was sent: allowed + denied + forward_error equals the answered queries', async () => {
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     const names = ['c1.example.test', 'c2.example.test', 'z.blocked.test', 'silent.example.test', 'c3.example.test'];
     for (const n of names) await udpQuery(t.dnsPort, query(n), TIMEOUT_MS * 10);
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(queries(after, 'allowed') - queries(before, 'allowed')).toBe(3);
     expect(queries(after, 'denied') - queries(before, 'denied')).toBe(1);
     expect(queries(after, 'forward_error') - queries(before, 'forward_error')).toBe(1);
@@ -191,9 +194,7 @@ describe('egress sidecar: DNS proxy', () => {
 
 describe('egress sidecar: unreachable upstream', () => {
   it('answers SERVFAIL when nothing listens at the upstream address, without leaking pending entries, and recovers when it is back', async () => {
-    const closed = createSocket('udp4');
-    const port = await new Promise<number>((resolve) => closed.bind(0, '127.0.0.1', () => resolve(closed.address().port)));
-    closed.close();
+    const port = await freeTcpUdpPort(); // nothing listens there; the upstream comes back on it later
     const s = await startSidecar([`127.0.0.1:${port}`], {}, ['--upstream-timeout-ms', '300']);
     let back: Authoritative | undefined;
     try {
@@ -203,7 +204,7 @@ describe('egress sidecar: unreachable upstream', () => {
         expect(rcodeName(dnsPacket.decode(raw as Buffer))).toBe('SERVFAIL');
       }
       expect(s.sidecar.pendingQueries()).toBe(0);
-      expect(sample(await scrape(s.httpPort), 'opensandbox_egress_dns_queries_total', { result: 'forward_error' })).toBe(3);
+      expect(total((await scrape(s.metricsUrl)).samples, 'opensandbox_egress_dns_queries_total', { result: 'forward_error' })).toBe(3);
       // The upstream comes back on the same port: the same socket carries on.
       back = await startAuthoritative('127.0.0.1', port);
       expect(addresses(await udpQuery(s.dnsPort, query('back.example.test'), 3000))).toEqual(['192.0.2.1']);

@@ -9,7 +9,9 @@ import type { Resolver } from './resolver.ts';
 /**
  * The DNS listeners: one UDP socket and one TCP server on the same address and port (seed 000 §1;
  * default 127.0.0.1:15353, :53 in a pod). TCP uses RFC 7766 framing; connections are capped in number,
- * in queries in flight and in idle time.
+ * in queries in flight and in idle time. When the connection table is full, a new connection evicts
+ * the least recently active idle one (RFC 7766 §6.2.3: servers may close idle connections to free
+ * resources), so idle connections held open by a flood never lock out a real query.
  */
 
 /** Options of {@link startDnsServer}. */
@@ -23,12 +25,25 @@ export interface DnsServerOptions {
 export interface DnsServer {
   /** The bound address; UDP and TCP share the port. */
   readonly address: HostPort;
+  /** The TCP connection table: open connections, and how many were evicted or refused because it was full. */
+  tcpConnections(): TcpTableStats;
   /** Stops both listeners and ends open TCP connections. Idempotent. */
   close(): Promise<void>;
 }
 
+/** Counts of the TCP connection table (see {@link DnsServer.tcpConnections}). */
+export interface TcpTableStats {
+  readonly open: number;
+  /** The most connections held at once ({@link MAX_TCP_CONNECTIONS}). */
+  readonly max: number;
+  /** Idle connections closed to make room for a new one. */
+  readonly evicted: number;
+  /** New connections closed because every held connection had a query in flight. */
+  readonly refused: number;
+}
+
 /** Most TCP connections at once. */
-const MAX_TCP_CONNECTIONS = 256;
+export const MAX_TCP_CONNECTIONS = 256;
 /** A TCP connection with no query for this long is closed, in milliseconds. */
 const TCP_IDLE_MS = 10_000;
 /** Queries in flight on one TCP connection before it is closed. */
@@ -48,8 +63,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     });
     const port = udp.address().port;
     try {
-      const tcp = await bindTcp({ host: opts.listen.host, port }, opts.resolver);
-      return serve(udp, tcp.server, tcp.sockets, { host: opts.listen.host, port }, opts);
+      const table = new TcpTable(MAX_TCP_CONNECTIONS, opts.logger);
+      const tcp = await bindTcp({ host: opts.listen.host, port }, opts.resolver, table);
+      return serve(udp, tcp, table, { host: opts.listen.host, port }, opts);
     } catch (e) {
       udp.close();
       lastErr = e;
@@ -90,24 +106,112 @@ function bindUdp(at: HostPort): Promise<UdpSocket> {
   });
 }
 
-function bindTcp(at: HostPort, resolver: Resolver): Promise<{ server: Server; sockets: Set<TcpSocket> }> {
-  const sockets = new Set<TcpSocket>();
+/** Connections a full-table log line is summarised over, in milliseconds. */
+const TABLE_FULL_LOG_MS = 10_000;
+
+/** One held TCP connection. */
+interface TcpConnection {
+  readonly socket: TcpSocket;
+  /** Queries read and not yet answered. */
+  inFlight: number;
+}
+
+/**
+ * The TCP connection table, at most `max` connections, kept in order of last activity (a query read
+ * or an answer written moves a connection to the end). A new connection that finds it full evicts the
+ * least recently active connection with no query in flight; only when every held connection is busy
+ * is the new one refused. Seed 000 §1 (the DNS proxy must keep answering); RFC 7766 §6.2.3.
+ */
+class TcpTable {
+  private readonly held = new Map<TcpSocket, TcpConnection>();
+  private readonly max: number;
+  private readonly logger: Logger;
+  private evicted = 0;
+  private refused = 0;
+  private loggedAt = -Infinity;
+  private sinceLog = { evicted: 0, refused: 0 };
+
+  constructor(max: number, logger: Logger) {
+    this.max = max;
+    this.logger = logger;
+  }
+
+  /** Admits a new connection, evicting the oldest idle one when full. @returns undefined when refused (the socket is destroyed). */
+  admit(socket: TcpSocket): TcpConnection | undefined {
+    if (this.held.size >= this.max) {
+      const victim = this.oldestIdle();
+      if (victim) {
+        this.remove(victim.socket);
+        victim.socket.destroy();
+        this.evicted++;
+        this.sinceLog.evicted++;
+      } else {
+        socket.destroy();
+        this.refused++;
+        this.sinceLog.refused++;
+        this.logFull();
+        return undefined;
+      }
+      this.logFull();
+    }
+    const conn: TcpConnection = { socket, inFlight: 0 };
+    this.held.set(socket, conn);
+    return conn;
+  }
+
+  /** Marks activity: the connection becomes the most recently active. */
+  touch(conn: TcpConnection): void {
+    if (this.held.delete(conn.socket)) this.held.set(conn.socket, conn);
+  }
+
+  remove(socket: TcpSocket): void {
+    this.held.delete(socket);
+  }
+
+  sockets(): IterableIterator<TcpSocket> {
+    return this.held.keys();
+  }
+
+  stats(): TcpTableStats {
+    return { open: this.held.size, max: this.max, evicted: this.evicted, refused: this.refused };
+  }
+
+  /** Oldest first; a busy connection is skipped. At most `max` steps. */
+  private oldestIdle(): TcpConnection | undefined {
+    for (const conn of this.held.values()) if (conn.inFlight === 0) return conn;
+    return undefined;
+  }
+
+  /** One warn line per window, with the counts since the previous line. */
+  private logFull(): void {
+    const now = performance.now();
+    if (now - this.loggedAt < TABLE_FULL_LOG_MS) return;
+    this.loggedAt = now;
+    this.logger.warn(
+      { max: this.max, evicted: this.sinceLog.evicted, refused: this.sinceLog.refused, evictedTotal: this.evicted, refusedTotal: this.refused },
+      `DNS TCP connection table full (${this.max}): evicting the least recently active idle connections for new ones (summarised every ${TABLE_FULL_LOG_MS / 1000} s); a client holding many idle connections may be flooding the port`,
+    );
+    this.sinceLog = { evicted: 0, refused: 0 };
+  }
+}
+
+function bindTcp(at: HostPort, resolver: Resolver, table: TcpTable): Promise<Server> {
   const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveTcpConnection(socket, resolver);
+    const conn = table.admit(socket);
+    if (!conn) return;
+    socket.on('close', () => table.remove(socket));
+    serveTcpConnection(conn, resolver, table);
   });
-  server.maxConnections = MAX_TCP_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {
       server.off('error', reject);
-      resolve({ server, sockets });
+      resolve(server);
     });
   });
 }
 
-function serve(udp: UdpSocket, tcp: Server, sockets: Set<TcpSocket>, address: HostPort, opts: DnsServerOptions): DnsServer {
+function serve(udp: UdpSocket, tcp: Server, table: TcpTable, address: HostPort, opts: DnsServerOptions): DnsServer {
   const { resolver, logger } = opts;
   let closed = false;
   const send = (response: Buffer, port: number, address: string) => {
@@ -121,10 +225,11 @@ function serve(udp: UdpSocket, tcp: Server, sockets: Set<TcpSocket>, address: Ho
   let closing: Promise<void> | undefined;
   return {
     address,
+    tcpConnections: () => table.stats(),
     close() {
       closing ??= (async () => {
         closed = true;
-        for (const s of sockets) s.destroy();
+        for (const s of [...table.sockets()]) s.destroy();
         await Promise.all([
           new Promise<void>((resolve) => udp.close(() => resolve())),
           new Promise<void>((resolve) => tcp.close(() => resolve())),
@@ -154,15 +259,16 @@ class UdpClient {
 }
 
 /** Reads length-prefixed queries off one connection and writes the answers, in completion order. */
-function serveTcpConnection(socket: TcpSocket, resolver: Resolver): void {
-  let inFlight = 0;
+function serveTcpConnection(conn: TcpConnection, resolver: Resolver, table: TcpTable): void {
+  const socket = conn.socket;
   const client = {
     address: socket.remoteAddress ?? '',
     port: socket.remotePort ?? 0,
     transport: 'tcp' as const,
     reply(response: Buffer) {
-      inFlight--;
+      conn.inFlight--;
       if (socket.destroyed || !socket.writable) return;
+      table.touch(conn);
       socket.write(tcpFrame(response));
     },
   };
@@ -185,12 +291,13 @@ function serveTcpConnection(socket: TcpSocket, resolver: Resolver): void {
         resolver.drop('malformed');
         continue;
       }
-      if (inFlight >= MAX_TCP_IN_FLIGHT) {
+      if (conn.inFlight >= MAX_TCP_IN_FLIGHT) {
         socket.destroy();
         return;
       }
-      inFlight++;
-      if (!resolver.handle(msg, client)) inFlight--;
+      conn.inFlight++;
+      table.touch(conn);
+      if (!resolver.handle(msg, client)) conn.inFlight--;
     }
   });
 }

@@ -2,7 +2,8 @@ import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
-import { addresses, query, sample, scrape, udpQuery } from './testing/dns-client.ts';
+import { scrape, total } from '../../test/exposition.ts';
+import { addresses, query, udpQuery } from './testing/dns-client.ts';
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
 
 // 10k bad packets at the UDP port: every one dropped without an answer and counted in
@@ -119,8 +120,8 @@ afterAll(async () => {
 describe('egress sidecar: fuzzed UDP input', () => {
   it(`drops and counts ${TOTAL} random, truncated, oversized and pointer-loop packets, and keeps answering`, async () => {
     const rand = prng(0x0e9e55);
-    const before = await scrape(t.httpPort);
-    const dropped = (s: typeof before, reason?: string) => sample(s, 'otel_contracts_dns_packets_dropped_total', reason ? { reason } : {});
+    const before = (await scrape(t.metricsUrl)).samples;
+    const dropped = (s: typeof before, reason?: string) => total(s, 'otel_contracts_dns_packets_dropped_total', reason ? { reason } : {});
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
     const unexpected: Buffer[] = [];
@@ -162,14 +163,14 @@ describe('egress sidecar: fuzzed UDP input', () => {
     expect(sent).toBe(TOTAL);
     expect(unexpected).toHaveLength(0);
 
-    const after = await scrape(t.httpPort);
+    const after = (await scrape(t.metricsUrl)).samples;
     expect(dropped(after) - dropped(before)).toBe(TOTAL);
     expect(dropped(after, 'oversized') - dropped(before, 'oversized')).toBe(byKind.get('oversized'));
     expect(dropped(after, 'not_a_query') - dropped(before, 'not_a_query')).toBeGreaterThanOrEqual((byKind.get('response') ?? 0) + (byKind.get('opcode') ?? 0));
     expect(dropped(after, 'malformed') - dropped(before, 'malformed')).toBeGreaterThanOrEqual(
       (['truncated', 'pointer_loop', 'qdcount', 'label_type', 'long_name', 'trailing', 'missing_records', 'label_overrun', 'two_opts'] as const).reduce((n, k) => n + (byKind.get(k) ?? 0), 0),
     );
-    const q = (s: typeof before, result: string) => sample(s, 'opensandbox_egress_dns_queries_total', { result });
+    const q = (s: typeof before, result: string) => total(s, 'opensandbox_egress_dns_queries_total', { result });
     expect(q(after, 'allowed') - q(before, 'allowed')).toBe(probes);
     expect(q(after, 'denied') - q(before, 'denied')).toBe(0);
     expect(q(after, 'forward_error') - q(before, 'forward_error')).toBe(0);
@@ -181,7 +182,7 @@ describe('egress sidecar: fuzzed UDP input', () => {
 
   it('drops oversized and short TCP frames and closes a connection that announces an oversized query', async () => {
     const { connect } = await import('node:net');
-    const before = await scrape(t.httpPort);
+    const before = (await scrape(t.metricsUrl)).samples;
     await new Promise<void>((resolve, reject) => {
       const s = connect({ host: '127.0.0.1', port: t.dnsPort });
       s.on('error', reject);
@@ -191,8 +192,8 @@ describe('egress sidecar: fuzzed UDP input', () => {
       });
       s.on('close', () => resolve());
     });
-    const after = await scrape(t.httpPort);
-    const d = (s: typeof before, reason: string) => sample(s, 'otel_contracts_dns_packets_dropped_total', { reason });
+    const after = (await scrape(t.metricsUrl)).samples;
+    const d = (s: typeof before, reason: string) => total(s, 'otel_contracts_dns_packets_dropped_total', { reason });
     expect(d(after, 'malformed') - d(before, 'malformed')).toBe(1);
     expect(d(after, 'oversized') - d(before, 'oversized')).toBe(1);
   });

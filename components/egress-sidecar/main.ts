@@ -1,26 +1,28 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { installExitHandlers } from '../../instrumentation/exit.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { isLoopback } from '../../instrumentation/scrape/server.ts';
-import { egress } from '../../semconv/generated/egress.ts';
-import { self } from '../../semconv/generated/self.ts';
+import { bounded } from './bounded.ts';
 import { CommanderError, readSidecarConfig, type EnforcementMode, type HostPort } from './config.ts';
 import { answerAddresses } from './dns-answers.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
 import { Forwarder } from './forwarder.ts';
+import { createSidecarMetrics } from './metrics.ts';
 import { NftManager, type NftRunner } from './nft.ts';
 import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
-import { ActivePolicy, initialPolicy, type Action } from './policy.ts';
+import { ActivePolicy, initialPolicy } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
 import { Resolver, type AnswerHook } from './resolver.ts';
 
 /**
  * Entry of the egress sidecar (`npm start` = `node components/egress-sidecar/main.ts`): wires the
- * configuration, policy, forwarder, DNS listeners, policy server, nftables layer and the metrics
- * pipeline, and records the eleven families of seed 000 from what it does.
+ * configuration, policy, forwarder, DNS listeners, policy server and nftables layer (the serving side,
+ * here) to the metrics wiring in metrics.ts (pipeline, recorders, gauges, drop accounting), which records
+ * the eleven families of seed 000 from what the serving side reports.
  */
+
+export { sidecarVersion } from './metrics.ts';
 
 /** A running sidecar. */
 export interface EgressSidecar {
@@ -49,24 +51,8 @@ export interface RunOptions {
   readonly nftRunner?: NftRunner;
 }
 
-/** The sidecar's version, from package.json (`info{version}`). */
-export function sidecarVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
 function hostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
-/** Waits for `p`, but not longer than `ms` milliseconds (`p` keeps running). */
-function bounded(p: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -84,18 +70,8 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
   const policyAtStart = initialPolicy(env);
   const pinned = pinnedFromEnv(env);
   const logger = opts.logger ?? createLogger('opensandbox-egress', env);
-  const pipeline = createPipeline({ contracts: [egress], serviceName: 'opensandbox-egress', env, defaults: { exporters: ['prometheus'] }, logger });
-  const m = pipeline.recorders(egress);
-  const s = pipeline.recorders(self);
-  const version = sidecarVersion();
-
-  // Known series start at 0, so that rate() and the counts match from the first scrape.
-  for (const result of ['allowed', 'denied', 'forward_error'] as const) m.opensandbox_egress_dns_queries_total.add(0, { result });
-  m.opensandbox_egress_violations_total.add(0, { type: 'dns_deny' });
-  m.opensandbox_egress_nft_resolved_ips_added_total.add(0);
-  for (const result of ['success', 'failure'] as const) m.opensandbox_egress_nft_apply_total.add(0, { result });
-  for (const reason of ['dot_853', 'doh_443'] as const) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(0, { reason });
-  for (const reason of ['malformed', 'oversized', 'not_a_query', 'unmatched_response'] as const) s.otel_contracts_dns_packets_dropped_total.add(0, { reason });
+  const metrics = createSidecarMetrics(env, logger);
+  const { pipeline, version } = metrics;
 
   const policy = new ActivePolicy(policyAtStart, pinned.names);
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -122,13 +98,13 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       const candidate = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints: pinned.ipEndpoints, dohBlocklist: cfg.dohBlocklist, logger, run: opts.nftRunner });
       try {
         await candidate.applyStatic(policyAtStart.default_action);
-        m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
+        metrics.nftApplied('success');
         nft = candidate;
         mode = 'dns+nft';
         cleanups.push(() => candidate.removeTable());
         logger.info({ table: `inet ${cfg.nftTable}`, dohBlocklist: cfg.dohBlocklist.length }, 'nftables ApplyStatic done: dns+nft enforcement in force');
       } catch (e) {
-        m.opensandbox_egress_nft_apply_total.add(1, { result: 'failure' });
+        metrics.nftApplied('failure');
         logger.error({ err: (e as Error).message }, 'nftables ApplyStatic failed: falling back to DNS-only enforcement (enforcement_mode{mode="dns"})');
       }
     }
@@ -138,11 +114,11 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
           const addresses = answerAddresses(response);
           if (addresses.length === 0) return undefined;
           return nft.addResolved(addresses).then((added) => {
-            if (added > 0) m.opensandbox_egress_nft_resolved_ips_added_total.add(added);
+            if (added > 0) metrics.resolvedIpsAdded(added);
           });
         }
       : undefined;
-    resolver = new Resolver({ policy, forwarder, metrics: m, selfMetrics: s, logger, onAllowedAnswer });
+    resolver = new Resolver({ policy, forwarder, metrics: metrics.egress, selfMetrics: metrics.self, logger, onAllowedAnswer });
 
     // Pinned OTLP names: resolved into the allow set now and periodically.
     if (nft && pinned.names.length > 0) {
@@ -151,48 +127,9 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       await bounded(keeper.refresh(), cfg.upstreamTimeoutMs * 2);
     }
 
-    // Gauges: info, enforcement mode, rule count, uptime.
-    m.opensandbox_egress_info.record(1, { enforcement_mode: mode, version });
-    m.opensandbox_egress_enforcement_mode.record(1, { mode });
-    const seenDefaults = new Set<Action>();
-    const recordRules = (p: { default_action: Action; egress: readonly unknown[] }) => {
-      for (const other of seenDefaults) if (other !== p.default_action) m.opensandbox_egress_policy_rule_count.record(0, { default_action: other });
-      seenDefaults.add(p.default_action);
-      m.opensandbox_egress_policy_rule_count.record(p.egress.length, { default_action: p.default_action });
-    };
-    recordRules(policyAtStart);
-    // Every replacement is a successful POST /policy.
-    policy.onChange((p) => {
-      recordRules(p);
-      m.opensandbox_egress_policy_updates_total.add(1);
-    });
-    const recordUptime = () => m.opensandbox_egress_uptime_seconds.record(Math.round(process.uptime() * 1000) / 1000);
-    recordUptime();
-    const uptimeTimer = setInterval(recordUptime, 1000);
-    uptimeTimer.unref();
-    cleanups.push(() => clearInterval(uptimeTimer));
-
-    // nftables counters → metrics, every 5 s, before each scrape and at shutdown.
-    let syncing: Promise<void> | undefined;
-    const syncCounters = (): Promise<void> => {
-      if (!nft) return Promise.resolve();
-      syncing ??= nft
-        .counterDeltas()
-        .then((d) => {
-          if (d.dot_853) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(d.dot_853, { reason: 'dot_853' });
-          if (d.doh_443) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(d.doh_443, { reason: 'doh_443' });
-          if (d.l2_deny) m.opensandbox_egress_violations_total.add(d.l2_deny, { type: 'l2_deny' });
-        })
-        .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'reading nftables counters failed'))
-        .finally(() => (syncing = undefined));
-      return syncing;
-    };
-    if (nft) {
-      const counterTimer = setInterval(() => void syncCounters(), 5000);
-      counterTimer.unref();
-      cleanups.push(() => clearInterval(counterTimer));
-      cleanups.push(() => bounded(syncCounters(), 2000));
-    }
+    // Gauges (info, enforcement mode, rule count, uptime) and the nftables counters, from here on.
+    metrics.start(mode, policy, policyAtStart, nft);
+    cleanups.push(() => metrics.stop());
 
     const dns: DnsServer = await startDnsServer({ listen: cfg.dnsListen, resolver, logger });
     cleanups.push(() => dns.close());
@@ -207,17 +144,14 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
             try {
               await nft.setDefaultAction(p.default_action);
             } catch (e) {
-              m.opensandbox_egress_nft_apply_total.add(1, { result: 'failure' });
+              metrics.nftApplied('failure');
               throw e;
             }
-            m.opensandbox_egress_nft_apply_total.add(1, { result: 'success' });
+            metrics.nftApplied('success');
           }
         : undefined,
       scrapeHandler: pipeline.scrapeHandler,
-      beforeScrape: () => {
-        recordUptime();
-        return bounded(syncCounters(), 1000);
-      },
+      beforeScrape: () => metrics.beforeScrape(),
       logger,
     });
     cleanups.push(() => http.close());

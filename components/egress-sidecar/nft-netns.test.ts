@@ -1,11 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NftManager, systemNft } from './nft.ts';
-import { spawnSidecar, stopChild, TESTING, type ChildSidecar } from './testing/child.ts';
-import { parseMetrics, sample, type Samples } from './testing/dns-client.ts';
+import { parseExposition, total, type SampleLine } from '../../test/exposition.ts';
+import { findProgram, NODE_BIN, startProcess, type TestProcess } from '../../test/processes.ts';
+import { spawnSidecar, TESTING, type ChildSidecar } from './testing/child.ts';
 
 // dns+nft mode for real: the sidecar runs inside a network namespace this test creates, applies its
 // nftables table there, and the test checks the table, the allow set and the dropped DoT/DoH packets
@@ -16,14 +17,10 @@ const NS = `oc-egress-${process.pid}`;
 const TABLE = 'oc_egress_test';
 const POLICY = { default_action: 'deny', egress: [{ action: 'deny', target: 'collector.example.test' }, { action: 'allow', target: '*.example.test' }] };
 
-let upstream: ChildProcess | undefined;
+let upstream: TestProcess | undefined;
 let sidecar: ChildSidecar | undefined;
 let nsCreated = false;
 let upstreamPort = 0;
-
-async function have(cmd: string): Promise<boolean> {
-  return run('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`]).then(() => true, () => false);
-}
 
 async function inNs(cmd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('ip', ['netns', 'exec', NS, cmd, ...args], { timeout: 15_000 });
@@ -32,13 +29,13 @@ async function inNs(cmd: string, ...args: string[]): Promise<string> {
 
 /** Runs testing/ns-client.ts inside the namespace and returns its JSON. */
 async function client(...args: string[]): Promise<Record<string, unknown>> {
-  return JSON.parse(await inNs(process.execPath, TESTING('ns-client.ts'), ...args)) as Record<string, unknown>;
+  return JSON.parse(await inNs(NODE_BIN, TESTING('ns-client.ts'), ...args)) as Record<string, unknown>;
 }
 
-async function metrics(): Promise<Samples> {
+async function metrics(): Promise<SampleLine[]> {
   const r = await client('http', 'GET', `http://127.0.0.1:${sidecar?.httpPort}/metrics`);
   expect(r.status).toBe(200);
-  return parseMetrics(String(r.body));
+  return parseExposition(String(r.body));
 }
 
 /** `nft` inside the namespace, for an {@link NftManager} driven by the test itself. */
@@ -52,7 +49,7 @@ async function setElements(set: string, table = TABLE): Promise<{ val: string; t
 
 beforeAll(async () => {
   const missing = [];
-  for (const cmd of ['ip', 'nft']) if (!(await have(cmd))) missing.push(cmd);
+  for (const cmd of ['ip', 'nft']) if (!findProgram(cmd)) missing.push(cmd);
   if (missing.length) throw new Error(`the dns+nft test needs ${missing.join(' and ')}: apt-get install -y iproute2 nftables (CI installs them through otel-config/provision.sh)`);
   if (process.getuid?.() !== 0) throw new Error('the dns+nft test creates a network namespace and needs root');
 
@@ -66,17 +63,8 @@ beforeAll(async () => {
   await inNs('ip', 'link', 'set', 'oc1', 'up');
   await inNs('ip', 'route', 'add', 'default', 'dev', 'oc0');
 
-  const up = spawn('ip', ['netns', 'exec', NS, process.execPath, TESTING('authoritative.ts'), '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  upstream = up;
-  upstreamPort = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    up.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /\{"port":(\d+)\}/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    up.once('exit', (code) => reject(new Error(`the authoritative server exited with ${code} inside ${NS}`)));
-  });
+  upstream = startProcess(`authoritative DNS inside ${NS}`, 'ip', ['netns', 'exec', NS, NODE_BIN, TESTING('authoritative.ts'), '--host', '127.0.0.1', '--port', '0']);
+  upstreamPort = Number((await upstream.waitForLine(/\{"port":(\d+)\}/))[1]);
 
   sidecar = await spawnSidecar(
     ['--mode', 'dns+nft', '--dns-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--nft-table', TABLE, '--doh-blocklist', '10.203.0.53', '--upstream-timeout-ms', '1000'],
@@ -98,7 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     if (sidecar) await sidecar.stop();
-    if (upstream) await stopChild(upstream);
+    if (upstream) await upstream.stop('SIGTERM', 5000);
   } finally {
     if (nsCreated) await run('ip', ['netns', 'delete', NS]);
   }
@@ -120,10 +108,10 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
     expect(text).toMatch(/chain verdict \{\s*counter name "l2_deny" drop/);
 
     const m = await metrics();
-    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(1);
-    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'failure' })).toBe(0);
-    expect(sample(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns+nft', instance_id: 'nft-test' })).toBe(1);
-    expect(sample(m, 'opensandbox_egress_info', { enforcement_mode: 'dns+nft' })).toBe(1);
+    expect(total(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(1);
+    expect(total(m, 'opensandbox_egress_nft_apply_total', { result: 'failure' })).toBe(0);
+    expect(total(m, 'opensandbox_egress_enforcement_mode', { mode: 'dns+nft', instance_id: 'nft-test' })).toBe(1);
+    expect(total(m, 'opensandbox_egress_info', { enforcement_mode: 'dns+nft' })).toBe(1);
   });
 
   it('keeps its own OTLP endpoint reachable: the pinned name resolves despite a deny rule and its address is in the set', async () => {
@@ -147,22 +135,22 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
     expect(aaaa).toMatchObject({ rcode: 'NOERROR', answers: ['2001:db8::1'] });
     expect((await setElements('allow_v6')).map((e) => e.val)).toContain('2001:db8::1');
     const after = await metrics();
-    expect(sample(after, 'opensandbox_egress_nft_resolved_ips_added_total') - sample(before, 'opensandbox_egress_nft_resolved_ips_added_total')).toBeGreaterThanOrEqual(1);
-    expect(sample(after, 'opensandbox_egress_dns_queries_total', { result: 'allowed' }) - sample(before, 'opensandbox_egress_dns_queries_total', { result: 'allowed' })).toBe(2);
+    expect(total(after, 'opensandbox_egress_nft_resolved_ips_added_total') - total(before, 'opensandbox_egress_nft_resolved_ips_added_total')).toBeGreaterThanOrEqual(1);
+    expect(total(after, 'opensandbox_egress_dns_queries_total', { result: 'allowed' }) - total(before, 'opensandbox_egress_dns_queries_total', { result: 'allowed' })).toBe(2);
   });
 
   it('answers NXDOMAIN to a name outside the policy and counts the violation', async () => {
     const r = await client('query', String(sidecar?.dnsPort), 'outside.test');
     expect(r.rcode).toBe('NXDOMAIN');
     const m = await metrics();
-    expect(sample(m, 'opensandbox_egress_violations_total', { type: 'dns_deny' })).toBe(1);
+    expect(total(m, 'opensandbox_egress_violations_total', { type: 'dns_deny' })).toBe(1);
   });
 
   it('drops a TCP connection attempt to port 853 (DoT) and counts it', async () => {
-    const before = sample(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
+    const before = total(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
     const r = await client('connect', '10.203.0.2', '853', '400');
     expect(r.outcome).not.toBe('connected');
-    const after = sample(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
+    const after = total(await metrics(), 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason: 'dot_853' });
     expect(after - before).toBeGreaterThanOrEqual(1);
   });
 
@@ -171,13 +159,13 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
     const r = await client('connect', '10.203.0.53', '443', '400');
     expect(r.outcome).not.toBe('connected');
     const after = await metrics();
-    const d = (s: Samples, reason: string) => sample(s, 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason });
+    const d = (s: readonly SampleLine[], reason: string) => total(s, 'opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason });
     expect(d(after, 'doh_443') - d(before, 'doh_443')).toBeGreaterThanOrEqual(1);
     expect(d(after, 'dot_853') - d(before, 'dot_853')).toBe(0);
   });
 
   it('drops other destinations under default deny (l2_deny) but lets allowed and pinned addresses through', async () => {
-    const l2 = async () => sample(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' });
+    const l2 = async () => total(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' });
     const start = await l2();
     await client('connect', '10.203.0.7', '80', '300');
     const afterDenied = await l2();
@@ -193,11 +181,11 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
     const chain = await inNs('nft', 'list', 'chain', 'inet', TABLE, 'verdict');
     expect(chain).not.toContain('drop');
     const m = await metrics();
-    expect(sample(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(2);
-    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
-    const l2 = sample(m, 'opensandbox_egress_violations_total', { type: 'l2_deny' });
+    expect(total(m, 'opensandbox_egress_nft_apply_total', { result: 'success' })).toBe(2);
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
+    const l2 = total(m, 'opensandbox_egress_violations_total', { type: 'l2_deny' });
     await client('connect', '10.203.0.8', '80', '300');
-    expect(sample(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' })).toBe(l2);
+    expect(total(await metrics(), 'opensandbox_egress_violations_total', { type: 'l2_deny' })).toBe(l2);
   });
 
   it('refreshes the expiry of an address already in the allow set when it is resolved again', async () => {

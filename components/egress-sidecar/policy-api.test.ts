@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
-import { query, rcodeName, sample, scrape, udpQuery } from './testing/dns-client.ts';
+import { scrape, total } from '../../test/exposition.ts';
+import { query, rcodeName, udpQuery } from './testing/dns-client.ts';
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
 
 // The policy API over real HTTP: auth, strict validation with field names, size cap, reset, and the
@@ -35,7 +36,7 @@ async function current(): Promise<unknown> {
   return ((await res.json()) as { policy: unknown }).policy;
 }
 
-const updates = async () => sample(await scrape(t.httpPort), 'opensandbox_egress_policy_updates_total');
+const updates = async () => total((await scrape(t.metricsUrl)).samples, 'opensandbox_egress_policy_updates_total');
 
 describe('egress sidecar: policy API', () => {
   it('requires the OPENSANDBOX-EGRESS-AUTH header when OPENSANDBOX_EGRESS_TOKEN is set', async () => {
@@ -116,10 +117,10 @@ describe('egress sidecar: policy API', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ok', mode: 'enforcing', enforcementMode: 'dns' });
     expect(await current()).toEqual(next);
-    let m = await scrape(t.httpPort);
-    expect(sample(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 1);
-    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(2);
-    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toBe(0);
+    let m = (await scrape(t.metricsUrl)).samples;
+    expect(total(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 1);
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(2);
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toBe(0);
     expect(rcodeName(await udpQuery(t.dnsPort, query('a.example.test')))).toBe('NXDOMAIN');
     expect(rcodeName(await udpQuery(t.dnsPort, query('x.tracker.test')))).toBe('NXDOMAIN');
     expect(rcodeName(await udpQuery(t.dnsPort, query('b.example.test')))).toBe('NOERROR');
@@ -128,9 +129,9 @@ describe('egress sidecar: policy API', () => {
     expect(reset.status).toBe(200);
     expect(reset.json.mode).toBe('allow_all');
     expect(await current()).toEqual({ default_action: 'allow', egress: [] });
-    m = await scrape(t.httpPort);
-    expect(sample(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 2);
-    expect(sample(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
+    m = (await scrape(t.metricsUrl)).samples;
+    expect(total(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 2);
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
     expect(rcodeName(await udpQuery(t.dnsPort, query('a.example.test')))).toBe('NOERROR');
   });
 

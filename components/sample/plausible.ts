@@ -22,27 +22,20 @@ const STRING_VALUES: Record<string, readonly string[]> = {
   version: ['0.1.0'],
 };
 
-/** At most this many values per enum label, so `--contract all` stays a few thousand series. */
-const MAX_ENUM_VALUES = 3;
-
 function valuesOf(label: LabelSpec): readonly string[] {
-  if (label.values) return label.values.slice(0, MAX_ENUM_VALUES);
-  return STRING_VALUES[label.name] ?? [`${label.name}-1`, `${label.name}-2`];
+  return label.values ?? STRING_VALUES[label.name] ?? [`${label.name}-1`, `${label.name}-2`];
 }
 
-/** Label combinations: every value of the first label, the first value of the others, so each value appears once. */
+/**
+ * Label combinations: every documented value of every label appears, each in one set with the other
+ * labels at their first value (1 + the sum of (values - 1) sets), so a dashboard or alert that selects on
+ * any enum member finds a series while `--contract all` stays a few thousand series.
+ */
 function labelSets(family: FamilySpec): Record<string, string>[] {
-  if (family.labels.length === 0) return [{}];
-  const first = family.labels[0] as LabelSpec;
   const base: Record<string, string> = {};
-  for (const l of family.labels.slice(1)) base[l.name] = valuesOf(l)[0] as string;
-  const sets = valuesOf(first).map((v) => ({ ...base, [first.name]: v }));
-  // Vary the second label too, so both of its first values are present.
-  const second = family.labels[1];
-  if (second) {
-    const alt = valuesOf(second)[1];
-    if (alt !== undefined) sets.push({ ...base, [first.name]: valuesOf(first)[0] as string, [second.name]: alt });
-  }
+  for (const l of family.labels) base[l.name] = valuesOf(l)[0] as string;
+  const sets = [base];
+  for (const l of family.labels) for (const v of valuesOf(l).slice(1)) sets.push({ ...base, [l.name]: v });
   return sets;
 }
 

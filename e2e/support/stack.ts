@@ -4,7 +4,7 @@
  *
  * Started once per run by e2e/global-setup.ts when vitest's e2e project lists it as globalSetup;
  * otherwise {@link useStack} starts it for the test file that needs it and stops it afterwards.
- * Either way a last-resort hook (support/last-resort.ts) SIGKILLs whatever is still running on exit
+ * Either way a last-resort hook (test/last-resort.ts) SIGKILLs whatever is still running on exit
  * or interrupt, so a crashed or interrupted run leaves nothing behind.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { procStartTicks, startPart, startStack, stopPart, stopStack, type PartName, type StackOptions } from '../../otel-config/stack.ts';
-import { onLastResort } from './last-resort.ts';
+import { onLastResort } from '../../test/last-resort.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

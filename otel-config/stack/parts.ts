@@ -2,8 +2,8 @@
 // how those options resolve into one spec per part (binary, arguments, environment, ports, URLs).
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join, relative, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../../semconv/package-root.ts';
 import pino from 'pino';
 import type { Logger } from 'pino';
 
@@ -94,15 +94,13 @@ export interface Resolved {
   opts: StackOptions;
 }
 
-/** The repository root when StackOptions.root is not given: two levels above this file. */
-const defaultRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Fills in the defaults of `opts` and builds the part specs.
  * @throws StackError when `opts.parts` names an unknown part.
  */
 export function resolveOptions(opts: StackOptions = {}): Resolved {
-  const root = resolve(opts.root ?? defaultRoot);
+  const root = resolve(opts.root ?? PACKAGE_ROOT);
   const stateDir = resolve(opts.stateDir ?? process.env.OTEL_CONTRACTS_STACK_DIR ?? join(root, '.stack'));
   const configDir = join(root, 'otel-config');
   const log =

@@ -217,7 +217,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         }
       ],
@@ -492,8 +492,15 @@ export const trc = {
       "unit": "1",
       "help": "ID of the last event applied by the projection.",
       "section": "C) Projection workers / Lag",
-      "labels": [],
-      "maxSeries": 1
+      "labels": [
+        {
+          "name": "projection",
+          "brief": "Name of the projection (bounded by the projections the platform defines).",
+          "required": true,
+          "cardinalityLimit": 32
+        }
+      ],
+      "maxSeries": 32
     },
     {
       "name": "trc_projection_lag_events",
@@ -502,8 +509,15 @@ export const trc = {
       "unit": "1",
       "help": "Events appended but not yet applied by the projection.",
       "section": "C) Projection workers / Lag",
-      "labels": [],
-      "maxSeries": 1
+      "labels": [
+        {
+          "name": "projection",
+          "brief": "Name of the projection (bounded by the projections the platform defines).",
+          "required": true,
+          "cardinalityLimit": 32
+        }
+      ],
+      "maxSeries": 32
     },
     {
       "name": "trc_projection_apply_duration_seconds",
@@ -512,7 +526,14 @@ export const trc = {
       "unit": "s",
       "help": "Duration in seconds of applying events to the projection.",
       "section": "C) Projection workers / Lag",
-      "labels": [],
+      "labels": [
+        {
+          "name": "projection",
+          "brief": "Name of the projection (bounded by the projections the platform defines).",
+          "required": true,
+          "cardinalityLimit": 32
+        }
+      ],
       "buckets": [
         0.005,
         0.01,
@@ -526,7 +547,7 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 1
+      "maxSeries": 32
     },
     {
       "name": "trc_projection_errors_total",
@@ -535,8 +556,15 @@ export const trc = {
       "unit": "1",
       "help": "Errors while applying events to the projection.",
       "section": "C) Projection workers / Failures and restarts",
-      "labels": [],
-      "maxSeries": 1
+      "labels": [
+        {
+          "name": "projection",
+          "brief": "Name of the projection (bounded by the projections the platform defines).",
+          "required": true,
+          "cardinalityLimit": 32
+        }
+      ],
+      "maxSeries": 32
     },
     {
       "name": "trc_projection_rebuilds_total",
@@ -545,8 +573,15 @@ export const trc = {
       "unit": "1",
       "help": "Projection rebuilds.",
       "section": "C) Projection workers / Failures and restarts",
-      "labels": [],
-      "maxSeries": 1
+      "labels": [
+        {
+          "name": "projection",
+          "brief": "Name of the projection (bounded by the projections the platform defines).",
+          "required": true,
+          "cardinalityLimit": 32
+        }
+      ],
+      "maxSeries": 32
     },
     {
       "name": "trc_scheduler_reconcile_runs_total",
@@ -1122,7 +1157,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         },
         {
@@ -1133,11 +1168,12 @@ export const trc = {
             "secrets_missing",
             "secrets_injection_failed",
             "fetch_failed",
-            "timeout"
+            "timeout",
+            "master_key_unavailable"
           ]
         }
       ],
-      "maxSeries": 10
+      "maxSeries": 12
     },
     {
       "name": "trc_agent_secrets_delivery_seconds",
@@ -1153,7 +1189,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         }
       ],
@@ -1239,7 +1275,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         }
       ],
@@ -1259,7 +1295,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         }
       ],
@@ -1292,7 +1328,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "failed"
           ]
         }
       ],
@@ -1388,7 +1424,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "error"
           ]
         }
       ],
@@ -1408,7 +1444,7 @@ export const trc = {
           "required": true,
           "values": [
             "success",
-            "failure"
+            "error"
           ]
         }
       ],
@@ -1546,7 +1582,18 @@ export const trc = {
       "maxSeries": 2
     }
   ],
-  "instanceLabels": [],
+  "instanceLabels": [
+    {
+      "name": "node_id",
+      "env": "TRC_NODE_ID",
+      "fallback": "omit",
+      "brief": "Node the agent or edge runs on (bounded by cluster size), from TRC_NODE_ID; absent when unset.",
+      "families": [
+        "trc_agent_",
+        "trc_edge_"
+      ]
+    }
+  ],
   "forbiddenLabels": [
     {
       "id": "raw_hostname",

@@ -161,7 +161,7 @@ export class ExpositionParser {
       if (i < text.length) throw new TargetError(`malformed sample: unexpected text after the timestamp: ${quote(text)}`, n);
     }
     this.samples++;
-    this.route(name, labels, n);
+    this.route(name, labels, n, value);
   }
 
   /** Parses `a="x",b="y"}` from `i` (just after `{`) into `out`; returns the index after `}`. */
@@ -216,7 +216,7 @@ export class ExpositionParser {
   }
 
   /** Assigns a sample to its family (histogram/summary suffixes folded) and passes the series on. */
-  private route(name: string, labels: [string, string][], n: number): void {
+  private route(name: string, labels: [string, string][], n: number, value: string): void {
     let family = name;
     let role: 'plain' | 'bucket' | 'sum' | 'count' | 'quantile' = 'plain';
     let f = this.fams.get(name);
@@ -251,6 +251,7 @@ export class ExpositionParser {
       f.count++;
     }
     this.sink.series(family, series, { line: n });
+    this.sink.sample?.({ family, name, labels, value: parseFloatValue(value) }, { line: n });
   }
 
   /**
@@ -271,6 +272,13 @@ export class ExpositionParser {
     }
     return undefined;
   }
+}
+
+/** A sample value as Prometheus reads it: `+Inf`, `-Inf` and `NaN` in any case, else a float. */
+function parseFloatValue(v: string): number {
+  const inf = /^([+-]?)inf(?:inity)?$/i.exec(v);
+  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
+  return Number(v);
 }
 
 function quote(s: string): string {

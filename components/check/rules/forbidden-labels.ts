@@ -39,7 +39,7 @@ export function forbiddenLabelsRule(): Rule {
       const { owner } = s;
       if (owner.contract.forbiddenLabels.length === 0) return;
       const { byName, patterns } = compile(owner.contract);
-      const instance = instanceLabelNames(owner.contract);
+      const instance = instanceLabelNames(owner.contract, s.family.name);
       for (const [k, v] of s.labels) {
         const report = (message: string) => reportOnSeries(out, s, { rule: 'label_forbidden', label: k, value: v, message });
         const named = byName.get(k);

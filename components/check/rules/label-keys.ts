@@ -15,7 +15,7 @@ export function labelKeysRule(): Rule {
       const { owner, labels } = s;
       const spec = owner.spec;
       if (!spec) return;
-      const instance = instanceLabelNames(owner.contract);
+      const instance = instanceLabelNames(owner.contract, s.family.name);
       for (const l of spec.labels) {
         if (!l.required) continue;
         if (labels.some(([k, v]) => k === l.name && v !== '')) continue;

@@ -4,6 +4,7 @@
  * {@link Violation}s. Rules come from the trc seed (002) "Compliance tests" and "Label conventions and
  * cardinality rules", applied to every contract.
  */
+import { instanceLabelsOf } from '../../../semconv/instance-scope.ts';
 import type { ContractSpec } from '../../../semconv/types.ts';
 import { seriesSelector, type ContractIndex, type FamilyOwner, type LabelPair, type ObservedFamily, type Origin } from '../model.ts';
 import type { ViolationSink } from '../violations.ts';
@@ -93,13 +94,19 @@ export interface Rule {
 /** Label names a Prometheus server adds to every scraped series; never a contract violation. */
 export const PROMETHEUS_TARGET_LABELS: ReadonlySet<string> = new Set(['instance', 'job']);
 
-/** The names of a contract's instance labels (egress `instance_id`; ops-proxy `node`, `pod`). */
-export function instanceLabelNames(contract: ContractSpec): ReadonlySet<string> {
-  let s = instanceCache.get(contract);
+/**
+ * The names of the instance labels that go on one family of a contract (egress `instance_id`; ops-proxy
+ * `node`, `pod`; trc `node_id` on agent and edge families only, seed 002 "Allowed bounded labels (v1)").
+ */
+export function instanceLabelNames(contract: ContractSpec, familyName: string): ReadonlySet<string> {
+  let perContract = instanceCache.get(contract);
+  if (!perContract) instanceCache.set(contract, (perContract = new Map()));
+  let s = perContract.get(familyName);
   if (!s) {
-    s = new Set(contract.instanceLabels.map((l) => l.name));
-    instanceCache.set(contract, s);
+    s = new Set(instanceLabelsOf(contract, familyName).map((l) => l.name));
+    // Undocumented family names are unbounded input: cache at most 10k names per contract.
+    if (perContract.size < 10_000) perContract.set(familyName, s);
   }
   return s;
 }
-const instanceCache = new WeakMap<ContractSpec, ReadonlySet<string>>();
+const instanceCache = new WeakMap<ContractSpec, Map<string, ReadonlySet<string>>>();

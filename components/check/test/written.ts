@@ -3,6 +3,7 @@
  * series with documented label values), let a test break it, and run `check` on the text.
  */
 import { Readable } from 'node:stream';
+import { instanceLabelsOf } from '../../../semconv/instance-scope.ts';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../../../semconv/types.ts';
 import { escapeLabelValue } from '../../../instrumentation/scrape/serializer.ts';
 import { runCheckCommand, type CheckCommandOptions } from '../command.ts';
@@ -31,7 +32,7 @@ export function cleanFamilies(contract: ContractSpec): Map<string, WrittenFamily
   const out = new Map<string, WrittenFamily>();
   for (const f of contract.families) {
     const labels: Record<string, string> = {};
-    for (const il of contract.instanceLabels) labels[il.name] = 'test-instance';
+    for (const il of instanceLabelsOf(contract, f.name)) labels[il.name] = 'test-instance';
     for (const l of f.labels) labels[l.name] = valueOf(l);
     out.set(f.name, { name: f.name, type: f.type, help: f.help, series: [labels] });
   }

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_BIN, startProcess, type ProcessEnv, type TestProcess } from '../../../test/processes.ts';
 
 /**
- * The sidecar as a child process, as `npm start` runs it, optionally behind a prefix such as
- * `ip netns exec NS`. Its pino lines (stderr) are collected; the ports come from the "listening" line.
+ * The sidecar as a child process, as `npm start` runs it (through test/processes.ts), optionally
+ * behind a prefix such as `ip netns exec NS`. The ports come from its "listening" log line (stderr).
  */
 
 /** Path of main.ts. */
@@ -13,69 +13,57 @@ export const TESTING = (file: string) => fileURLToPath(new URL(`./${file}`, impo
 
 /** A sidecar child. */
 export interface ChildSidecar {
-  readonly child: ChildProcess;
+  readonly process: TestProcess;
   readonly dnsPort: number;
   readonly httpPort: number;
+  /** The sidecar's `/metrics` URL. */
+  readonly metricsUrl: string;
   /** The parsed "listening" log line. */
   readonly ready: Record<string, unknown>;
-  /** Every stderr line so far, parsed when JSON. */
+  /** Every stderr line so far, parsed when JSON (else `{ raw }`). */
   readonly lines: Record<string, unknown>[];
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  /** SIGTERM, then SIGKILL after `graceMs` (default 5 s); resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Stops a child: SIGTERM, SIGKILL after `graceMs`. Resolves with its exit code. */
-export function stopChild(child: ChildProcess, graceMs = 5000): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      resolve(code);
+function parseLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((raw) => raw !== '')
+    .map((raw) => {
+      try {
+        return JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        return { raw };
+      }
     });
-    child.kill('SIGTERM');
-  });
 }
 
 /**
- * Spawns `[...prefix, node, main.ts, ...args]` and waits for the listening line.
- * @throws with the child's output when it exits first or is not ready within `timeoutMs`.
+ * Starts `[...prefix, node, main.ts, ...args]` with `env` and waits for the listening line.
+ * @throws with the child's output when it exits first or is not ready within `timeoutMs` (it is stopped then).
  */
-export function spawnSidecar(args: readonly string[], env: NodeJS.ProcessEnv, prefix: readonly string[] = [], timeoutMs = 20_000): Promise<ChildSidecar> {
-  const cmd = [...prefix, process.execPath, MAIN, ...args];
-  const child = spawn(cmd[0] as string, cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let tail = '';
-  child.stdout?.resume();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stopChild(child, 1000);
-      reject(new Error(`sidecar not ready within ${timeoutMs} ms:\n${lines.map((l) => JSON.stringify(l)).join('\n')}${tail}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sidecar exited with ${code} before listening:\n${lines.map((l) => JSON.stringify(l)).join('\n')}${tail}`));
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      tail += chunk;
-      let nl: number;
-      while ((nl = tail.indexOf('\n')) >= 0) {
-        const raw = tail.slice(0, nl);
-        tail = tail.slice(nl + 1);
-        let line: Record<string, unknown>;
-        try {
-          line = JSON.parse(raw) as Record<string, unknown>;
-        } catch {
-          line = { raw };
-        }
-        lines.push(line);
-        if (typeof line.msg === 'string' && line.msg.startsWith('egress sidecar listening')) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          const port = (v: unknown) => Number(/:(\d+)(?:\/|$)/.exec(String(v))?.[1]);
-          resolve({ child, dnsPort: port(line.dns), httpPort: port(String(line.metrics).replace(/\/metrics$/, '')), ready: line, lines, stop: (g) => stopChild(child, g) });
-        }
-      }
-    });
-  });
+export async function spawnSidecar(args: readonly string[], env: ProcessEnv, prefix: readonly string[] = [], timeoutMs = 20_000): Promise<ChildSidecar> {
+  const [command, ...rest] = [...prefix, NODE_BIN, MAIN, ...args] as [string, ...string[]];
+  const p = startProcess('egress sidecar', command, rest, env);
+  let ready: Record<string, unknown>;
+  try {
+    const m = await p.waitForLine(/egress sidecar listening/, { stream: 'stderr', timeoutMs });
+    ready = JSON.parse(m.input as string) as Record<string, unknown>;
+  } catch (e) {
+    await p.stop('SIGTERM', 1000);
+    throw e;
+  }
+  const port = (v: unknown) => Number(/:(\d+)(?:\/|$)/.exec(String(v))?.[1]);
+  return {
+    process: p,
+    dnsPort: port(ready.dns),
+    httpPort: port(String(ready.metrics).replace(/\/metrics$/, '')),
+    metricsUrl: String(ready.metrics),
+    ready,
+    get lines() {
+      return parseLines(p.stderr());
+    },
+    stop: async (graceMs = 5000) => (await p.stop('SIGTERM', graceMs)).code,
+  };
 }

@@ -1,12 +1,11 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { readExposition, type SampleLine } from '../../../instrumentation/test/exposition-lines.ts';
 import { tcpFrame } from '../dns-wire.ts';
 
 /**
- * Test clients over real loopback sockets: UDP and TCP queries, and a Prometheus text parser for
- * reading counts back from GET /metrics.
+ * Test clients over real loopback sockets: UDP and TCP queries, and reading their answers. (The
+ * sidecar's /metrics is read with test/exposition.ts.)
  */
 
 /** Encodes an A (or other type) query for `name` with id `id`; `edns` adds an OPT record with that payload size. */
@@ -91,35 +90,4 @@ export function rcodeName(p: dnsPacket.DecodedPacket): string {
 /** The A/AAAA addresses of a decoded answer. */
 export function addresses(p: dnsPacket.DecodedPacket): string[] {
   return (p.answers ?? []).flatMap((a) => ((a.type === 'A' || a.type === 'AAAA') && typeof a.data === 'string' ? [a.data] : []));
-}
-
-/** One sample of an exposition. */
-export type Sample = SampleLine;
-
-/** Parsed exposition. */
-export type Samples = readonly Sample[];
-
-/** The sample lines of a Prometheus text exposition 0.0.4 (the shared test reader; comments skipped). */
-export function parseMetrics(text: string): Samples {
-  return readExposition(text).samples;
-}
-
-/**
- * Sum of the samples of `name` whose labels include all of `labels` (other labels ignored).
- * @returns 0 when none match.
- */
-export function sample(samples: Samples, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const s of samples) {
-    if (s.name !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value;
-  }
-  return sum;
-}
-
-/** GET /metrics of a running sidecar, parsed. @throws on a non-200 answer. */
-export async function scrape(httpPort: number): Promise<Samples> {
-  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
-  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}: ${await res.text()}`);
-  return parseMetrics(await res.text());
 }

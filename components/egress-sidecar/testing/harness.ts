@@ -16,6 +16,8 @@ export interface TestSidecar {
   readonly httpPort: number;
   readonly logs: LogLine[];
   readonly base: string;
+  /** The sidecar's `/metrics` URL. */
+  readonly metricsUrl: string;
 }
 
 /** A pino logger that keeps every line in `lines`. */
@@ -33,5 +35,6 @@ export async function startSidecar(upstreams: readonly string[], env: NodeJS.Pro
   const { logger, lines } = captureLogger();
   const args = ['--dns-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...upstreams.flatMap((u) => ['--upstream', u]), ...extraArgs];
   const sidecar = await runEgressSidecar(args, { PATH: process.env.PATH, OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000', OPENSANDBOX_EGRESS_INSTANCE_ID: 'test-sidecar', ...env }, { logger });
-  return { sidecar, dnsPort: sidecar.dnsAddress.port, httpPort: sidecar.httpAddress.port, logs: lines, base: `http://127.0.0.1:${sidecar.httpAddress.port}` };
+  const base = `http://127.0.0.1:${sidecar.httpAddress.port}`;
+  return { sidecar, dnsPort: sidecar.dnsAddress.port, httpPort: sidecar.httpAddress.port, logs: lines, base, metricsUrl: `${base}/metrics` };
 }

@@ -1,0 +1,40 @@
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { ContractSpec } from '../../semconv/types.ts';
+import { createRecorders, type DropSink, type Recorders } from '../recorders.ts';
+import { meterNameOf } from '../views.ts';
+import type { InstanceLabelsByContract } from './resource.ts';
+
+/** Options of {@link createRecorderCache}. */
+export interface RecorderCacheOptions {
+  /** The pipeline's contracts; asking for any other is an error. */
+  readonly contracts: readonly ContractSpec[];
+  readonly meterProvider: MeterProvider;
+  /** Put on every series of the contract (its instance labels). */
+  readonly instanceLabels: InstanceLabelsByContract;
+  readonly onDrop: DropSink;
+  /** Told each new contract's `flush`, which the readers must run before every collection. */
+  readonly onCreated: (flush: () => void) => void;
+}
+
+/**
+ * Typed recorders per contract, created on first request (on the contract's own meter, see `meterNameOf`)
+ * and returned as the same object afterwards.
+ *
+ * @returns a lookup that throws Error for a contract the pipeline was not built with.
+ */
+export function createRecorderCache(opts: RecorderCacheOptions): <C extends ContractSpec>(contract: C) => Recorders<C> {
+  const { contracts, meterProvider, instanceLabels, onDrop, onCreated } = opts;
+  const cache = new Map<string, unknown>();
+  return <C extends ContractSpec>(contract: C): Recorders<C> => {
+    const known = contracts.find((c) => c.id === contract.id);
+    if (!known) throw new Error(`contract "${contract.id}" is not part of this pipeline (built with ${contracts.map((c) => c.id).join(', ')})`);
+    let r = cache.get(contract.id) as Recorders<C> | undefined;
+    if (!r) {
+      const created = createRecorders(contract, meterProvider.getMeter(meterNameOf(contract)), instanceLabels.get(contract.id) ?? {}, onDrop);
+      onCreated(created.flush);
+      r = created.recorders;
+      cache.set(contract.id, r);
+    }
+    return r;
+  };
+}
