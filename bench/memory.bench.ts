@@ -1,15 +1,18 @@
 /**
- * Memory per series: heap bytes for 10k counter series and 10k 20-bucket histogram series, ours against
- * prom-client and the bare OTel SDK (the Prometheus exporter's reader), in one run. Run with --expose-gc
- * (the npm script re-executes itself with it).
+ * Memory per series: heap bytes per series of 10k counter series and 10k 20-bucket histogram series, ours (one reader,
+ * and both readers) against `@prometheus-io/client` 0.16, prom-client 15 and the bare OTel SDK with one reader
+ * (the Prometheus exporter's), in one run. Target (issue 12): ours with both readers at or below the bare SDK.
+ * Run with --expose-gc (the script re-executes itself with it).
  */
 import { execFileSync } from 'node:child_process';
-import client from 'prom-client';
+import promClient from 'prom-client';
+import promIo from '@prometheus-io/client';
 import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { createPipeline } from '../instrumentation/pipeline.ts';
 import { benchContract, TWENTY_BUCKETS } from './support/bench-contract.ts';
-import { printRows } from './support/table.ts';
+import { reportBenchmark } from './support/results.ts';
+import type { Row } from './support/table.ts';
 
 const SERIES = 10_000;
 
@@ -19,8 +22,22 @@ if (typeof globalThis.gc !== 'function') {
 }
 const gc = globalThis.gc as () => void;
 
-/** Heap growth in bytes per series after `build` creates SERIES series and one collection runs. */
-async function bytesPerSeries(build: () => Promise<unknown> | unknown): Promise<number> {
+/**
+ * Heap bytes per series: the heap kept by `build(SERIES)` minus that kept by `build(0)` (the same objects with
+ * no series: a pipeline's or registry's fixed cost is not a series' cost), over SERIES. Each build creates its
+ * series and runs one collection; a first, discarded build warms up code and lazily created module state.
+ */
+async function bytesPerSeries(build: (n: number) => Promise<unknown> | unknown): Promise<number> {
+  await warmUp(() => build(SERIES));
+  const empty = await heapKept(() => build(0));
+  const full = await heapKept(() => build(SERIES));
+  return (full - empty) / SERIES;
+}
+async function warmUp(build: () => Promise<unknown> | unknown): Promise<void> {
+  await build();
+}
+/** Heap growth while what `build` returns is alive (in its own frame, so nothing else is). */
+async function heapKept(build: () => Promise<unknown> | unknown): Promise<number> {
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;
@@ -29,41 +46,39 @@ async function bytesPerSeries(build: () => Promise<unknown> | unknown): Promise<
   gc();
   const after = process.memoryUsage().heapUsed;
   if (keep === undefined) throw new Error('keep the built object alive');
-  return (after - before) / SERIES;
+  return after - before;
 }
 
-const ids = Array.from({ length: SERIES }, (_, i) => `id-${i}`);
+const allIds = Array.from({ length: SERIES }, (_, i) => `id-${i}`);
 const env = { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_CONTRACTS_LOG_LEVEL: 'silent' };
+const bothReaders = { ...env, OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
 
-async function oursCounter() {
-  const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env });
+/** Our pipeline with SERIES series of one kind; both readers collect once (a scrape and an OTLP export). */
+async function ours(kind: 'counter' | 'histogram', two: boolean, n: number) {
+  const ids = allIds.slice(0, n);
+  const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env: two ? bothReaders : env });
   const r = p.recorders(benchContract);
-  for (const id of ids) r.bench_series_total.add(1, { id });
+  if (kind === 'counter') for (const id of ids) r.bench_series_total.add(1, { id });
+  else for (const id of ids) r.bench_series_seconds.record(0.01, { id });
   await p.render();
+  if (two) await p.meterProvider.forceFlush().catch(() => {});
   return p;
 }
-async function oursHistogram() {
-  const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env });
-  const r = p.recorders(benchContract);
-  for (const id of ids) r.bench_series_seconds.record(0.01, { id });
-  await p.render();
-  return p;
+async function prom(lib: typeof promClient, kind: 'counter' | 'histogram', n: number) {
+  const ids = allIds.slice(0, n);
+  const registers = [new lib.Registry()];
+  if (kind === 'counter') {
+    const c = new lib.Counter({ name: 'c_total', help: 'h', labelNames: ['id'], registers });
+    for (const id of ids) c.inc({ id });
+  } else {
+    const h = new lib.Histogram({ name: 'h_seconds', help: 'h', labelNames: ['id'], buckets: TWENTY_BUCKETS, registers });
+    for (const id of ids) h.observe({ id }, 0.01);
+  }
+  await registers[0]?.metrics();
+  return registers;
 }
-async function promCounter() {
-  const reg = new client.Registry();
-  const c = new client.Counter({ name: 'c_total', help: 'h', labelNames: ['id'], registers: [reg] });
-  for (const id of ids) c.inc({ id });
-  await reg.metrics();
-  return reg;
-}
-async function promHistogram() {
-  const reg = new client.Registry();
-  const h = new client.Histogram({ name: 'h_seconds', help: 'h', labelNames: ['id'], buckets: TWENTY_BUCKETS, registers: [reg] });
-  for (const id of ids) h.observe({ id }, 0.01);
-  await reg.metrics();
-  return reg;
-}
-async function sdk(kind: 'counter' | 'histogram') {
+async function sdk(kind: 'counter' | 'histogram', n: number) {
+  const ids = allIds.slice(0, n);
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({
     readers: [exporter],
@@ -81,8 +96,24 @@ async function sdk(kind: 'counter' | 'histogram') {
   return provider;
 }
 
-const rows = [
-  { case: 'counter series', figures: [{ name: 'prom-client', value: await bytesPerSeries(promCounter) }, { name: 'otel-sdk', value: await bytesPerSeries(() => sdk('counter')) }, { name: 'ours', value: await bytesPerSeries(oursCounter) }] },
-  { case: '20-bucket histogram series', figures: [{ name: 'prom-client', value: await bytesPerSeries(promHistogram) }, { name: 'otel-sdk', value: await bytesPerSeries(() => sdk('histogram')) }, { name: 'ours', value: await bytesPerSeries(oursHistogram) }] },
-];
-printRows(`memory per series (${SERIES} series, after one collection)`, 'heap bytes per series', rows);
+async function row(kind: 'counter' | 'histogram', label: string): Promise<Row> {
+  return {
+    case: label,
+    target: { of: 'otel-sdk', factor: 1 },
+    figures: [
+      { name: '@prometheus-io/client', value: await bytesPerSeries((n) => prom(promIo as unknown as typeof promClient, kind, n)) },
+      { name: 'prom-client', value: await bytesPerSeries((n) => prom(promClient, kind, n)) },
+      { name: 'otel-sdk', value: await bytesPerSeries((n) => sdk(kind, n)) },
+      // The target is for both readers on: "ours" is that configuration.
+      { name: 'ours', value: await bytesPerSeries((n) => ours(kind, true, n)) },
+      { name: 'ours, 1 reader', value: await bytesPerSeries((n) => ours(kind, false, n)) },
+    ],
+  };
+}
+
+reportBenchmark('memory', `Memory per series (${SERIES} series, after one collection)`, 'heap bytes per series', [
+  await row('counter', 'counter series'),
+  await row('histogram', '20-bucket histogram series'),
+]);
+console.log('target: ours (both readers on) at or below the bare SDK with one reader');
+process.exit(0);

@@ -1,14 +1,21 @@
 /**
- * Per-call cost of recording: our typed recorders against prom-client's inc/observe and the bare
- * OTel SDK (counter.add / histogram.record with an attribute object), measured in one run.
+ * Per-call cost of recording: our typed recorders (one reader, and both readers) against
+ * `@prometheus-io/client` 0.16 and prom-client 15 (`inc` / `observe`) and the bare OTel SDK with one reader
+ * (`counter.add` / `histogram.record` with an attribute object), measured in one run.
+ * The "+ instance label" rows record into a contract with a constant `instance_id` label, as the egress
+ * sidecar's are: the clients put it on with `setDefaultLabels`, the bare SDK in every attribute set.
+ * Targets (issue 12): counters below both clients; histograms at or below the bare SDK, both readers on.
  *   npm run bench   (node bench/recording.bench.ts)
  */
-import client from 'prom-client';
+import promClient from 'prom-client';
+import promIo from '@prometheus-io/client';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createPipeline } from '../instrumentation/pipeline.ts';
 import { ScrapeReader } from '../instrumentation/scrape/reader.ts';
-import { benchContract, METHOD, RESULT, STATUS } from './support/bench-contract.ts';
-import { median, printRows } from './support/table.ts';
+import { buildViews, meterNameOf } from '../instrumentation/views.ts';
+import { BENCH_INSTANCE_ID, benchContract, benchInstanceContract, METHOD, PROM_BUCKETS, RESULT, STATUS } from './support/bench-contract.ts';
+import { reportBenchmark } from './support/results.ts';
+import { FASTER_CLIENT, median, type Figure } from './support/table.ts';
 
 const N = 1_000_000;
 const RUNS = 5;
@@ -25,66 +32,126 @@ function nsPerCall(body: (i: number) => void): number {
 
 const env = { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_CONTRACTS_LOG_LEVEL: 'silent' };
 const ours = createPipeline({ contracts: [benchContract], serviceName: 'bench', env }).recorders(benchContract);
-const oursTwoReaders = createPipeline({
-  contracts: [benchContract],
-  serviceName: 'bench',
-  env: { ...env, OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' },
-}).recorders(benchContract);
+const bothReaders = { ...env, OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
+const oursTwoReaders = createPipeline({ contracts: [benchContract], serviceName: 'bench', env: bothReaders }).recorders(benchContract);
+const withInstance = { BENCH_INSTANCE_ID };
+const oursI = createPipeline({ contracts: [benchInstanceContract], serviceName: 'bench', env: { ...env, ...withInstance } }).recorders(benchInstanceContract);
+const oursITwoReaders = createPipeline({ contracts: [benchInstanceContract], serviceName: 'bench', env: { ...bothReaders, ...withInstance } }).recorders(benchInstanceContract);
 
-const registry = new client.Registry();
-const pc1 = new client.Counter({ name: 'pc_one_total', help: 'h', labelNames: ['result'], registers: [registry] });
-const pc3 = new client.Counter({ name: 'pc_three_total', help: 'h', labelNames: ['method', 'status', 'result'], registers: [registry] });
-const ph1 = new client.Histogram({ name: 'ph_one_seconds', help: 'h', labelNames: ['result'], registers: [registry] });
-const ph3 = new client.Histogram({ name: 'ph_three_seconds', help: 'h', labelNames: ['method', 'status', 'result'], registers: [registry] });
+/** The same four instruments in either Prometheus client (they share prom-client's API). */
+function promInstruments(lib: typeof promClient, defaultLabels?: Record<string, string>) {
+  const registers = [new lib.Registry()];
+  if (defaultLabels) registers[0]?.setDefaultLabels(defaultLabels);
+  return {
+    c1: new lib.Counter({ name: 'c_one_total', help: 'h', labelNames: ['result'], registers }),
+    c3: new lib.Counter({ name: 'c_three_total', help: 'h', labelNames: ['method', 'status', 'result'], registers }),
+    h1: new lib.Histogram({ name: 'h_one_seconds', help: 'h', labelNames: ['result'], buckets: PROM_BUCKETS, registers }),
+    h3: new lib.Histogram({ name: 'h_three_seconds', help: 'h', labelNames: ['method', 'status', 'result'], buckets: PROM_BUCKETS, registers }),
+  };
+}
+const pc = promInstruments(promClient);
+const pio = promInstruments(promIo as unknown as typeof promClient);
+const pcI = promInstruments(promClient, { instance_id: BENCH_INSTANCE_ID });
+const pioI = promInstruments(promIo as unknown as typeof promClient, { instance_id: BENCH_INSTANCE_ID });
 
 const meter = new MeterProvider({ readers: [new ScrapeReader([])] }).getMeter('bare');
 const oc1 = meter.createCounter('oc_one');
 const oc3 = meter.createCounter('oc_three');
 const oh1 = meter.createHistogram('oh_one');
 const oh3 = meter.createHistogram('oh_three');
+// The floor under our histograms: the bare SDK, one reader, through the same View (allow-list processor, buckets).
+const viewed = new MeterProvider({ readers: [new ScrapeReader([])], views: buildViews([benchContract]) }).getMeter(meterNameOf(benchContract));
+const vh1 = viewed.createHistogram('bench_one_seconds');
+const vh3 = viewed.createHistogram('bench_three_seconds');
+const oc1i = meter.createCounter('oc_one_instance');
+const oh1i = meter.createHistogram('oh_one_instance');
 
 const r = (i: number) => RESULT[i % 3] as 'allowed';
 const m = (i: number) => METHOD[i % 4] as 'GET';
 const s = (i: number) => STATUS[i % 3] as '200';
 const v = (i: number) => (i % 100) / 1000;
 
-printRows('recording, per call', 'ns per call', [
+/** The figures of one case, measured one after the other (`sdkView`: the bare SDK through our View). */
+function figures(io: (i: number) => void, pcBody: (i: number) => void, sdk: (i: number) => void, one: (i: number) => void, two: (i: number) => void, sdkView?: (i: number) => void): Figure[] {
+  return [
+    { name: '@prometheus-io/client', value: nsPerCall(io) },
+    { name: 'prom-client', value: nsPerCall(pcBody) },
+    { name: 'otel-sdk', value: nsPerCall(sdk) },
+    ...(sdkView ? [{ name: 'otel-sdk + View', value: nsPerCall(sdkView) }] : []),
+    { name: 'ours', value: nsPerCall(one) },
+    { name: 'ours, 2 readers', value: nsPerCall(two) },
+  ];
+}
+
+reportBenchmark('recording', 'Recording, per call', 'ns per call', [
+  {
+    case: 'counter add, 1 label + instance label',
+    target: { of: FASTER_CLIENT, factor: 1 },
+    figures: figures(
+      (i) => pioI.c1.inc({ result: r(i) }),
+      (i) => pcI.c1.inc({ result: r(i) }),
+      (i) => oc1i.add(1, { instance_id: BENCH_INSTANCE_ID, result: r(i) }),
+      (i) => oursI.benchi_one_total.add(1, { result: r(i) }),
+      (i) => oursITwoReaders.benchi_one_total.add(1, { result: r(i) }),
+    ),
+  },
+  {
+    case: 'histogram record, 1 label + instance label',
+    target: { of: 'otel-sdk', factor: 1 },
+    figures: figures(
+      (i) => pioI.h1.observe({ result: r(i) }, v(i)),
+      (i) => pcI.h1.observe({ result: r(i) }, v(i)),
+      (i) => oh1i.record(v(i), { instance_id: BENCH_INSTANCE_ID, result: r(i) }),
+      (i) => oursI.benchi_one_seconds.record(v(i), { result: r(i) }),
+      (i) => oursITwoReaders.benchi_one_seconds.record(v(i), { result: r(i) }),
+    ),
+  },
   {
     case: 'counter add, 1 enum label',
-    figures: [
-      { name: 'prom-client', value: nsPerCall((i) => pc1.inc({ result: r(i) })) },
-      { name: 'otel-sdk', value: nsPerCall((i) => oc1.add(1, { result: r(i) })) },
-      { name: 'ours', value: nsPerCall((i) => ours.bench_one_total.add(1, { result: r(i) })) },
-      { name: 'ours-2-readers', value: nsPerCall((i) => oursTwoReaders.bench_one_total.add(1, { result: r(i) })) },
-    ],
+    target: { of: FASTER_CLIENT, factor: 1 },
+    figures: figures(
+      (i) => pio.c1.inc({ result: r(i) }),
+      (i) => pc.c1.inc({ result: r(i) }),
+      (i) => oc1.add(1, { result: r(i) }),
+      (i) => ours.bench_one_total.add(1, { result: r(i) }),
+      (i) => oursTwoReaders.bench_one_total.add(1, { result: r(i) }),
+    ),
   },
   {
     case: 'counter add, 3 enum labels',
-    figures: [
-      { name: 'prom-client', value: nsPerCall((i) => pc3.inc({ method: m(i), status: s(i), result: r(i) })) },
-      { name: 'otel-sdk', value: nsPerCall((i) => oc3.add(1, { method: m(i), status: s(i), result: r(i) })) },
-      { name: 'ours', value: nsPerCall((i) => ours.bench_three_total.add(1, { method: m(i), status: s(i), result: r(i) })) },
-      { name: 'ours-2-readers', value: nsPerCall((i) => oursTwoReaders.bench_three_total.add(1, { method: m(i), status: s(i), result: r(i) })) },
-    ],
+    target: { of: FASTER_CLIENT, factor: 1 },
+    figures: figures(
+      (i) => pio.c3.inc({ method: m(i), status: s(i), result: r(i) }),
+      (i) => pc.c3.inc({ method: m(i), status: s(i), result: r(i) }),
+      (i) => oc3.add(1, { method: m(i), status: s(i), result: r(i) }),
+      (i) => ours.bench_three_total.add(1, { method: m(i), status: s(i), result: r(i) }),
+      (i) => oursTwoReaders.bench_three_total.add(1, { method: m(i), status: s(i), result: r(i) }),
+    ),
   },
   {
     case: 'histogram record, 1 enum label',
-    figures: [
-      { name: 'prom-client', value: nsPerCall((i) => ph1.observe({ result: r(i) }, v(i))) },
-      { name: 'otel-sdk', value: nsPerCall((i) => oh1.record(v(i), { result: r(i) })) },
-      { name: 'ours', value: nsPerCall((i) => ours.bench_one_seconds.record(v(i), { result: r(i) })) },
-      { name: 'ours-2-readers', value: nsPerCall((i) => oursTwoReaders.bench_one_seconds.record(v(i), { result: r(i) })) },
-    ],
+    target: { of: 'otel-sdk', factor: 1 },
+    figures: figures(
+      (i) => pio.h1.observe({ result: r(i) }, v(i)),
+      (i) => pc.h1.observe({ result: r(i) }, v(i)),
+      (i) => oh1.record(v(i), { result: r(i) }),
+      (i) => ours.bench_one_seconds.record(v(i), { result: r(i) }),
+      (i) => oursTwoReaders.bench_one_seconds.record(v(i), { result: r(i) }),
+      (i) => vh1.record(v(i), { result: r(i) }),
+    ),
   },
   {
     case: 'histogram record, 3 enum labels',
-    figures: [
-      { name: 'prom-client', value: nsPerCall((i) => ph3.observe({ method: m(i), status: s(i), result: r(i) }, v(i))) },
-      { name: 'otel-sdk', value: nsPerCall((i) => oh3.record(v(i), { method: m(i), status: s(i), result: r(i) })) },
-      { name: 'ours', value: nsPerCall((i) => ours.bench_three_seconds.record(v(i), { method: m(i), status: s(i), result: r(i) })) },
-      { name: 'ours-2-readers', value: nsPerCall((i) => oursTwoReaders.bench_three_seconds.record(v(i), { method: m(i), status: s(i), result: r(i) })) },
-    ],
+    target: { of: 'otel-sdk', factor: 1 },
+    figures: figures(
+      (i) => pio.h3.observe({ method: m(i), status: s(i), result: r(i) }, v(i)),
+      (i) => pc.h3.observe({ method: m(i), status: s(i), result: r(i) }, v(i)),
+      (i) => oh3.record(v(i), { method: m(i), status: s(i), result: r(i) }),
+      (i) => ours.bench_three_seconds.record(v(i), { method: m(i), status: s(i), result: r(i) }),
+      (i) => oursTwoReaders.bench_three_seconds.record(v(i), { method: m(i), status: s(i), result: r(i) }),
+      (i) => vh3.record(v(i), { method: m(i), status: s(i), result: r(i) }),
+    ),
   },
 ]);
-console.log('target: ours at or below prom-client (ratio <= 1.00 in the prom-client-referenced rows)');
+console.log('targets: counters below the faster Prometheus client; histograms (both readers too) at or below the bare SDK');
 process.exit(0);

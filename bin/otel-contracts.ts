@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * otel-contracts command line: `sample`, `check`, `stack`, `egress-sidecar`.
+ * otel-contracts command line: `sample`, `check`, `stack`, and the components `egress-sidecar`, `ops-proxy`,
+ * `podtrace` and `masque-vpn`.
  * Exit codes: 0 ok; 1 violations or failure; 2 bad input or unreadable target.
  */
 import { Command, Option } from 'commander';
@@ -9,6 +10,9 @@ import { runSample } from '../components/sample/sample.ts';
 import { runStackCommand } from '../otel-config/stack.ts';
 import { runCheckCommand } from '../components/check/command.ts';
 import { runEgressSidecar } from '../components/egress-sidecar/main.ts';
+import { runPodtraceCommand } from '../components/podtrace/main.ts';
+import { runOpsProxy } from '../components/ops-proxy/main.ts';
+import { runMasqueVpnCli } from '../components/masque-vpn/main.ts';
 
 const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
 
@@ -37,6 +41,26 @@ program
   });
 
 program
+  .command('ops-proxy')
+  .description('the ops proxy: reverse tunnel routed by Host/SNI/TCP port (--control --http [--https] [--tcp NAME=HOST:PORT] and/or --connect --register NAME=HOST:PORT), /metrics on 127.0.0.1:18090; OPS_PROXY_TOKEN required')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts: unknown, cmd: Command) => {
+    await runOpsProxy(cmd.args, process.env, { exitHandlers: true });
+  });
+
+program
+  .command('masque-vpn')
+  .description('MASQUE CONNECT-IP (RFC 9484) over HTTP/2 + mTLS into a TUN (root): `server --listen --pool --tun --cert --key --ca [--metrics 127.0.0.1:8080]` or `client --server https://HOST:PORT --tun --cert --key --ca`')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts: unknown, cmd: Command) => {
+    await runMasqueVpnCli(cmd.args);
+  });
+
+program
   .command('check')
   .argument('[target]', 'a /metrics URL, an exposition file, or - for stdin')
   .description('lint a /metrics URL, an exposition file (- for stdin) or OTLP pushes against the contracts; exit 0 clean, 1 violations, 2 unreadable')
@@ -57,6 +81,17 @@ program
   .action(async (action: string, opts: { fresh?: boolean }) => {
     if (!['up', 'down', 'status', 'provision'].includes(action)) throw new Error(`stack ${action}: expected up, down, status or provision`);
     process.exitCode = await runStackCommand(action as 'up' | 'down' | 'status' | 'provision', { fresh: Boolean(opts.fresh) });
+  });
+
+program
+  .command('podtrace')
+  .description('trace any processes by eBPF (bpftrace, as root) and serve the 16 podtrace families on PODTRACE_METRICS_ADDR (127.0.0.1:3000)')
+  .option('--pid <pid...>', 'these processes and their descendants')
+  .option('--cgroup <path>', 'every process in this cgroup directory')
+  .option('--comm <name>', 'every process with this command name')
+  .action(async (opts: { pid?: string[]; cgroup?: string; comm?: string }) => {
+    const code = await runPodtraceCommand(opts);
+    if (code !== undefined) process.exit(code);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

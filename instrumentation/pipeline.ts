@@ -30,6 +30,12 @@ export interface PipelineOptions {
   /** Component defaults applied before the environment (readers, scrape address). */
   readonly defaults?: ConfigDefaults;
   readonly logger?: Logger;
+  /**
+   * What `/metrics`, {@link Pipeline.render} and the Pushgateway push serve, given the pipeline's own
+   * rendering as `own`: for a process that serves more than its own families (a cluster primary merging
+   * its workers'). Default: `own` unchanged.
+   */
+  readonly exposition?: (own: () => Promise<string>) => Promise<string>;
 }
 
 /** A running pipeline: MeterProvider, Views, the scrape reader and/or the push reader. */
@@ -52,6 +58,15 @@ export interface Pipeline {
    */
   start(opts?: { listen?: boolean; keepAlive?: boolean }): Promise<{ scrapeUrl?: string; pushUrl?: string; pushgatewayUrl?: string }>;
   pushStatus(): PushStatus | undefined;
+  /**
+   * Registers `hook` to run before every collection of either reader (each scrape, each periodic push, the
+   * final push at shutdown), ahead of the recorders' own flush: collectors that batch (network bytes, the
+   * process families read from `/proc/self`) record there, so a collection shows everything recorded
+   * before it. Hooks run synchronously, in registration order; one that throws is skipped (the others and
+   * the collection carry on).
+   * @returns a function that unregisters the hook.
+   */
+  onCollect(hook: () => void): () => void;
   /**
    * Final push and shutdown, bounded: resolves within `timeoutMs` (default the exit bound) even when
    * the collector is down. Idempotent: later calls return the first call's report.
@@ -78,9 +93,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const contracts = contractSetOf(opts.contracts);
   const selfMetrics = createSelfMetrics(logger, env);
 
-  // Counter and gauge recorders buffer what they record; every collection (scrape or push) flushes them first.
+  // Every collection (scrape or push) first asks the collectors to record what they batched (onCollect
+  // hooks), then flushes what the counter and gauge recorders buffered into the SDK.
+  const collectHooks = new Set<() => void>();
   const flushers: (() => void)[] = [];
   const flushAll = () => {
+    for (const hook of [...collectHooks]) {
+      try {
+        hook();
+      } catch {
+        // a collector's failure never fails a collection
+      }
+    }
     for (const f of flushers) f();
   };
   const readers = createReaders(config, env, contracts.flatMap((c) => c.families), flushAll, selfMetrics.onExport);
@@ -93,7 +117,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   selfMetrics.attach(recorders(selfContract));
 
   const gatewayTarget = pushgatewayTargetOf(config, resource, () => groupingKeyOf(contracts, instanceLabels, resource));
-  const scrape = createScrapeEndpoint(config, readers.scrape, selfMetrics.onScrapeRejected);
+  const scrape = createScrapeEndpoint(config, readers.scrape, selfMetrics.onScrapeRejected, opts.exposition);
   const push = readers.push;
 
   return {
@@ -115,6 +139,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       return out;
     },
     pushStatus: () => push?.status(),
+    onCollect(hook) {
+      const own = () => hook();
+      collectHooks.add(own);
+      return () => void collectHooks.delete(own);
+    },
     shutdown: createShutdown({ meterProvider, push, pushgatewayTarget: gatewayTarget, render: scrape.render, closeServer: scrape.close }, config.exitTimeoutMs),
   };
 }

@@ -1,7 +1,7 @@
-import type { Attributes, Counter, Gauge, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
-import { OVERFLOW_LABEL, trustAttributeSet } from './views.ts';
+import { OVERFLOW_LABEL, trustedAttributeSets } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time shapes: derived from the `as const` contracts in semconv/generated/.
@@ -69,8 +69,8 @@ export type DropReason = 'unknown_family' | 'unknown_label_value' | 'missing_lab
 export type DropSink = (contract: string, family: string, reason: DropReason, detail: string) => void;
 
 /**
- * One series of a family: its frozen attribute set and, for counters and gauges, what was recorded
- * since the last flush into the SDK (a delta for counters, the last value for gauges).
+ * One counter or gauge series: its attribute set and what was recorded since the last flush into the SDK
+ * (a delta for counters, the last value for gauges). A histogram series is its attribute set alone.
  */
 interface Series {
   readonly attrs: Attributes;
@@ -80,37 +80,42 @@ interface Series {
 
 /**
  * Turns a measurement's labels into its series, or `undefined` when the measurement must be dropped.
- * Each valid label combination is validated once and then found with one Map lookup; the constant
- * instance labels cost nothing per call. At most `limit` series are kept; past that, measurements go
+ * Each valid label combination is validated once and then found with one Map lookup per label; the
+ * constant instance labels cost nothing per call: they sit in the sets' shared base (see `trustedAttributeSets`),
+ * outside the keys the SDK hashes per record. At most `limit` series are kept; past that, measurements go
  * to one overflow series labelled `otel_metric_overflow="true"`, so totals are never lost.
  */
-class SeriesResolver {
+class SeriesResolver<S> {
   /** One Map level per label, keyed by the label's value; the last level holds the series. */
   private readonly root = new Map<unknown, unknown>();
   private count = 0;
   private readonly labels: readonly LabelSpec[];
   private readonly names: readonly string[];
   private readonly allowed: readonly (ReadonlySet<string> | undefined)[];
-  private readonly constant: Record<string, string>;
+  /** Makes the family's attribute sets, which inherit its constant instance labels. */
+  private readonly attributeSet: (own: Readonly<Record<string, string>>) => Attributes;
   private readonly limit: number;
   private readonly onDrop: (reason: DropReason, detail: string) => void;
-  private overflow: Series | undefined;
+  private overflow: S | undefined;
+  private readonly make: (attrs: Attributes) => S;
 
-  constructor(family: FamilySpec, constantLabels: Readonly<Record<string, string>>, onDrop: (reason: DropReason, detail: string) => void) {
+  /** @param make builds the series kept for a new, validated (and trusted) attribute set. */
+  constructor(family: FamilySpec, constantLabels: Readonly<Record<string, string>>, onDrop: (reason: DropReason, detail: string) => void, make: (attrs: Attributes) => S) {
+    this.make = make;
     this.labels = family.labels;
     this.names = family.labels.map((l) => l.name);
     this.allowed = family.labels.map((l) => (l.values ? new Set(l.values) : undefined));
-    this.constant = { ...constantLabels };
+    this.attributeSet = trustedAttributeSets(constantLabels);
     this.limit = family.maxSeries;
     this.onDrop = onDrop;
   }
 
-  resolve(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
+  resolve(input: Readonly<Record<string, unknown>> | undefined): S | undefined {
     const names = this.names;
     const last = names.length - 1;
     let node = this.root;
     if (last < 0) {
-      const hit = node.get(undefined) as Series | undefined;
+      const hit = node.get(undefined) as S | undefined;
       if (hit !== undefined) return hit;
     } else {
       for (let i = 0; i < last; i++) {
@@ -118,17 +123,17 @@ class SeriesResolver {
         if (next === undefined) return this.miss(input);
         node = next;
       }
-      const hit = node.get(input?.[names[last] as string]) as Series | undefined;
+      const hit = node.get(input?.[names[last] as string]) as S | undefined;
       if (hit !== undefined) return hit;
     }
     return this.miss(input);
   }
 
   /** First sight of a combination: validate it, then file its series under the label values. */
-  private miss(input: Readonly<Record<string, unknown>> | undefined): Series | undefined {
+  private miss(input: Readonly<Record<string, unknown>> | undefined): S | undefined {
     const attrs = this.validate(input);
     if (attrs === undefined) return undefined;
-    if (this.count >= this.limit) return (this.overflow ??= this.newSeries({ ...this.constant, [OVERFLOW_LABEL]: 'true' }));
+    if (this.count >= this.limit) return (this.overflow ??= this.newSeries({ [OVERFLOW_LABEL]: 'true' }));
     const series = this.newSeries(attrs);
     let node = this.root;
     const last = this.names.length - 1;
@@ -143,14 +148,12 @@ class SeriesResolver {
     return series;
   }
 
-  private newSeries(attrs: Record<string, string>): Series {
-    const frozen = Object.freeze(attrs);
-    trustAttributeSet(frozen);
-    return { attrs: frozen, pending: 0, dirty: false };
+  private newSeries(attrs: Record<string, string>): S {
+    return this.make(this.attributeSet(attrs));
   }
 
   private validate(input: Readonly<Record<string, unknown>> | undefined): Record<string, string> | undefined {
-    const attrs: Record<string, string> = { ...this.constant };
+    const attrs: Record<string, string> = {};
     for (let i = 0; i < this.labels.length; i++) {
       const l = this.labels[i] as LabelSpec;
       const v = input?.[l.name];
@@ -199,12 +202,15 @@ export function createRecorders<C extends ContractSpec>(
   const flushers: (() => void)[] = [];
   for (const family of contract.families) {
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
-    const resolver = new SeriesResolver(family, instanceLabelsForFamily(contract, family.name, constantLabels), drop);
+    const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
+      // A histogram series holds nothing but its attribute set: the SDK keeps the buckets.
+      const resolver = new SeriesResolver<Attributes>(family, constant, drop, (attrs) => attrs);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
       continue;
     }
+    const resolver = new SeriesResolver<Series>(family, constant, drop, (attrs) => ({ attrs, pending: 0, dirty: false }));
     const dirty: Series[] = [];
     if (family.instrument === 'gauge') {
       const gauge: Gauge = meter.createGauge(family.name, opts);
@@ -245,7 +251,7 @@ function drain(dirty: Series[], write: (s: Series) => void): void {
   dirty.length = 0;
 }
 
-function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): CounterRecorder<FamilySpec> | UpDownCounterRecorder<FamilySpec> {
+function addRecorder(monotonic: boolean, resolver: SeriesResolver<Series>, dirty: Series[], drop: (r: DropReason, d: string) => void): CounterRecorder<FamilySpec> | UpDownCounterRecorder<FamilySpec> {
   return {
     add(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for a ${monotonic ? 'counter' : 'up-down counter'}`);
@@ -257,7 +263,7 @@ function addRecorder(monotonic: boolean, resolver: SeriesResolver, dirty: Series
   };
 }
 
-function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: DropReason, d: string) => void): GaugeRecorder<FamilySpec> {
+function gaugeRecorder(resolver: SeriesResolver<Series>, dirty: Series[], drop: (r: DropReason, d: string) => void): GaugeRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (Number.isNaN(value)) return drop('invalid_value', `value ${value} for a gauge`);
@@ -269,13 +275,15 @@ function gaugeRecorder(resolver: SeriesResolver, dirty: Series[], drop: (r: Drop
   };
 }
 
-function histogramRecorder(histogram: Histogram, resolver: SeriesResolver, drop: (r: DropReason, d: string) => void): HistogramRecorder<FamilySpec> {
+function histogramRecorder(histogram: Histogram, resolver: SeriesResolver<Attributes>, drop: (r: DropReason, d: string) => void): HistogramRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       // The SDK would drop a negative observation with only a diag warning; count it as ours instead.
       if (!Number.isFinite(value) || value < 0) return drop('invalid_value', `value ${value} for a histogram`);
-      const s = resolver.resolve(labels);
-      if (s !== undefined) histogram.record(value, s.attrs);
+      const attrs = resolver.resolve(labels);
+      // An explicit context spares the SDK a context.active() lookup per record: the Views' attribute
+      // processor ignores the context, and this SDK keeps no exemplars.
+      if (attrs !== undefined) histogram.record(value, attrs, ROOT_CONTEXT);
     },
   };
 }

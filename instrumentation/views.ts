@@ -6,31 +6,63 @@ import type { ContractSpec, FamilySpec } from '../semconv/types.ts';
 export const OVERFLOW_LABEL = 'otel_metric_overflow';
 
 /**
- * Attribute sets the recorders built and validated (see {@link trustAttributeSet}). The Views' allow-list
- * passes them through untouched instead of copying them on every measurement.
+ * The root of every attribute set the recorders built and validated. A set's own keys are its series'
+ * labels; its prototype, a frozen per-family base (see {@link trustedAttributeSets}), holds the family's constant instance
+ * labels (egress `instance_id`, ops-proxy `node`, `pod`) as inherited keys, whose prototype is this root.
+ * The SDK hashes own keys only, so a record pays nothing for the constant labels; the exposition
+ * (`labelString`) and the OTLP export ({@link flattenAttributes}) write them. The Views' allow-list recognises
+ * such sets by this root and passes them through untouched: being trusted costs a series no memory.
  */
-const trustedAttributeSets = new WeakSet<object>();
+const TRUSTED = Object.freeze(Object.create(Object.prototype) as object);
 
 /**
- * Marks a frozen attribute set as validated: it holds documented keys only (a family's labels, the
- * contract's instance labels, {@link OVERFLOW_LABEL}), so {@link createContractAllowList} returns it as it is.
- * Only the recorders call this, once per series.
+ * The maker of one family's attribute sets: each is a frozen set of a series' own labels (validated,
+ * documented keys only, in the order the exposition writes them) over a frozen base holding the family's
+ * constant instance labels, written before the own ones. Sets it makes are returned as they are by
+ * {@link createContractAllowList}. Only the recorders call this, once per family, and the maker once per series.
  */
-export function trustAttributeSet(attrs: Readonly<Attributes>): void {
-  trustedAttributeSets.add(attrs);
+export function trustedAttributeSets(constant: Readonly<Record<string, string>>): (own: Readonly<Record<string, string>>) => Attributes {
+  const base = Object.freeze(Object.assign(Object.create(TRUSTED) as Record<string, string>, constant));
+  // A constructor per family keeps the own labels in-object; Object.create(base) would give each set a
+  // separate property store, about 20 bytes more per series.
+  function AttributeSet(this: Record<string, string>, own: Readonly<Record<string, string>>): void {
+    for (const k in own) this[k] = own[k] as string;
+  }
+  AttributeSet.prototype = base;
+  const Make = AttributeSet as unknown as new (own: Readonly<Record<string, string>>) => Attributes;
+  return (own) => Object.freeze(new Make(own));
+}
+
+/** True for an attribute set made by a {@link trustedAttributeSets} maker. */
+export function isTrustedAttributeSet(attrs: Attributes): boolean {
+  const base = Object.getPrototypeOf(attrs) as object | null;
+  return base !== null && Object.getPrototypeOf(base) === TRUSTED;
+}
+
+/**
+ * A plain copy of a trusted set with its constant labels first, then its own (what Prometheus and OTLP
+ * receivers see); any other attribute set is returned as it is. For writers that read own keys only (the
+ * OTLP transformer uses `Object.keys`).
+ */
+export function flattenAttributes(attrs: Attributes): Attributes {
+  if (!isTrustedAttributeSet(attrs)) return attrs;
+  const out: Attributes = {};
+  for (const k in attrs) if (!Object.prototype.hasOwnProperty.call(attrs, k)) out[k] = attrs[k];
+  for (const k of Object.keys(attrs)) out[k] = attrs[k];
+  return out;
 }
 
 /**
  * A View attribute processor (the SDK's `IAttributesProcessor`, exported by `@opentelemetry/sdk-metrics`)
  * that keeps only `allowed` keys and {@link OVERFLOW_LABEL}, like the SDK's
  * `createAllowListAttributesProcessor`, but returns the recorders' own validated sets (see
- * {@link trustAttributeSet}) as they are: filtering them again would allocate a copy per measurement for nothing.
+ * {@link trustedAttributeSets}) as they are: filtering them again would allocate a copy per measurement for nothing.
  */
 export function createContractAllowList(allowed: readonly string[]): IAttributesProcessor {
   const keys = new Set([...allowed, OVERFLOW_LABEL]);
   return {
     process(incoming: Attributes): Attributes {
-      if (trustedAttributeSets.has(incoming)) return incoming;
+      if (isTrustedAttributeSet(incoming)) return incoming;
       const out: Attributes = {};
       for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
       return out;

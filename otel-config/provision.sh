@@ -55,6 +55,10 @@ PKG_CMDS=(
   "nft:nftables"
   "ip:iproute2"
   "dig:dnsutils"
+  "bpftrace:bpftrace"
+  "ping:iputils-ping"
+  "openssl:openssl"
+  "haproxy:haproxy"
 )
 
 provision_packages() {

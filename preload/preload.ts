@@ -1,6 +1,9 @@
 import { isMainThread } from 'node:worker_threads';
 import { startCgroupCollector } from '../collectors/cgroup/collector.ts';
 import { startHttpServerCollector } from '../collectors/http-server/collector.ts';
+import { processMetrics } from '../collectors/process/index.ts';
+import { self } from '../semconv/generated/self.ts';
+import { answerPrimary, cluster, clusterRoleOf, PRIMARY_ENV, standaloneWorkerEnv, startClusterPrimary, type ClusterPrimary } from './cluster/index.ts';
 import { startRuntimeCollectors } from '../collectors/runtime/index.ts';
 import { tryStart } from '../collectors/safe.ts';
 import type { Collector } from '../collectors/types.ts';
@@ -21,6 +24,10 @@ export interface StartupInfo {
   readonly collectors: readonly string[];
   /** `schedstat` or `event-loop-delay` (or `off`). */
   readonly cpuBlockSource: string;
+  /** Where the standard process families are read (`/proc/self`), or `off` (`OTEL_CONTRACTS_PROCESS_METRICS=false`, or no procfs). */
+  readonly processMetrics: string;
+  /** `primary` (also every process outside a cluster), `worker` (its primary serves /metrics) or `standalone-worker` (pm2). */
+  readonly clusterRole: string;
 }
 
 /** A started preload. */
@@ -30,7 +37,7 @@ export interface PreloadHandle {
   readonly logger: Logger;
   /** Resolves after the start-up line is logged. Never rejects. */
   readonly ready: Promise<StartupInfo>;
-  /** Records what collectors accumulated (also run before the final push). Never throws. */
+  /** Records what collectors accumulated (run before every collection: each scrape and push, the final one included). Never throws. */
   flush(): void;
 }
 
@@ -39,7 +46,8 @@ type Global = typeof globalThis & { [STARTED]?: PreloadHandle | null };
 
 /**
  * The body of `node --import otel-contracts/register app.js` (and `--require`): builds the pipeline from
- * the environment with the podtrace contract and trc's HTTP families, starts the collectors chosen by
+ * the environment with the podtrace contract, trc's HTTP families and the standard process families
+ * (`process_*`, off with `OTEL_CONTRACTS_PROCESS_METRICS=false`), starts the collectors chosen by
  * `OTEL_CONTRACTS_COLLECTORS` (synchronously, so `fs`/`dns` are wrapped before the app's first line),
  * starts the scrape endpoint without keeping the process alive, installs the final push on
  * SIGTERM/SIGINT/exit (`unless-app-handles`: an app with its own SIGTERM handler keeps control of its exit),
@@ -74,9 +82,27 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): PreloadHandl
 function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
   const opts = readPreloadOptions(env);
   if (opts.unknown.length) logger.warn({ unknown: opts.unknown }, 'OTEL_CONTRACTS_COLLECTORS: unknown names ignored (use runtime, dns, tcp, rtt, bytes, fs, cpu, cgroup, http or none)');
-  const pipeline = createPipeline({ contracts: preloadContracts, serviceName: opts.serviceName, env, logger });
+  const proc = processMetrics(env);
+  // Node cluster / pm2: the primary serves one /metrics for all workers; see cluster/.
+  const role = clusterRoleOf(env);
+  let primary: ClusterPrimary | undefined;
+  const pipeline = createPipeline({
+    contracts: [...preloadContracts, ...proc.contracts],
+    serviceName: opts.serviceName,
+    env: role === 'standalone-worker' ? standaloneWorkerEnv(env) : env,
+    logger,
+    exposition: (own) => (primary ? primary.render(own) : own()),
+  });
+  if (role === 'primary') {
+    const dropped = pipeline.recorders(self).otel_contracts_cluster_messages_dropped_total;
+    primary = startClusterPrimary({ cluster, logger, onDropped: (reason) => dropped.add(1, { reason }) });
+    // cluster.fork() passes the environment on: workers know their primary aggregates.
+    process.env[PRIMARY_ENV] = String(process.pid);
+  } else if (role === 'worker') answerPrimary(() => pipeline.render(), logger);
   const pod = pipeline.recorders(podtrace);
   const collectors: Collector[] = [];
+  // Read before every collection through its own onCollect hook, so it stays out of `collectors` (and `flush`).
+  const processCollector = proc.start(pipeline);
 
   collectors.push(
     ...startRuntimeCollectors(pod, {
@@ -105,14 +131,17 @@ function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
       }
     }
   };
+  // Every collection (scrape, periodic push, final push) asks the collectors first: a scrape shows what
+  // happened just before it, not what their own timers last recorded.
+  pipeline.onCollect(flush);
   // Registered before the exit handlers, so it runs first on beforeExit.
   process.on('beforeExit', flush);
   installExitHandlers(pipeline, logger, { exitOnSignal: 'unless-app-handles', beforeShutdown: flush });
 
   const named = collectors.filter((c) => c.name !== 'process-name');
   const cpu = named.find((c) => c.name === 'cpu');
-  const base = { collectors: named.map((c) => (c.source ? `${c.name} (${c.source})` : c.name)), cpuBlockSource: cpu?.source ?? 'off' };
-  const ready = pipeline.start({ keepAlive: false }).then(
+  const base = { collectors: named.map((c) => (c.source ? `${c.name} (${c.source})` : c.name)), cpuBlockSource: cpu?.source ?? 'off', processMetrics: processCollector?.source ?? 'off', clusterRole: role };
+  const ready = pipeline.start({ keepAlive: false, listen: role !== 'worker' }).then(
     (addr): StartupInfo => {
       if (addr.scrapeUrl) scrapePort = Number(new URL(addr.scrapeUrl).port);
       return { ...base, scrapeUrl: addr.scrapeUrl, pushUrl: addr.pushUrl };
@@ -125,7 +154,7 @@ function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
     try {
       logger.info(
         { ...info, pushIntervalMs: info.pushUrl ? pipeline.config.otlp.exportIntervalMs : undefined, exitTimeoutMs: pipeline.config.exitTimeoutMs },
-        `otel-contracts preload started: scrape ${info.scrapeUrl ?? 'off'}, push ${info.pushUrl ?? 'off'}, cpu block from ${info.cpuBlockSource}`,
+        `otel-contracts preload started: scrape ${info.scrapeUrl ?? 'off'}, push ${info.pushUrl ?? 'off'}, cpu block from ${info.cpuBlockSource}, process metrics from ${info.processMetrics}`,
       );
     } catch {
       // logging must not fail the app

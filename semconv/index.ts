@@ -10,9 +10,11 @@ import { trc } from './generated/trc.ts';
 import { podtrace } from './generated/podtrace.ts';
 import { masqueVpn } from './generated/masque-vpn.ts';
 import { self } from './generated/self.ts';
+// Exported as `processContract`: a binding named `process` would shadow Node's global in every importer.
+import { process as processContract } from './generated/process.ts';
 import type { ContractSpec } from './types.ts';
 
-export { egress, opsProxy, trc, podtrace, masqueVpn, self };
+export { egress, opsProxy, trc, podtrace, masqueVpn, self, processContract };
 export type * from './types.ts';
 export { prometheusTypeOf } from './types.ts';
 export { instanceLabelsOf, instanceLabelAppliesTo } from './instance-scope.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentContracts } from './index.ts';
+import { componentContracts, processContract, self } from './index.ts';
 import { loadRegistryDir, parseRegistry, RegistryError, REGISTRY_DIR } from './load.ts';
 import { seedFamilyNames } from './test/seed-names.ts';
 import type { FamilySpec, LabelSpec } from './types.ts';
@@ -22,9 +22,52 @@ describe('registries hold every documented family, no more and no fewer', () => 
     expect(Object.values(componentContracts).reduce((n, c) => n + c.families.length, 0)).toBe(136);
   });
 
-  it('the checked-in generated contracts equal what the YAML loads to', () => {
+  it('the checked-in generated contracts equal what the YAML loads to, seedless ones included', () => {
     const loaded = new Map(loadRegistryDir().map((c) => [c.id, c]));
-    for (const c of Object.values(componentContracts)) expect(loaded.get(c.id)).toEqual(c);
+    const checkedIn = [...Object.values(componentContracts), self, processContract];
+    expect([...loaded.keys()].sort()).toEqual(checkedIn.map((c) => c.id).sort());
+    for (const c of checkedIn) expect(loaded.get(c.id)).toEqual(c);
+  });
+});
+
+describe('contracts without a seed say what they follow instead', () => {
+  // Only the five component contracts are compared with seed text (above and in seed-labels.test.ts). The
+  // others have no seed to compare with, so nothing here pretends one: each states `seed: none` and why.
+  it('exactly self and process are seedless, and neither is a component contract the check applies', () => {
+    const seedless = loadRegistryDir().filter((c) => c.seed === 'none').map((c) => c.id).sort();
+    expect(seedless).toEqual(['process', 'self']);
+    for (const id of seedless) expect(Object.keys(componentContracts)).not.toContain(id);
+    for (const c of Object.values(componentContracts)) expect(c.seed).toMatch(/^\d{3}_[0-9a-f]{16}\.txt$/);
+  });
+
+  it('process: the six standard families of the Prometheus client libraries, each note citing that convention', () => {
+    // Names, types and HELP as prom-client (lib/metrics/) and client_golang define them.
+    const expected: [string, string, string, string][] = [
+      ['process_cpu_seconds_total', 'counter', 's', 'Total user and system CPU time spent in seconds.'],
+      ['process_resident_memory_bytes', 'gauge', 'By', 'Resident memory size in bytes.'],
+      ['process_virtual_memory_bytes', 'gauge', 'By', 'Virtual memory size in bytes.'],
+      ['process_start_time_seconds', 'gauge', 's', 'Start time of the process since unix epoch in seconds.'],
+      ['process_open_fds', 'gauge', '1', 'Number of open file descriptors.'],
+      ['process_max_fds', 'gauge', '1', 'Maximum number of open file descriptors.'],
+    ];
+    expect(processContract.families.map((f) => [f.name, f.type, f.unit, f.help])).toEqual(expected);
+    for (const f of processContract.families as readonly FamilySpec[]) expect(f.labels, f.name).toEqual([]);
+    const text = readFileSync(join(REGISTRY_DIR, 'process.yaml'), 'utf8');
+    expect(text).toMatch(/^seed: none$/m);
+    const notes = [...text.matchAll(/\n {4}note: "(.*)"\n/g)].map((m) => m[1]);
+    expect(notes).toHaveLength(expected.length);
+    for (const n of notes) expect(n).toContain('Prometheus client-library convention (writing_clientlibs#process-metrics');
+  });
+
+  it('prom-client, the reference Node client library, defines the same six names and HELP texts', () => {
+    const dir = join(REGISTRY_DIR, '..', 'node_modules', 'prom-client', 'lib', 'metrics');
+    const source = ['processCpuTotal.js', 'osMemoryHeapLinux.js', 'processStartTime.js', 'processOpenFileDescriptors.js', 'processMaxFileDescriptors.js']
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+    for (const f of processContract.families) {
+      expect(source, f.name).toContain(`'${f.name}'`);
+      expect(source, f.name).toContain(`help: '${f.help}'`);
+    }
   });
 });
 

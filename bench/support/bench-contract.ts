@@ -1,7 +1,8 @@
 import type { ContractSpec } from '../../semconv/types.ts';
 
 const enumLabel = (name: string, values: string[]) => ({ name, brief: name, required: true, values });
-const PROM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The Prometheus default buckets. */
+export const PROM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** 20 boundaries: podtrace's 0.0001 * 2^i. */
 export const TWENTY_BUCKETS = Array.from({ length: 20 }, (_, i) => Number((0.0001 * 2 ** i).toPrecision(6)));
 
@@ -39,3 +40,20 @@ export const benchContract = {
     },
   ],
 } as const satisfies ContractSpec;
+
+/**
+ * The 1-label families again, in a contract with a constant instance label like the egress sidecar's
+ * `instance_id` (from BENCH_INSTANCE_ID): what real contracts record, where every series carries it.
+ */
+export const benchInstanceContract = {
+  ...benchContract,
+  id: 'bench-instance',
+  prefix: 'benchi_',
+  instanceLabels: [{ name: 'instance_id', env: 'BENCH_INSTANCE_ID', fallback: 'hostname', brief: 'instance' }],
+  families: [
+    { ...benchContract.families[0], name: 'benchi_one_total' },
+    { ...benchContract.families[2], name: 'benchi_one_seconds' },
+  ],
+} as const satisfies ContractSpec;
+/** The instance label's value in every benchmark that uses {@link benchInstanceContract}. */
+export const BENCH_INSTANCE_ID = 'sbx-7f3c9a2e-41d8';

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { processMetrics } from '../../collectors/process/index.ts';
 import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import { egress } from '../../semconv/generated/egress.ts';
@@ -63,7 +64,10 @@ export interface SidecarMetrics {
  * @throws ConfigError for a bad `OTEL_*` value.
  */
 export function createSidecarMetrics(env: NodeJS.ProcessEnv, logger: Logger): SidecarMetrics {
-  const pipeline = createPipeline({ contracts: [egress], serviceName: 'opensandbox-egress', env, defaults: { exporters: ['prometheus'] }, logger });
+  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
+  const proc = processMetrics(env);
+  const pipeline = createPipeline({ contracts: [egress, ...proc.contracts], serviceName: 'opensandbox-egress', env, defaults: { exporters: ['prometheus'] }, logger });
+  proc.start(pipeline);
   const m = pipeline.recorders(egress);
   const s = pipeline.recorders(self);
   const version = sidecarVersion();

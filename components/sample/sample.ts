@@ -1,3 +1,4 @@
+import { processMetrics } from '../../collectors/process/index.ts';
 import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
 import { installExitHandlers } from '../../instrumentation/exit.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
@@ -48,7 +49,10 @@ export async function runSample(opts: SampleOptions): Promise<Pipeline> {
     env.OTEL_EXPORTER_PROMETHEUS_PORT = m[2];
   }
   if (opts.allowNonLoopback) env.OTEL_CONTRACTS_ALLOW_NON_LOOPBACK = 'true';
-  const pipeline = createPipeline({ contracts: opts.contracts, serviceName: 'otel-contracts-sample', env });
+  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
+  const proc = processMetrics(env);
+  const pipeline = createPipeline({ contracts: [...opts.contracts, ...proc.contracts], serviceName: 'otel-contracts-sample', env });
+  proc.start(pipeline);
   const recorded = recordSample(pipeline, opts.contracts);
   const { scrapeUrl, pushUrl } = await pipeline.start();
   installExitHandlers(pipeline);

@@ -26,13 +26,23 @@ export interface ScrapeEndpoint {
 /**
  * Creates the scrape endpoint over `reader`.
  * @param onRejected told of every request the rate limit refuses.
+ * @param exposition when given, what is served (and PUT to the Pushgateway) instead of the reader's own
+ *   rendering, which it receives as `own` (the preloaded cluster primary merges its workers' there).
  */
-export function createScrapeEndpoint(config: PipelineConfig, reader: ScrapeReader | undefined, onRejected: () => void): ScrapeEndpoint {
-  const render = async (): Promise<string> => {
+export function createScrapeEndpoint(
+  config: PipelineConfig,
+  reader: ScrapeReader | undefined,
+  onRejected: () => void,
+  exposition?: (own: () => Promise<string>) => Promise<string>,
+): ScrapeEndpoint {
+  const own = async (): Promise<string> => {
     if (!reader) throw new Error('the prometheus reader is off (OTEL_METRICS_EXPORTER); nothing to render');
     return reader.render();
   };
-  const handler = createScrapeHandler({ render, rateLimit: config.prometheus.rateLimit, onRejected });
+  const render = exposition ? () => exposition(own) : own;
+  // The reader's own exposition is streamed as it renders; a merged one (cluster primary) is served whole.
+  const stream = reader && !exposition ? () => reader.stream() : undefined;
+  const handler = createScrapeHandler({ render, ...(stream ? { stream } : {}), rateLimit: config.prometheus.rateLimit, onRejected });
   let server: Server | undefined;
   return {
     render,

@@ -1,4 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { flattenAttributes } from '../views.ts';
 import type { AggregationOption, AggregationTemporality, InstrumentType, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 /** What the push path has done so far. */
@@ -9,6 +10,21 @@ export interface PushStatus {
   readonly lastError?: string;
   /** Result of the most recent export that finished after {@link RecordingExporter.markFinal}. */
   readonly final?: { readonly ok: boolean; readonly error?: string };
+}
+
+/**
+ * The collection with each data point's attributes flattened (see `flattenAttributes`): the recorders keep a
+ * family's constant instance labels out of the keys the SDK hashes per record, and the OTLP transformer
+ * reads own keys only, so they are written into each point here.
+ */
+function withConstantLabels(rm: ResourceMetrics): ResourceMetrics {
+  return {
+    ...rm,
+    scopeMetrics: rm.scopeMetrics.map((sm) => ({
+      ...sm,
+      metrics: sm.metrics.map((m) => ({ ...m, dataPoints: m.dataPoints.map((p) => ({ ...p, attributes: flattenAttributes(p.attributes) })) }) as typeof m),
+    })),
+  };
 }
 
 /**
@@ -33,7 +49,7 @@ export class RecordingExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(metrics, (result) => {
+    this.inner.export(withConstantLabels(metrics), (result) => {
       const ok = result.code === ExportResultCode.SUCCESS;
       const error = ok ? undefined : (result.error?.message ?? 'export failed');
       if (ok) this.succeeded++;

@@ -1,24 +1,36 @@
 import { MetricReader } from '@opentelemetry/sdk-metrics';
 import type { FamilySpec } from '../../semconv/types.ts';
-import { serializeExposition } from './serializer.ts';
+import { serializeChunks } from './serializer.ts';
+import { SharedRender } from './shared-render.ts';
+
+/** Longest stretch, in milliseconds, the serializer runs before it lets the event loop turn. */
+export const SLICE_MS = 4;
 
 /**
  * The pull reader: a MetricReader (public SDK API) that renders the Prometheus text exposition on demand
  * with the exact-name serializer, instead of the stock exporter's, which appends `_total` to every counter.
  * Temporality is cumulative (the MetricReader default), as Prometheus expects.
+ *
+ * A render serializes in slices of at most about {@link SLICE_MS} and yields to the event loop between
+ * them, so a big exposition does not block the process while it is written; scrapes that arrive during a
+ * render share it (see {@link SharedRender}).
  */
 export class ScrapeReader extends MetricReader {
   private readonly families: readonly FamilySpec[];
   private readonly targetInfo: boolean;
   private readonly beforeCollect: () => void;
+  private readonly sliceMs: number;
+  private inflight: SharedRender | undefined;
 
   /**
    * @param families the documented families, written in this order with HELP and TYPE even before data.
    * @param targetInfo write a `target_info` gauge with the resource's attributes.
    * @param beforeCollect runs before every collection (the recorders' flush into the SDK).
+   * @param sliceMs how long, in milliseconds, serialization runs before it yields (default {@link SLICE_MS}; 0 yields after every piece).
    */
-  constructor(families: readonly FamilySpec[], targetInfo = false, beforeCollect: () => void = () => {}) {
+  constructor(families: readonly FamilySpec[], targetInfo = false, beforeCollect: () => void = () => {}, sliceMs = SLICE_MS) {
     super();
+    this.sliceMs = sliceMs;
     this.families = families;
     this.targetInfo = targetInfo;
     this.beforeCollect = beforeCollect;
@@ -30,13 +42,48 @@ export class ScrapeReader extends MetricReader {
   }
 
   /**
-   * Collects and renders one exposition.
+   * The exposition as pieces of text, produced by the render under way if there is one, else by a new one.
+   * Joined, the pieces are the exposition {@link render} returns.
+   * @throws Error (on iteration) when collection fails, the reader is shut down or not yet registered.
+   */
+  stream(): AsyncGenerator<string, void, undefined> {
+    if (!this.inflight) {
+      const shared = new SharedRender();
+      this.inflight = shared;
+      this.produce(shared).then(
+        () => shared.finish(),
+        (e: unknown) => shared.finish(e),
+      );
+    }
+    return this.inflight.read();
+  }
+
+  /**
+   * Collects and renders one exposition (shared with a render already under way).
    * @throws Error when the reader is shut down or not yet registered with a MeterProvider.
    */
   async render(): Promise<string> {
-    const { resourceMetrics, errors } = await this.collect();
-    if (errors.length) throw new AggregateError(errors, 'metric collection failed');
-    return serializeExposition(resourceMetrics, { families: this.families, targetInfo: this.targetInfo });
+    let out = '';
+    for await (const piece of this.stream()) out += piece;
+    return out;
+  }
+
+  private async produce(shared: SharedRender): Promise<void> {
+    try {
+      const { resourceMetrics, errors } = await this.collect();
+      if (errors.length) throw new AggregateError(errors, 'metric collection failed');
+      let sliceStart = performance.now();
+      for (const piece of serializeChunks(resourceMetrics, { families: this.families, targetInfo: this.targetInfo })) {
+        shared.push(piece);
+        if (performance.now() - sliceStart >= this.sliceMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      // The next scrape collects afresh: nothing of this render outlives it.
+      if (this.inflight === shared) this.inflight = undefined;
+    }
   }
 
   protected override async onForceFlush(): Promise<void> {}

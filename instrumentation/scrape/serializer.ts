@@ -23,8 +23,23 @@ export interface SerializeOptions {
  * Monotonic sums are counters; non-monotonic sums and gauges are gauges; explicit-bucket histograms
  * are histograms (`_bucket` with cumulative counts and `le`, `_sum`, `_count`). Exponential histograms
  * are skipped: the contracts never use them.
+ * @returns the whole exposition: {@link serializeChunks} joined.
  */
 export function serializeExposition(rm: ResourceMetrics, opts: SerializeOptions): string {
+  let out = '';
+  for (const chunk of serializeChunks(rm, opts)) out += chunk;
+  return out;
+}
+
+/** Roughly how many characters one chunk of {@link serializeChunks} holds before it is handed out. */
+export const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * The exposition of {@link serializeExposition} in pieces of about {@link CHUNK_CHARS} characters (a piece
+ * ends only at a line end), so a caller can yield to the event loop and stream the response between pieces.
+ * Joined, the pieces are exactly the string {@link serializeExposition} returns.
+ */
+export function* serializeChunks(rm: ResourceMetrics, opts: SerializeOptions): Generator<string, void, undefined> {
   const collected = new Map<string, MetricData>();
   for (const sm of rm.scopeMetrics) for (const m of sm.metrics) collected.set(m.descriptor.name, m);
 
@@ -34,15 +49,19 @@ export function serializeExposition(rm: ResourceMetrics, opts: SerializeOptions)
     const m = collected.get(f.name);
     collected.delete(f.name);
     out += header(f.name, m?.descriptor.description || f.help, f.type);
-    if (m) out += samples(m);
+    if (m) out = yield* samples(m, out);
+    if (out.length >= CHUNK_CHARS) {
+      yield out;
+      out = '';
+    }
   }
   for (const m of collected.values()) {
     const type = typeOf(m);
     if (!type) continue;
     out += header(m.descriptor.name, m.descriptor.description, type);
-    out += samples(m);
+    out = yield* samples(m, out);
   }
-  return out;
+  if (out) yield out;
 }
 
 function typeOf(m: MetricData): 'counter' | 'gauge' | 'histogram' | undefined {
@@ -62,17 +81,24 @@ function header(name: string, help: string, type: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
 
-function samples(m: MetricData): string {
+/**
+ * Writes the samples of one metric after `out`, handing out a piece each time it reaches {@link CHUNK_CHARS}.
+ * @returns the unfinished rest, which the caller continues.
+ */
+function* samples(m: MetricData, out: string): Generator<string, string, undefined> {
   const name = m.descriptor.name;
-  let out = '';
   switch (m.dataPointType) {
     case DataPointType.SUM:
     case DataPointType.GAUGE:
       for (const p of m.dataPoints) {
         const labels = labelString(p.attributes);
         out += `${name}${labels ? `{${labels}}` : ''} ${formatValue(p.value)}\n`;
+        if (out.length >= CHUNK_CHARS) {
+          yield out;
+          out = '';
+        }
       }
-      return out;
+      break;
     case DataPointType.HISTOGRAM:
       for (const p of m.dataPoints) {
         const labels = labelString(p.attributes);
@@ -87,11 +113,16 @@ function samples(m: MetricData): string {
         const braces = labels ? `{${labels}}` : '';
         out += `${name}_sum${braces} ${formatValue(p.value.sum ?? 0)}\n`;
         out += `${name}_count${braces} ${p.value.count}\n`;
+        if (out.length >= CHUNK_CHARS) {
+          yield out;
+          out = '';
+        }
       }
-      return out;
+      break;
     default:
-      return out;
+      break;
   }
+  return out;
 }
 
 function targetInfo(attrs: Attributes): string {
@@ -103,15 +134,37 @@ function targetInfo(attrs: Attributes): string {
 }
 
 /**
- * `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order).
+ * `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order), after
+ * the labels it inherits: a recorder's set inherits its family's constant instance labels (see
+ * `trustedAttributeSets` in views.ts), which were first when they were own keys, and stay first.
  * Keys that are not valid Prometheus label names (the SDK's `otel.metric.overflow`) get underscores.
  */
 export function labelString(attrs: Attributes): string {
-  let s = '';
-  for (const k in attrs) {
+  const base = Object.getPrototypeOf(attrs) as object | null;
+  let s = base === Object.prototype || base === null ? '' : inheritedLabels(base);
+  for (const k of Object.keys(attrs)) {
     const v = attrs[k];
     if (v === undefined) continue;
     s += `${s ? ',' : ''}${labelNameOf(k)}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
+  }
+  return s;
+}
+
+/**
+ * The label string of a family's constant labels, kept per base: a base is frozen and lives as long as its
+ * family, so the string can never go stale.
+ */
+const inherited = new WeakMap<object, string>();
+function inheritedLabels(base: object): string {
+  let s = inherited.get(base);
+  if (s === undefined) {
+    s = '';
+    const labels = base as Attributes;
+    for (const k in labels) {
+      const v = labels[k];
+      if (v !== undefined) s += `${s ? ',' : ''}${labelNameOf(k)}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
+    }
+    inherited.set(base, s);
   }
   return s;
 }

@@ -12,8 +12,13 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** What the `/metrics` handler needs. */
 export interface ScrapeHandlerOptions {
-  /** Renders one exposition. */
+  /** Renders one exposition (answers HEAD, with its Content-Length; and GET when there is no `stream`). */
   readonly render: () => Promise<string>;
+  /**
+   * The exposition in pieces as it is rendered (see `ScrapeReader.stream`): GET then answers with a chunked
+   * response written piece by piece, so a big exposition is never held whole nor written in one block.
+   */
+  readonly stream?: () => AsyncIterable<string>;
   /** Requests per second and burst of the token bucket (default 10 and 20). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** Told of each scrape refused with 429. */
@@ -40,6 +45,10 @@ export function createScrapeHandler(opts: ScrapeHandlerOptions): (req: IncomingM
       res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'text/plain' }).end('rate limit exceeded: reduce the scrape frequency\n');
       return true;
     }
+    if (req.method === 'GET' && opts.stream) {
+      streamTo(res, opts.stream());
+      return true;
+    }
     opts.render().then(
       (body) => {
         res.writeHead(200, { 'Content-Type': PROMETHEUS_TEXT_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
@@ -51,6 +60,43 @@ export function createScrapeHandler(opts: ScrapeHandlerOptions): (req: IncomingM
     );
     return true;
   };
+}
+
+/**
+ * Writes the pieces as a chunked 200 response, waiting for `drain` when the socket's buffer is full.
+ * A failure before the first piece (collection failed) answers 500; a later one cuts the response, so the
+ * scraper sees an incomplete body and not a truncated exposition taken for whole.
+ */
+async function streamTo(res: ServerResponse, pieces: AsyncIterable<string>): Promise<void> {
+  let started = false;
+  try {
+    for await (const piece of pieces) {
+      if (!started) {
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_TEXT_CONTENT_TYPE });
+        started = true;
+      }
+      if (res.destroyed) return;
+      if (!res.write(piece)) await drained(res);
+    }
+    if (!started) res.writeHead(200, { 'Content-Type': PROMETHEUS_TEXT_CONTENT_TYPE });
+    res.end();
+  } catch (err) {
+    if (started) res.destroy(err as Error);
+    else res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`collection failed: ${(err as Error).message}\n`);
+  }
+}
+
+/** Resolves once the response can take more (`drain`), or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Raised when a non-loopback bind address is asked for without the explicit opt-in. */

@@ -16,6 +16,8 @@ export interface StartupLine {
   readonly pushUrl?: string;
   readonly cpuBlockSource: string;
   readonly collectors: readonly string[];
+  readonly processMetrics: string;
+  readonly clusterRole: string;
 }
 
 /** A running app. */

@@ -92,6 +92,26 @@ export const self = {
         }
       ],
       "maxSeries": 4
+    },
+    {
+      "name": "otel_contracts_cluster_messages_dropped_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Messages from cluster workers to the preloaded primary that were ignored, by reason.",
+      "section": "preload",
+      "labels": [
+        {
+          "name": "reason",
+          "brief": "Why the message was ignored.",
+          "required": true,
+          "values": [
+            "malformed",
+            "unparseable"
+          ]
+        }
+      ],
+      "maxSeries": 2
     }
   ],
   "instanceLabels": [],

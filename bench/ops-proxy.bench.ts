@@ -1,0 +1,281 @@
+/**
+ * `npm run bench:ops-proxy`: the ops proxy's tunnel against direct access to the backend and against
+ * HAProxy (Debian package, one-hop reverse proxy), on loopback, in one run (issue 10, "Benchmark"):
+ *
+ *   direct   client → backend
+ *   tunnel   client → listening peer → DATA connection → connecting peer → backend (two child processes)
+ *   haproxy  client → haproxy (mode http for HTTP with keep-alive to the server, mode tcp for bulk) → backend
+ *
+ * Figures: HTTP keep-alive requests/s (CONNS connections, REQUESTS requests in all); p50/p99 of a new
+ * connection's request (connect, GET with Connection: close, read to the close; for the tunnel this
+ * includes FORWARD + DATA), and the added latency over direct; bulk throughput of one BULK_BYTES
+ * transfer (backend writes, client reads to the end). Bounded: a fixed count and a time cap per pass.
+ * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct.
+ *
+ * Env: OPS_BENCH_REQUESTS (default 20000), OPS_BENCH_CONNS (16), OPS_BENCH_NEWCONN (1000),
+ * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/ports.ts';
+import { findProgram, NODE_BIN, REPO_ROOT, startNode, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
+import { pollUntil } from '../test/poll.ts';
+
+const REQUESTS = Number(process.env.OPS_BENCH_REQUESTS ?? 20_000);
+const CONNS = Number(process.env.OPS_BENCH_CONNS ?? 16);
+const NEWCONN = Number(process.env.OPS_BENCH_NEWCONN ?? 1000);
+const BULK_BYTES = Number(process.env.OPS_BENCH_BULK_BYTES ?? 1024 ** 3);
+const CAP_MS = Number(process.env.OPS_BENCH_CAP_MS ?? 20_000);
+const TOKEN = 'bench-token';
+const MAIN = join(REPO_ROOT, 'components', 'ops-proxy', 'main.ts');
+/** The two peers, for their logs when a pass fails. */
+const tunnelProcs: TestProcess[] = [];
+let tunnelMetrics = '';
+
+/** The backend as its own process: HTTP (keep-alive, 13-byte body) and a bulk TCP source. */
+const BACKEND = `
+const http = require('node:http'), net = require('node:net');
+const [httpPort, bulkPort, bulkBytes] = process.argv.slice(1).map(Number);
+const s = http.createServer((q, r) => { r.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 13 }); r.end('hello, world\\n'); });
+s.keepAliveTimeout = 60000;
+s.listen(httpPort, '127.0.0.1');
+const chunk = Buffer.alloc(256 * 1024, 120);
+net.createServer((c) => {
+  c.on('error', () => {});
+  let left = bulkBytes;
+  const pump = () => { while (left > 0) { const n = Math.min(left, chunk.length); left -= n; if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return c.once('drain', pump); } c.end(); };
+  pump();
+}).listen(bulkPort, '127.0.0.1');
+`;
+
+interface Path {
+  readonly name: string;
+  readonly http: number;
+  /** Host header to send. */
+  readonly host: string;
+  readonly bulk: number;
+}
+
+interface Row {
+  readonly name: string;
+  readonly rps: number;
+  readonly p50us: number;
+  readonly p99us: number;
+  readonly bulkMiBs: number;
+  readonly bulkOk: boolean;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+}
+
+/** Keep-alive load: CONNS raw connections, one request in flight each, REQUESTS in all (or the cap). */
+async function keepAlive(p: Path): Promise<number> {
+  const request = Buffer.from(`GET / HTTP/1.1\r\nHost: ${p.host}\r\n\r\n`);
+  let sent = 0;
+  let done = 0;
+  let closedEarly = 0;
+  const deadline = performance.now() + CAP_MS;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNS }, () =>
+      new Promise<void>((resolve, reject) => {
+        const s = connect({ port: p.http, host: '127.0.0.1', noDelay: true });
+        let buf = '';
+        const next = () => {
+          if (sent >= REQUESTS || performance.now() > deadline) {
+            s.destroy();
+            return resolve();
+          }
+          sent++;
+          s.write(request);
+        };
+        s.on('connect', next);
+        s.on('error', reject);
+        // Closed by the other side (a 502, an idle close): this connection is done.
+        s.on('close', () => {
+          if (sent < REQUESTS && performance.now() <= deadline) closedEarly++;
+          resolve();
+        });
+        s.on('data', (c: Buffer) => {
+          buf += c.toString('latin1');
+          // Responses are fixed-size: head + 13-byte body.
+          let end: number;
+          while ((end = buf.indexOf('\r\n\r\n')) !== -1 && buf.length >= end + 4 + 13) {
+            buf = buf.slice(end + 4 + 13);
+            done++;
+            next();
+          }
+        });
+      }),
+    ),
+  );
+  if (closedEarly > 0) console.error(`${p.name}: ${closedEarly} keep-alive connection(s) closed by the other side before the end`);
+  return done / ((performance.now() - t0) / 1000);
+}
+
+/** One new connection: connect, GET with Connection: close, read to the close; µs. */
+function oneConnection(p: Path): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const s: Socket = connect({ port: p.http, host: '127.0.0.1', noDelay: true });
+    let got = 0;
+    let head = '';
+    const timer = setTimeout(() => s.destroy(new Error('new connection: no answer in 5 s')), 5000);
+    s.on('connect', () => s.write(`GET / HTTP/1.1\r\nHost: ${p.host}\r\nConnection: close\r\n\r\n`));
+    s.on('data', (c: Buffer) => {
+      if (got === 0) head = c.subarray(0, 12).toString('latin1');
+      got += c.length;
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      if (head === 'HTTP/1.1 200') resolve((performance.now() - t0) * 1000);
+      else reject(new Error(`new connection: ${got > 0 ? `answered ${head}` : 'closed without an answer'}`));
+    });
+  });
+}
+
+async function newConnections(p: Path): Promise<{ p50us: number; p99us: number }> {
+  const samples: number[] = [];
+  const deadline = performance.now() + CAP_MS;
+  for (let i = 0; i < NEWCONN && performance.now() < deadline; i++) samples.push(await oneConnection(p));
+  samples.sort((a, b) => a - b);
+  return { p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99) };
+}
+
+/** One bulk transfer of BULK_BYTES; MiB/s and whether every byte arrived. */
+function bulk(p: Path): Promise<{ mibs: number; ok: boolean }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let got = 0;
+    const s = connect({ port: p.bulk, host: '127.0.0.1' });
+    const timer = setTimeout(() => s.destroy(), CAP_MS * 3);
+    s.on('data', (c: Buffer) => (got += c.length));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ mibs: got / 1024 ** 2 / ((performance.now() - t0) / 1000), ok: got === BULK_BYTES });
+    });
+  });
+}
+
+async function waitPort(port: number, what: string): Promise<void> {
+  await pollUntil(what, () => new Promise<boolean>((r) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => { s.destroy(); r(true); });
+    s.on('error', () => r(false));
+  }), (ok) => ok, { timeoutMs: 20_000, intervalMs: 100 });
+}
+
+async function startTunnel(backendHttp: number, backendBulk: number): Promise<Path> {
+  const [control, http, tcp, m1, m2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const env = { PATH: process.env.PATH, OPS_PROXY_TOKEN: TOKEN, OTEL_CONTRACTS_LOG_LEVEL: 'warn' };
+  tunnelMetrics = `http://127.0.0.1:${m1}/metrics`;
+  tunnelProcs.push(startNode('ops-proxy listener', [MAIN, '--control', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--tcp', `bulk=127.0.0.1:${tcp}`, '--metrics', `127.0.0.1:${m1}`], env));
+  await waitPort(http, 'the listening peer');
+  const connector: TestProcess = startNode('ops-proxy connector', [MAIN, '--connect', `127.0.0.1:${control}`, '--register', `app.bench=127.0.0.1:${backendHttp}`, '--register', `bulk=127.0.0.1:${backendBulk}`, '--metrics', `127.0.0.1:${m2}`], env);
+  const path: Path = { name: 'tunnel', http, host: 'app.bench', bulk: tcp };
+  // Registered once a request goes through.
+  await pollUntil('the tunnel carries a request', () => oneConnection(path).then(() => true, () => false), (ok) => ok, { timeoutMs: 20_000, intervalMs: 200 });
+  tunnelProcs.push(connector);
+  return path;
+}
+
+async function startHaproxy(backendHttp: number, backendBulk: number, dir: string): Promise<Path | undefined> {
+  const bin = findProgram('haproxy');
+  if (!bin) return undefined;
+  const [http, tcp] = await Promise.all([freePort(), freePort()]);
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, `global
+  maxconn 4096
+defaults
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend web
+  mode http
+  option http-keep-alive
+  bind 127.0.0.1:${http}
+  default_backend app
+backend app
+  mode http
+  http-reuse always
+  server s1 127.0.0.1:${backendHttp}
+frontend bulk
+  mode tcp
+  bind 127.0.0.1:${tcp}
+  default_backend bulkb
+backend bulkb
+  mode tcp
+  server s1 127.0.0.1:${backendBulk}
+`);
+  startProcess('haproxy', bin, ['-db', '-f', cfg]);
+  await waitPort(http, 'haproxy');
+  return { name: 'haproxy', http, host: 'app.bench', bulk: tcp };
+}
+
+function fmt(v: number, digits = 0): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+}
+
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a';
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
+  const dir = mkdtempSync(join(tmpdir(), 'ops-proxy-bench-'));
+  try {
+    const [backendHttp, backendBulk] = await Promise.all([freePort(), freePort()]);
+    startProcess('backend', NODE_BIN, ['-e', BACKEND, String(backendHttp), String(backendBulk), String(BULK_BYTES)]);
+    await waitPort(backendHttp, 'the backend');
+    const paths: Path[] = [{ name: 'direct', http: backendHttp, host: 'app.bench', bulk: backendBulk }, await startTunnel(backendHttp, backendBulk)];
+    const haproxy = await startHaproxy(backendHttp, backendBulk, dir);
+    if (haproxy) paths.push(haproxy);
+    else console.log('haproxy not installed (apt-get install -y haproxy): its row is left out');
+
+    // Warm-up: JIT and socket buffers.
+    for (const p of paths) {
+      await keepAlive({ ...p });
+      for (let i = 0; i < 100; i++) await oneConnection(p);
+    }
+    const rows: Row[] = [];
+    for (const p of paths) {
+      const rps = await keepAlive(p);
+      const lat = await newConnections(p);
+      const b = await bulk(p);
+      rows.push({ name: p.name, rps, p50us: lat.p50us, p99us: lat.p99us, bulkMiBs: b.mibs, bulkOk: b.ok });
+    }
+    if (!rows[1]?.bulkOk) {
+      for (const t of tunnelProcs) console.error(t.describe());
+      const text = await (await fetch(tunnelMetrics)).text();
+      console.error(text.split('\n').filter((l) => /errors|timeout_total|bytes_rx|matched|unexpected/.test(l) && !l.startsWith('#')).join('\n'));
+    }
+    const direct = rows[0] as Row;
+    const tunnel = rows[1] as Row;
+    console.log(`\nops proxy on loopback: ${REQUESTS} keep-alive requests over ${CONNS} connections, ${NEWCONN} new connections, one ${(BULK_BYTES / 1024 ** 2).toFixed(0)} MiB transfer\n`);
+    console.log('path      keep-alive req/s  (vs direct)   new conn p50 µs  p99 µs  (added p50/p99 vs direct)   bulk MiB/s  (vs direct)  complete');
+    for (const r of rows) {
+      console.log(
+        `${r.name.padEnd(9)} ${fmt(r.rps).padStart(16)}  ${ratio(r.rps, direct.rps).padStart(11)}   ${fmt(r.p50us).padStart(15)} ${fmt(r.p99us).padStart(7)}  ${`+${fmt(r.p50us - direct.p50us)} / +${fmt(r.p99us - direct.p99us)}`.padStart(26)}   ${fmt(r.bulkMiBs).padStart(10)}  ${ratio(r.bulkMiBs, direct.bulkMiBs).padStart(11)}  ${r.bulkOk ? 'yes' : 'NO'}`,
+      );
+    }
+    const hap = rows.find((r) => r.name === 'haproxy');
+    if (hap) {
+      console.log(`\ntunnel vs haproxy: keep-alive ${ratio(tunnel.rps, hap.rps)}, new-connection p50 ${ratio(tunnel.p50us, hap.p50us)} (lower is better), bulk ${ratio(tunnel.bulkMiBs, hap.bulkMiBs)}`);
+    }
+    const added = (tunnel.p50us - direct.p50us) / 1000;
+    console.log(`\ntargets: keep-alive ≥ 0.5x direct: ${ratio(tunnel.rps, direct.rps)} ${tunnel.rps >= 0.5 * direct.rps ? 'met' : 'NOT met'}; added new-connection p50 ≤ 1 ms: ${added.toFixed(3)} ms ${added <= 1 ? 'met' : 'NOT met'}; bulk ≥ 0.5x direct: ${ratio(tunnel.bulkMiBs, direct.bulkMiBs)} ${tunnel.bulkMiBs >= 0.5 * direct.bulkMiBs ? 'met' : 'NOT met'}`);
+  } finally {
+    await stopAllProcesses(3_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,60 @@
+import { BUCKET_OF_D, BYTES, HIST, LAST, type ProbeContext } from './kinds.ts';
+
+/**
+ * File-system probe group: read, write and fsync system calls on regular files only.
+ *
+ * At entry, in the caller's context, the descriptor is looked up in the task's file table
+ * (`curtask->files->fdt->fd[fd]`) and the call is timed only when its inode is a regular file
+ * (`S_IFREG`): sockets, pipes, ttys and character devices are left out. At exit:
+ *
+ * - `@hist[name, fs, bucket] = stats(ns)`: podtrace_fs_latency_seconds_histogram{type="FS"};
+ * - `@last[name, read|write|fsync] = ns`: podtrace_fs_latency_seconds_gauge{type};
+ * - `@bytes[name, read|write] = sum(ret)`: podtrace_filesystem_bytes_total{operation}, bytes the call
+ *   returned (not what was asked).
+ *
+ * Calls: read, pread64, readv, preadv, preadv2; write, pwrite64, writev, pwritev, pwritev2; fsync and
+ * fdatasync (as fsync). Not seen: mmap'ed I/O, io_uring, AIO, sendfile/splice/copy_file_range.
+ */
+export function fsProbes(p: ProbeContext): string {
+  const timeIfRegular = (op: number) => `{
+  $fdt = ((struct task_struct *)curtask)->files->fdt;
+  if ((uint64)args->fd < (uint64)$fdt->max_fds) {
+    $file = *($fdt->fd + args->fd);
+    if (($file->f_inode->i_mode & 0xf000) == 0x8000) { @fs_t[tid] = nsecs; @fs_op[tid] = ${op}; }
+  }
+}`;
+  return `
+// ---- fs: read/write/fsync on regular files
+tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_pread64, tracepoint:syscalls:sys_enter_readv,
+tracepoint:syscalls:sys_enter_preadv, tracepoint:syscalls:sys_enter_preadv2
+/${p.traced}/
+${timeIfRegular(LAST.read)}
+
+tracepoint:syscalls:sys_enter_write, tracepoint:syscalls:sys_enter_pwrite64, tracepoint:syscalls:sys_enter_writev,
+tracepoint:syscalls:sys_enter_pwritev, tracepoint:syscalls:sys_enter_pwritev2
+/${p.traced}/
+${timeIfRegular(LAST.write)}
+
+tracepoint:syscalls:sys_enter_fsync, tracepoint:syscalls:sys_enter_fdatasync
+/${p.traced}/
+${timeIfRegular(LAST.fsync)}
+
+tracepoint:syscalls:sys_exit_read, tracepoint:syscalls:sys_exit_pread64, tracepoint:syscalls:sys_exit_readv,
+tracepoint:syscalls:sys_exit_preadv, tracepoint:syscalls:sys_exit_preadv2,
+tracepoint:syscalls:sys_exit_write, tracepoint:syscalls:sys_exit_pwrite64, tracepoint:syscalls:sys_exit_writev,
+tracepoint:syscalls:sys_exit_pwritev, tracepoint:syscalls:sys_exit_pwritev2,
+tracepoint:syscalls:sys_exit_fsync, tracepoint:syscalls:sys_exit_fdatasync
+/@fs_t[tid]/
+{
+  $d = nsecs - @fs_t[tid];
+  $op = @fs_op[tid];
+  delete(@fs_t[tid]);
+  delete(@fs_op[tid]);
+  ${BUCKET_OF_D}
+  @hist[${p.name}, ${HIST.fs}, $b] = stats($d);
+  @last[${p.name}, $op] = $d;
+  if (args->ret > 0 && $op == ${LAST.read}) { @bytes[${p.name}, ${BYTES.read}] = sum(args->ret); }
+  if (args->ret > 0 && $op == ${LAST.write}) { @bytes[${p.name}, ${BYTES.write}] = sum(args->ret); }
+}
+`;
+}

@@ -1,0 +1,147 @@
+import type { PodtraceRecorders } from '../types.ts';
+import type { MapValue } from './parse.ts';
+import { splitKey } from './parse.ts';
+import { BYTES, FINITE_BUCKETS, FIRST_BOUND_NS, HIST, LAST } from './probes/kinds.ts';
+
+type Rec = PodtraceRecorders;
+type Kind<T> = T[keyof T];
+
+/** Upper bound in seconds of bucket `b` (podtrace's `0.0001 * 2^b`); Infinity for the overflow bucket. */
+function upperBound(b: number): number {
+  return b >= FINITE_BUCKETS ? Infinity : (FIRST_BOUND_NS * 2 ** b) / 1e9;
+}
+
+/**
+ * The value to record `n` times for a bucket that gained `n` observations summing to `totalNs`: their
+ * mean, which lies inside the bucket, so bucket counts, count and sum all come out exact. Should a
+ * racy read put the mean outside (count and total are read a moment apart), it is moved to the edge.
+ */
+export function bucketValue(b: number, n: number, totalNs: number): number {
+  const lo = b <= 0 ? 0 : upperBound(b - 1);
+  const hi = upperBound(b);
+  const mean = totalNs / n / 1e9;
+  if (!(mean > lo)) return lo === 0 ? 0 : lo * (1 + 1e-12);
+  return mean > hi ? hi : mean;
+}
+
+/**
+ * Turns the program's cumulative maps into podtrace measurements: each print is compared with the
+ * previous one (the maps are never cleared in the kernel, so nothing is lost between a read and a
+ * clear), and only what changed is recorded.
+ *
+ * - `@hist[name, kind, bucket]` (stats of ns): the new observations of the bucket, recorded as
+ *   {@link bucketValue} that many times into the kind's histogram;
+ * - `@last[name, kind]` (ns): the kind's latest-value gauge, when the value changed;
+ * - `@bytes[name, kind]` (bytes): the increase, added to network_bytes_total / filesystem_bytes_total.
+ *
+ * Entries with an empty process name (a socket or thread forgotten between two events) are skipped.
+ * Never throws.
+ */
+export function createEbpfRecorder(rec: Rec): { map(name: string, entries: ReadonlyMap<string, MapValue>): void } {
+  const prevHist = new Map<string, { count: number; total: number }>();
+  const prevLast = new Map<string, number>();
+  const prevBytes = new Map<string, number>();
+
+  const histogramOf = (kind: number, name: string): ((v: number) => void) | undefined => {
+    switch (kind as Kind<typeof HIST>) {
+      case HIST.rtt:
+        return (v) => rec.podtrace_rtt_seconds.record(v, { type: 'NET', process_name: name });
+      case HIST.connect:
+        return (v) => rec.podtrace_latency_seconds.record(v, { type: 'NET', process_name: name });
+      case HIST.dns:
+        return (v) => rec.podtrace_dns_latency_seconds_histogram.record(v, { type: 'DNS', process_name: name });
+      case HIST.fs:
+        return (v) => rec.podtrace_fs_latency_seconds_histogram.record(v, { type: 'FS', process_name: name });
+      case HIST.cpu:
+        return (v) => rec.podtrace_cpu_block_seconds_histogram.record(v, { type: 'CPU', process_name: name });
+      default:
+        return undefined;
+    }
+  };
+  const gaugeOf = (kind: number, name: string): ((v: number) => void) | undefined => {
+    switch (kind as Kind<typeof LAST>) {
+      case LAST.rtt:
+        return (v) => rec.podtrace_rtt_latest_seconds.record(v, { type: 'NET', process_name: name });
+      case LAST.connect:
+        return (v) => rec.podtrace_latency_latest_seconds.record(v, { type: 'NET', process_name: name });
+      case LAST.dns:
+        return (v) => rec.podtrace_dns_latency_seconds_gauge.record(v, { type: 'DNS', process_name: name });
+      case LAST.cpu:
+        return (v) => rec.podtrace_cpu_block_seconds_gauge.record(v, { type: 'CPU', process_name: name });
+      case LAST.read:
+        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'read', process_name: name });
+      case LAST.write:
+        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'write', process_name: name });
+      case LAST.fsync:
+        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'fsync', process_name: name });
+      default:
+        return undefined;
+    }
+  };
+  const counterOf = (kind: number, name: string): ((v: number) => void) | undefined => {
+    switch (kind as Kind<typeof BYTES>) {
+      case BYTES.send:
+        return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'send' });
+      case BYTES.recv:
+        return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'recv' });
+      case BYTES.read:
+        return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'read' });
+      case BYTES.write:
+        return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'write' });
+      default:
+        return undefined;
+    }
+  };
+
+  const onHist = (entries: ReadonlyMap<string, MapValue>) => {
+    for (const [key, value] of entries) {
+      if (typeof value === 'number') continue;
+      const k = splitKey(key, 2);
+      if (!k || !k.name) continue;
+      const [kind, bucket] = k.parts as [number, number];
+      const prev = prevHist.get(key) ?? { count: 0, total: 0 };
+      // A count that went down means a new program run: everything is new.
+      const base = value.count < prev.count ? { count: 0, total: 0 } : prev;
+      const n = value.count - base.count;
+      prevHist.set(key, { count: value.count, total: value.total });
+      if (n <= 0) continue;
+      const record = histogramOf(kind, k.name);
+      if (!record) continue;
+      const v = bucketValue(bucket, n, value.total - base.total);
+      for (let i = 0; i < n; i++) record(v);
+    }
+  };
+  const onLast = (entries: ReadonlyMap<string, MapValue>) => {
+    for (const [key, value] of entries) {
+      if (typeof value !== 'number' || prevLast.get(key) === value) continue;
+      prevLast.set(key, value);
+      const k = splitKey(key, 1);
+      if (!k || !k.name) continue;
+      gaugeOf(k.parts[0] as number, k.name)?.(value / 1e9);
+    }
+  };
+  const onBytes = (entries: ReadonlyMap<string, MapValue>) => {
+    for (const [key, value] of entries) {
+      if (typeof value !== 'number') continue;
+      const prev = prevBytes.get(key) ?? 0;
+      const delta = value < prev ? value : value - prev;
+      prevBytes.set(key, value);
+      if (delta <= 0) continue;
+      const k = splitKey(key, 1);
+      if (!k || !k.name) continue;
+      counterOf(k.parts[0] as number, k.name)?.(delta);
+    }
+  };
+
+  return {
+    map(name, entries) {
+      try {
+        if (name === '@hist') onHist(entries);
+        else if (name === '@last') onLast(entries);
+        else if (name === '@bytes') onBytes(entries);
+      } catch {
+        // a malformed print is skipped; the next one carries the totals
+      }
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scrapeUntil, total } from '../../test/exposition.ts';
+import { pollUntil } from '../../test/poll.ts';
+import { CapsuleError, CapsuleParser, CapsuleType, encodeCapsule } from './capsule.ts';
+import { decodeAddressAssign, decodeDatagram, decodeRouteAdvertisement, encodeIpDatagram } from './connect-ip-capsules.ts';
+import { runMasqueServer, type MasqueServer } from './main.ts';
+import { makeTestPki, type TestPki } from './testing/certs.ts';
+import { MemoryDevice } from './testing/memory-device.ts';
+import { icmpEcho4, udp4 } from './testing/packets.ts';
+import { openRawTunnel, type RawTunnel } from './testing/raw-tunnel.ts';
+
+// Fuzz of the capsule stream: seeded (reproducible) random bytes and mutated valid streams, first into
+// the parser and decoders, then into a live server over HTTP/2, which must keep serving a good tunnel.
+
+/** Mulberry32: a small seeded PRNG, so a failure names a reproducible seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** A valid capsule stream with packets, address and route capsules and an unknown type. */
+function validStream(r: () => number): Buffer {
+  const parts: Buffer[] = [];
+  const n = 1 + Math.floor(r() * 6);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(r() * 4);
+    if (k === 0) parts.push(encodeIpDatagram(udp4('10.98.0.2', '10.98.0.1', 1000, 7, Buffer.alloc(Math.floor(r() * 300)))));
+    else if (k === 1) parts.push(encodeCapsule(CapsuleType.ADDRESS_ASSIGN, Uint8Array.of(0, 4, 10, 98, 0, 2, 32)));
+    else if (k === 2) parts.push(encodeCapsule(CapsuleType.ROUTE_ADVERTISEMENT, Uint8Array.of(4, 10, 98, 0, 0, 10, 98, 0, 255, 0)));
+    else parts.push(encodeCapsule(0x40 + Math.floor(r() * 1000), Buffer.alloc(Math.floor(r() * 40), 9)));
+  }
+  return Buffer.concat(parts);
+}
+
+function mutate(b: Buffer, r: () => number): Buffer {
+  const out = Buffer.from(b);
+  const flips = 1 + Math.floor(r() * 4);
+  for (let i = 0; i < flips && out.length > 0; i++) out[Math.floor(r() * out.length)] = Math.floor(r() * 256);
+  return r() < 0.3 ? out.subarray(0, Math.floor(r() * out.length)) : out;
+}
+
+/** Parses and decodes like an endpoint does; returns the error class, if any. */
+function consume(bytes: Buffer, chunking: () => number): string {
+  const p = new CapsuleParser();
+  try {
+    let o = 0;
+    while (o < bytes.length) {
+      const n = 1 + Math.floor(chunking() * 64);
+      for (const c of p.push(bytes.subarray(o, o + n))) {
+        if (c.type === CapsuleType.DATAGRAM) decodeDatagram(c.value);
+        else if (c.type === CapsuleType.ADDRESS_ASSIGN) decodeAddressAssign(c.value);
+        else if (c.type === CapsuleType.ROUTE_ADVERTISEMENT) decodeRouteAdvertisement(c.value);
+      }
+      o += n;
+    }
+    return 'ok';
+  } catch (e) {
+    return e instanceof CapsuleError ? 'CapsuleError' : `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
+describe('capsule stream fuzz (codec)', () => {
+  it('random and mutated streams only ever fail with CapsuleError; valid streams parse the same in any chunking', () => {
+    const r = rng(0x9484);
+    for (let i = 0; i < 3000; i++) {
+      const valid = validStream(r);
+      expect(consume(valid, r)).toBe('ok');
+      const whole = new CapsuleParser().push(valid).map((c) => [c.type, c.value.length]);
+      const p = new CapsuleParser();
+      const cut = Math.floor(r() * valid.length);
+      expect([...p.push(valid.subarray(0, cut)), ...p.push(valid.subarray(cut))].map((c) => [c.type, c.value.length])).toEqual(whole);
+      const bad = i % 2 === 0 ? mutate(valid, r) : Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256)));
+      expect(['ok', 'CapsuleError']).toContain(consume(bad, r));
+    }
+  });
+});
+
+describe('capsule stream fuzz (live server)', () => {
+  const logger = pino({ level: 'silent' });
+  let pki: TestPki;
+  let server: MasqueServer;
+  let url: string;
+  const tunnels: RawTunnel[] = [];
+
+  beforeAll(async () => {
+    pki = makeTestPki([], ['good', 'fuzzer']);
+    server = await runMasqueServer(
+      ['--listen', '127.0.0.1:0', '--pool', '10.98.0.0/24', '--tun', 'mem1', '--cert', pki.serverCert, '--key', pki.serverKey, '--ca', pki.ca, '--metrics', '127.0.0.1:0'],
+      { OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000' },
+      { logger, openDevice: async (name, mtu) => new MemoryDevice(name, mtu, { echo: true }) },
+    );
+    url = `https://127.0.0.1:${server.address.port}`;
+  });
+  afterAll(async () => {
+    for (const t of tunnels) t.close();
+    await server?.close();
+    pki?.remove();
+  });
+
+  it('40 tunnels fed mutated capsule streams; the good tunnel is served throughout and the pool is whole again', async () => {
+    const good = await openRawTunnel(url, pki.ca, pki.client('good'));
+    tunnels.push(good);
+    await pollUntil('good address', async () => good.capsules.length, (n) => n >= 2, { timeoutMs: 5000, intervalMs: 20 });
+    const goodAddr = Array.from(decodeAddressAssign(good.capsules[0]!.value)[0]!.address).join('.');
+    const r = rng(0x9297);
+    for (let i = 0; i < 40; i++) {
+      const t = await openRawTunnel(url, pki.ca, pki.client('fuzzer'));
+      tunnels.push(t);
+      if (i % 2 === 0) {
+        // A valid stream, then a capsule declaring more than the limit: the server resets the stream (PROTOCOL_ERROR).
+        t.stream.write(Buffer.concat([validStream(r), Buffer.from([0x00, 0xbf, 0xff, 0xff, 0xff])]));
+        expect(await t.closed).toBe(1);
+      } else {
+        // A mutated stream (malformed or merely odd), then the client leaves.
+        t.stream.write(mutate(validStream(r), r));
+      }
+      t.close();
+      const replies = good.capsules.filter((c) => c.type === CapsuleType.DATAGRAM).length;
+      good.stream.write(encodeIpDatagram(icmpEcho4(goodAddr, '10.98.0.1', 5, i, Buffer.alloc(32))));
+      await pollUntil(`good tunnel answered after fuzz tunnel ${i}`, async () => good.capsules.filter((c) => c.type === CapsuleType.DATAGRAM).length, (n) => n === replies + 1, { timeoutMs: 5000, intervalMs: 10 });
+    }
+    const s = await scrapeUntil(server.metricsUrl, 'only the good tunnel holds an address', (x) => total(x, 'masque_vpn_ip_pool_used') === 1, { timeoutMs: 10_000 });
+    expect(total(s, 'masque_vpn_errors_total', { error_type: 'masque' })).toBeGreaterThanOrEqual(20);
+    expect(total(s, 'masque_vpn_packets_sent_total', { client_id: 'good' })).toBe(40);
+  });
+});

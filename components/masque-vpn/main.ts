@@ -1,0 +1,178 @@
+import type { Logger } from 'pino';
+import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { createLogger } from '../../instrumentation/logger.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { startConnectIpClient, type ConnectIpClient } from './client.ts';
+import { CommanderError, readClientConfig, readServerConfig, type HostPort } from './config.ts';
+import type { PacketDevice } from './device.ts';
+import { startMetricsServer } from './metrics-server.ts';
+import { createMasqueMetrics } from './metrics.ts';
+import { AddressPool, numberToIpv4 } from './pool.ts';
+import { startConnectIpServer } from './server.ts';
+import { openTun } from './tun.ts';
+
+/**
+ * Entry of `otel-contracts masque-vpn server|client` (issue 15; seed 004): composes the configuration,
+ * the TUN device, the CONNECT-IP server or client and, on the server, the metrics wiring (metrics.ts)
+ * and its /metrics endpoint.
+ */
+
+export { CommanderError };
+
+/** Opens the packet device of an endpoint: the TUN by default; tests pass an in-process one. */
+export type DeviceFactory = (name: string, mtu: number) => Promise<PacketDevice>;
+
+/** Options of {@link runMasqueServer} and {@link runMasqueClient}. */
+export interface RunOptions {
+  readonly logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers with the final push (the CLI does; in-process tests do not). */
+  readonly exitHandlers?: boolean;
+  readonly openDevice?: DeviceFactory;
+}
+
+/** A running server. */
+export interface MasqueServer {
+  readonly address: HostPort;
+  readonly metricsAddress: HostPort;
+  readonly metricsUrl: string;
+  /** The TUN's (server's) address in the pool. */
+  readonly serverAddress: string;
+  readonly pipeline: Pipeline;
+  readonly device: PacketDevice;
+  tunnels(): number;
+  /** Closes the listener, sessions, TUN and metrics endpoint. Idempotent. */
+  closeListeners(): Promise<void>;
+  /** {@link closeListeners}, then the pipeline's final push and shutdown. Idempotent. */
+  close(): Promise<void>;
+}
+
+const hostPort = (a: HostPort) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+/**
+ * Starts a server: TUN with the pool's first address, CONNECT-IP on `--listen`, /metrics on `--metrics`.
+ * Logs `masque-vpn server listening: ...` (JSON on stderr) with both addresses once ready.
+ * @param argv flags without `server` (see readServerConfig).
+ * @throws MasqueConfigError / CommanderError for flags; TunError; the listen errors. Nothing stays open after a throw.
+ */
+export async function runMasqueServer(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<MasqueServer> {
+  const cfg = readServerConfig(argv);
+  const pool = new AddressPool(cfg.pool);
+  const logger = opts.logger ?? createLogger('masque-vpn', env);
+  const metrics = createMasqueMetrics(env, logger);
+  const { pipeline } = metrics;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'cleanup step failed'));
+  };
+  try {
+    let device: PacketDevice;
+    try {
+      device = await (opts.openDevice ?? openTun)(cfg.tun, cfg.mtu);
+    } catch (e) {
+      metrics.error('tun');
+      throw e;
+    }
+    cleanups.push(() => device.close());
+    const serverAddress = numberToIpv4(pool.serverAddress);
+    await device.addAddress(`${serverAddress}/${pool.cidr.prefix}`);
+    metrics.start(() => device.linkUp());
+    const server = await startConnectIpServer({ listen: cfg.listen, tls: cfg.tls, pool, routes: cfg.routes, device, metrics, logger });
+    cleanups.push(() => server.close());
+    const http = await startMetricsServer(cfg.metrics, pipeline, logger);
+    cleanups.push(() => http.close());
+    await pipeline.start({ listen: false });
+    const metricsUrl = `http://${hostPort(http.address)}/metrics`;
+    logger.info(
+      { listen: hostPort(server.address), metrics: metricsUrl, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
+      `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${hostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${metricsUrl}`,
+    );
+    let closingListeners: Promise<void> | undefined;
+    const closeListeners = () => (closingListeners ??= cleanup());
+    let closing: Promise<void> | undefined;
+    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
+    return {
+      address: server.address,
+      metricsAddress: http.address,
+      metricsUrl,
+      serverAddress,
+      pipeline,
+      device,
+      tunnels: () => server.tunnels(),
+      closeListeners,
+      close: () =>
+        (closing ??= (async () => {
+          await closeListeners();
+          await pipeline.shutdown();
+        })()),
+    };
+  } catch (e) {
+    await cleanup();
+    await pipeline.shutdown(1000).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A running client. */
+export interface MasqueClient {
+  readonly client: ConnectIpClient;
+  readonly device: PacketDevice;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a client: TUN up, tunnel to `--server`, address and routes installed when assigned; reconnects
+ * with backoff. Logs `masque-vpn client tunnel up: ADDRESS on TUN` at each tunnel.
+ * @throws MasqueConfigError / CommanderError for flags; TunError.
+ */
+export async function runMasqueClient(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<MasqueClient> {
+  const cfg = readClientConfig(argv);
+  const logger = opts.logger ?? createLogger('masque-vpn-client', env);
+  const device = await (opts.openDevice ?? openTun)(cfg.tun, cfg.mtu);
+  const client = startConnectIpClient({ server: cfg.server, tls: cfg.tls, device, logger, backoffMs: cfg.backoffMs, maxBackoffMs: cfg.maxBackoffMs });
+  logger.info({ server: cfg.server.href, tun: cfg.tun }, `masque-vpn client connecting to ${cfg.server.host} with TUN ${cfg.tun}`);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await client.close();
+      await device.close();
+    })());
+  if (opts.exitHandlers) {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
+      signalled = true;
+      void close().finally(() => process.exit(0));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { client, device, close };
+}
+
+/**
+ * `otel-contracts masque-vpn server|client ...`: runs until a signal.
+ * @throws as the two runners do; Error for another sub-command.
+ */
+export async function runMasqueVpnCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'server') await runMasqueServer(rest, env, { exitHandlers: true });
+  else if (sub === 'client') await runMasqueClient(rest, env, { exitHandlers: true });
+  else throw new Error(sub === undefined ? 'masque-vpn: expected "server" or "client" (see --help of each)' : `masque-vpn ${sub}: expected "server" or "client" (see --help of each)`);
+}
+
+/**
+ * The command line of `otel-contracts masque-vpn ...` (and `node components/masque-vpn/main.ts ...`):
+ * {@link runMasqueVpnCommand}, with `--help` and flag errors exiting with commander's code and any
+ * start-up failure printed as one line, exit 1.
+ */
+export async function runMasqueVpnCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  try {
+    await runMasqueVpnCommand(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    process.stderr.write(`masque-vpn did not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) void runMasqueVpnCli();

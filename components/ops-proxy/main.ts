@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { createLogger } from '../../instrumentation/logger.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { CommanderError, readOpsProxyConfig, type HostPort } from './config.ts';
+import { startConnector, type Connector } from './connector.ts';
+import { startListener, type Listener } from './listener.ts';
+import { createOpsProxyMetrics } from './metrics.ts';
+import { startMetricsServer } from './metrics-server.ts';
+
+/**
+ * Entry of the ops proxy (`otel-contracts ops-proxy …` or `node components/ops-proxy/main.ts …`): wires
+ * the configuration, the listening peer (listener.ts), the connecting peer (connector.ts) and the
+ * /metrics endpoint to the metrics wiring in metrics.ts, which records the 22 families of seed 001.
+ */
+
+/** A running ops-proxy process. */
+export interface OpsProxy {
+  /** The listening role, when `--control` was given. */
+  readonly listener: Listener | undefined;
+  /** The connecting role, when `--connect` was given. */
+  readonly connector: Connector | undefined;
+  /** Where /metrics and /healthz listen. */
+  readonly metricsAddress: HostPort;
+  readonly pipeline: Pipeline;
+  /** Closes the listeners and connections. Idempotent. */
+  closeListeners(): Promise<void>;
+  /** {@link closeListeners}, then the pipeline's bounded final push and shutdown. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link runOpsProxy}. */
+export interface RunOptions {
+  /** Logger (default: pino on stderr, level from OTEL_CONTRACTS_LOG_LEVEL). */
+  readonly logger?: Logger;
+  /** Install SIGTERM/SIGINT/exit handlers with the final push (the CLI does; in-process tests do not). */
+  readonly exitHandlers?: boolean;
+}
+
+function hostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/**
+ * Starts the ops proxy.
+ * @param argv flags without node and script (see config.ts).
+ * @param env `OPS_PROXY_TOKEN` (required), `NODE_NAME`, `POD_NAME`, `OTEL_*`.
+ * @throws OpsProxyConfigError / ConfigError for bad flags or variables; CommanderError for unknown flags
+ *   or --help; the listen error of any port. Nothing stays open after a throw.
+ */
+export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<OpsProxy> {
+  const cfg = readOpsProxyConfig(argv, env);
+  const logger = opts.logger ?? createLogger('ops-proxy', env);
+  const metrics = createOpsProxyMetrics(env, logger);
+  const { pipeline } = metrics;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: e }, 'cleanup step failed');
+      }
+    }
+  };
+  try {
+    const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
+    if (listener) cleanups.push(() => listener.close());
+    const server = await startMetricsServer(cfg.metrics, pipeline, logger);
+    cleanups.push(() => server.close());
+    let connector: Connector | undefined;
+    if (cfg.connect) {
+      metrics.clientRole();
+      const c = startConnector(cfg.connect, cfg.token, logger);
+      connector = c;
+      cleanups.push(() => c.close());
+    }
+    const { pushUrl } = await pipeline.start({ listen: false });
+    const metricsUrl = `http://${hostPort(server.address)}/metrics`;
+    const where: string[] = [];
+    if (listener) {
+      where.push(`control ${hostPort(listener.control)}`);
+      if (listener.http) where.push(`http ${hostPort(listener.http)}`);
+      if (listener.https) where.push(`https ${hostPort(listener.https)}`);
+      for (const t of listener.tcp) where.push(`tcp ${hostPort(t.address)} → ${t.name}`);
+    }
+    if (cfg.connect) where.push(`connecting to ${cfg.connect.targets.map(hostPort).join(', ')} for ${cfg.connect.registrations.map((r) => r.name).join(', ')}`);
+    logger.info(
+      {
+        control: listener ? hostPort(listener.control) : undefined,
+        http: listener?.http ? hostPort(listener.http) : undefined,
+        https: listener?.https ? hostPort(listener.https) : undefined,
+        tcp: listener?.tcp.map((t) => `${t.name}=${hostPort(t.address)}`),
+        connect: cfg.connect?.targets.map(hostPort),
+        register: cfg.connect?.registrations.map((r) => `${r.name}=${hostPort(r.backend)}`),
+        metrics: metricsUrl,
+        push: pushUrl ?? 'off',
+      },
+      `ops proxy listening: ${where.join('; ')}; metrics ${metricsUrl}`,
+    );
+    let closingListeners: Promise<void> | undefined;
+    const closeListeners = () => (closingListeners ??= cleanup());
+    let closing: Promise<void> | undefined;
+    const handle: OpsProxy = {
+      listener,
+      connector,
+      metricsAddress: server.address,
+      pipeline,
+      closeListeners,
+      close: () =>
+        (closing ??= (async () => {
+          await closeListeners();
+          await pipeline.shutdown();
+        })()),
+    };
+    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
+    return handle;
+  } catch (e) {
+    await cleanup();
+    await pipeline.shutdown(1000).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function cli(): Promise<void> {
+  try {
+    await runOpsProxy(process.argv.slice(2), process.env, { exitHandlers: true });
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    process.stderr.write(`ops proxy did not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) void cli();

@@ -1,0 +1,155 @@
+import { startEbpfCollector, type EbpfCollector } from '../../collectors/ebpf/collector.ts';
+import { checkPrerequisites, EbpfInputError, prereqOptionsFromEnv } from '../../collectors/ebpf/prereq.ts';
+import { describeSelection } from '../../collectors/ebpf/program.ts';
+import { libcPaths, resolveTarget, type TargetRequest } from '../../collectors/ebpf/target.ts';
+import { ConfigError } from '../../instrumentation/config.ts';
+import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { createLogger, type Logger } from '../../instrumentation/logger.ts';
+import { processMetrics } from '../../collectors/process/index.ts';
+import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import { podtrace } from '../../semconv/generated/podtrace.ts';
+
+/**
+ * `otel-contracts podtrace (--pid PID ... | --cgroup PATH | --comm NAME)`: the 16 podtrace families
+ * (seed 003) of any process on the host, measured in the kernel by bpftrace (collectors/ebpf/), served
+ * on `PODTRACE_METRICS_ADDR` (default 127.0.0.1:3000, upstream's) and pushed by OTLP as every component.
+ */
+
+/** Upstream's metrics address. */
+export const DEFAULT_METRICS_ADDR = '127.0.0.1:3000';
+
+/** Options of {@link runPodtrace}. */
+export interface PodtraceOptions {
+  readonly logger?: Logger;
+  /** SIGTERM/SIGINT: stop bpftrace, final push, exit 0; bpftrace dying: logged, final push, exit 1 (the CLI does; tests in-process do not). */
+  readonly exitHandlers?: boolean;
+  /** Interval of the kernel maps' print, ms (default 1000). */
+  readonly printIntervalMs?: number;
+  /** /proc (tests may point elsewhere). */
+  readonly proc?: string;
+}
+
+/** A running podtrace. */
+export interface Podtrace {
+  readonly pipeline: Pipeline;
+  readonly collector: EbpfCollector;
+  readonly scrapeUrl?: string;
+  /** Stops bpftrace (its final maps recorded), then the pipeline's final push. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * `host:port`, `[v6]:port` or `:port` → the scrape reader's defaults.
+ * @throws EbpfInputError for anything else.
+ */
+export function parseMetricsAddr(raw: string): { prometheusHost: string; prometheusPort: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(raw.trim());
+  const port = Number(m?.[3]);
+  if (!m || !(port >= 0 && port <= 65535)) throw new EbpfInputError(`PODTRACE_METRICS_ADDR="${raw}": expected HOST:PORT, e.g. ${DEFAULT_METRICS_ADDR}`);
+  return { prometheusHost: m[1] ?? (m[2] || '127.0.0.1'), prometheusPort: port };
+}
+
+/**
+ * Checks the prerequisites (root, bpftrace, BTF, tracefs, which it mounts when it can), resolves the
+ * target, starts bpftrace and the pipeline, and serves the podtrace families.
+ *
+ * The scrape address is `PODTRACE_METRICS_ADDR` unless `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT` say
+ * otherwise; a non-loopback address needs `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true` (pipeline hardening).
+ *
+ * @throws EbpfInputError (exit 2) for a missing prerequisite or a bad target; ConfigError for a bad
+ *   `OTEL_*` value; Error when bpftrace fails to attach (its message included).
+ */
+export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = process.env, opts: PodtraceOptions = {}): Promise<Podtrace> {
+  const logger = opts.logger ?? createLogger('podtrace', env);
+  const prereq = checkPrerequisites(prereqOptionsFromEnv(env));
+  if (prereq.mountedTracefs) logger.info({ tracefs: prereq.tracefs }, 'mounted tracefs');
+  const target = resolveTarget(req, { ...(opts.proc ? { proc: opts.proc } : {}) });
+  for (const note of target.notes) logger.info(note);
+  const addr = parseMetricsAddr(env.PODTRACE_METRICS_ADDR?.trim() || DEFAULT_METRICS_ADDR);
+  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
+  const proc = processMetrics(env);
+  const pipeline = createPipeline({ contracts: [podtrace, ...proc.contracts], serviceName: 'podtrace', env, defaults: { exporters: ['prometheus'], ...addr }, logger });
+  proc.start(pipeline);
+  const rec = pipeline.recorders(podtrace);
+  const libcs = libcPaths(target.samplePids, opts.proc);
+  if (libcs.length === 0) logger.warn('no libc found: resolver calls (getaddrinfo...) are not timed; plain UDP port-53 exchanges still are');
+
+  let collector: EbpfCollector;
+  try {
+    collector = await startEbpfCollector(rec, {
+      selection: target.selection,
+      bpftrace: prereq.bpftrace,
+      libcPaths: libcs,
+      cgroup: target.cgroup,
+      logger,
+      env,
+      ...(opts.printIntervalMs !== undefined ? { printIntervalMs: opts.printIntervalMs } : {}),
+    });
+  } catch (e) {
+    await pipeline.shutdown(1000).catch(() => undefined);
+    throw e;
+  }
+  let started: { scrapeUrl?: string; pushUrl?: string };
+  try {
+    started = await pipeline.start();
+  } catch (e) {
+    await collector.close();
+    await pipeline.shutdown(1000).catch(() => undefined);
+    throw e;
+  }
+  logger.info(
+    { target: describeSelection(target.selection), probes: collector.probes, bpftracePid: collector.pid, bpftrace: prereq.version, libc: libcs, metrics: started.scrapeUrl ?? 'off', push: started.pushUrl ?? 'off', source: collector.source },
+    `podtrace attached ${collector.probes} probes to ${describeSelection(target.selection)}; metrics ${started.scrapeUrl ?? 'off'}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  const handle: Podtrace = {
+    pipeline,
+    collector,
+    ...(started.scrapeUrl ? { scrapeUrl: started.scrapeUrl } : {}),
+    close: () =>
+      (closing ??= (async () => {
+        await collector.close();
+        await pipeline.shutdown();
+      })()),
+  };
+  if (opts.exitHandlers) {
+    installExitHandlers(pipeline, logger, { beforeShutdown: () => collector.close() });
+    void collector.exited.then(async (e) => {
+      if (e.expected) return;
+      logger.error({ code: e.code, signal: e.signal }, 'bpftrace exited unexpectedly: stopping podtrace (final push, exit 1)');
+      await pipeline.shutdown().catch(() => undefined);
+      process.exit(1);
+    });
+  }
+  return handle;
+}
+
+/** Command-line flags of `otel-contracts podtrace`. */
+export interface PodtraceFlags {
+  readonly pid?: readonly string[];
+  readonly cgroup?: string;
+  readonly comm?: string;
+}
+
+/**
+ * The `podtrace` command: exactly one of `--pid`, `--cgroup`, `--comm`. Runs until SIGTERM/SIGINT.
+ * @returns undefined once running; 2 for bad input or a missing prerequisite (message on stderr); 1 when
+ *   bpftrace could not attach or the metrics port could not be opened.
+ */
+export async function runPodtraceCommand(flags: PodtraceFlags, env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  const given = [flags.pid?.length ? 'pid' : '', flags.cgroup !== undefined ? 'cgroup' : '', flags.comm !== undefined ? 'comm' : ''].filter(Boolean);
+  if (given.length !== 1) {
+    process.stderr.write(`otel-contracts podtrace: give exactly one of --pid PID..., --cgroup PATH, --comm NAME (got ${given.length ? given.map((g) => `--${g}`).join(', ') : 'none'})\n`);
+    return 2;
+  }
+  const req: TargetRequest = flags.pid?.length ? { pids: flags.pid } : flags.cgroup !== undefined ? { cgroup: flags.cgroup } : { comm: flags.comm as string };
+  try {
+    await runPodtrace(req, env, { exitHandlers: true });
+    return undefined;
+  } catch (e) {
+    const bad = e instanceof EbpfInputError || e instanceof ConfigError;
+    process.stderr.write(`otel-contracts podtrace: ${(e as Error).message}\n`);
+    return bad ? 2 : 1;
+  }
+}
