@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STACK_PORTS, type PartName } from '../otel-config/stack.ts';
+import type { PartName } from '../otel-config/stack.ts';
 import { pollUntil } from '../test/poll.ts';
-import { REPO_ROOT, startNode, stopAllProcesses, type TestProcess } from '../test/processes.ts';
-import { waitForMessage } from './support/fixture-messages.ts';
+import { REPO_ROOT, stopAllProcesses } from '../test/processes.ts';
+import { pushAndStop } from './support/pushers.ts';
 import { promString, scalarQuery } from './support/prometheus.ts';
 import { rssBytes } from './support/rss.ts';
 import { useStack } from './support/stack.ts';
@@ -79,34 +79,7 @@ describe('a thousand pushers', () => {
     try {
       for (let start = 0; start < PUSHERS; start += WAVE) {
         const w0 = performance.now();
-        const procs: TestProcess[] = [];
-        for (let i = start; i < Math.min(start + WAVE, PUSHERS); i++) {
-          procs.push(
-            startNode(`pusher #${i}`, [bundle], {
-              OTEL_METRICS_EXPORTER: 'otlp',
-              OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${STACK_PORTS.otlpHttp}`,
-              // Far longer than the test: no periodic export runs, only the final push on SIGTERM.
-              OTEL_METRIC_EXPORT_INTERVAL: '600000',
-              OTEL_SERVICE_NAME: job,
-              OPENSANDBOX_EGRESS_INSTANCE_ID: `${job}-${i}`,
-              E2E_K: String(K),
-            }),
-          );
-        }
-        await Promise.all(procs.map((p) => waitForMessage(p, 'ready', 60_000)));
-        const ended = await Promise.all(
-          procs.map(async (p) => {
-            const exit = await p.stop('SIGTERM', 20_000);
-            const { exportsBeforeSignal } = await waitForMessage<{ exportsBeforeSignal: number | null }>(p, 'exportsBeforeSignal', 1_000);
-            return { p, exit, exportsBeforeSignal };
-          }),
-        );
-        for (const { p, exit, exportsBeforeSignal } of ended) {
-          expect(exit, p.describe()).toEqual({ code: 0, signal: null });
-          // The precondition: the signal came before any periodic export.
-          expect(exportsBeforeSignal, p.describe()).toBe(0);
-          expect(p.stderr(), p.describe()).toMatch(/final push delivered/);
-        }
+        await pushAndStop(bundle, job, Math.min(WAVE, PUSHERS - start), (i) => ({ OPENSANDBOX_EGRESS_INSTANCE_ID: `${job}-${i}`, E2E_K: String(K) }), start, 60_000);
         waveMs.push(performance.now() - w0);
       }
       const pushedMs = performance.now() - t0;

@@ -70,7 +70,7 @@ provision_packages() {
     fi
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
-    log "packages: all present (prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, dnsmasq, nftables, iproute2, dnsutils)"
+    log "packages: all present (prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), ${PKG_CMDS[*]%%:*})"
     return 0
   fi
   command -v apt-get >/dev/null 2>&1 || die packages "missing ${missing[*]} and no apt-get; install them with your package manager"

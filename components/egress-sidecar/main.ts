@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { componentStop } from '../../instrumentation/exit.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { isLoopback } from '../../instrumentation/scrape/server.ts';
@@ -179,24 +179,14 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       `egress sidecar listening: DNS on ${hostPort(dns.address)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${mode}`,
     );
 
-    let closingListeners: Promise<void> | undefined;
-    const closeListeners = () => (closingListeners ??= cleanup());
-    let closing: Promise<void> | undefined;
-    const handle: EgressSidecar = {
+    return {
       dnsAddress: dns.address,
       httpAddress: http.address,
       enforcementMode: mode,
       pipeline,
       pendingQueries: () => forwarder.pendingCount(),
-      closeListeners,
-      close: () =>
-        (closing ??= (async () => {
-          await closeListeners();
-          await pipeline.shutdown();
-        })()),
+      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
     };
-    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
-    return handle;
   } catch (e) {
     await cleanup();
     await pipeline.shutdown(1000).catch(() => undefined);

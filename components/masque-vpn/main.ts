@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { componentStop } from '../../instrumentation/exit.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { startConnectIpClient, type ConnectIpClient } from './client.ts';
 import { CommanderError, readClientConfig, readServerConfig, type HostPort } from './config.ts';
 import type { PacketDevice } from './device.ts';
-import { startMetricsServer } from './metrics-server.ts';
+import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
 import { createMasqueMetrics } from './metrics.ts';
 import { AddressPool, numberToIpv4 } from './pool.ts';
 import { startConnectIpServer } from './server.ts';
@@ -78,7 +78,7 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
     metrics.start(() => device.linkUp());
     const server = await startConnectIpServer({ listen: cfg.listen, tls: cfg.tls, pool, routes: cfg.routes, device, metrics, logger });
     cleanups.push(() => server.close());
-    const http = await startMetricsServer(cfg.metrics, pipeline, logger);
+    const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
     cleanups.push(() => http.close());
     await pipeline.start({ listen: false });
     const metricsUrl = `http://${hostPort(http.address)}/metrics`;
@@ -86,10 +86,6 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
       { listen: hostPort(server.address), metrics: metricsUrl, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
       `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${hostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${metricsUrl}`,
     );
-    let closingListeners: Promise<void> | undefined;
-    const closeListeners = () => (closingListeners ??= cleanup());
-    let closing: Promise<void> | undefined;
-    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
     return {
       address: server.address,
       metricsAddress: http.address,
@@ -98,12 +94,7 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
       pipeline,
       device,
       tunnels: () => server.tunnels(),
-      closeListeners,
-      close: () =>
-        (closing ??= (async () => {
-          await closeListeners();
-          await pipeline.shutdown();
-        })()),
+      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
     };
   } catch (e) {
     await cleanup();

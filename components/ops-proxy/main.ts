@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { installExitHandlers } from '../../instrumentation/exit.ts';
+import { componentStop } from '../../instrumentation/exit.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { CommanderError, readOpsProxyConfig, type HostPort } from './config.ts';
 import { startConnector, type Connector } from './connector.ts';
 import { startListener, type Listener } from './listener.ts';
 import { createOpsProxyMetrics } from './metrics.ts';
-import { startMetricsServer } from './metrics-server.ts';
+import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
 
 /**
  * Entry of the ops proxy (`otel-contracts ops-proxy …` or `node components/ops-proxy/main.ts …`): wires
@@ -66,7 +66,7 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
   try {
     const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
     if (listener) cleanups.push(() => listener.close());
-    const server = await startMetricsServer(cfg.metrics, pipeline, logger);
+    const server = await startMetricsServer(cfg.metrics, pipeline, logger, 'the ops proxy');
     cleanups.push(() => server.close());
     let connector: Connector | undefined;
     if (cfg.connect) {
@@ -98,23 +98,13 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
       },
       `ops proxy listening: ${where.join('; ')}; metrics ${metricsUrl}`,
     );
-    let closingListeners: Promise<void> | undefined;
-    const closeListeners = () => (closingListeners ??= cleanup());
-    let closing: Promise<void> | undefined;
-    const handle: OpsProxy = {
+    return {
       listener,
       connector,
       metricsAddress: server.address,
       pipeline,
-      closeListeners,
-      close: () =>
-        (closing ??= (async () => {
-          await closeListeners();
-          await pipeline.shutdown();
-        })()),
+      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
     };
-    if (opts.exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
-    return handle;
   } catch (e) {
     await cleanup();
     await pipeline.shutdown(1000).catch(() => undefined);

@@ -1,25 +1,33 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Pipeline } from '../../instrumentation/pipeline.ts';
-import type { HostPort } from './config.ts';
+import type { Pipeline } from '../pipeline.ts';
 
 /**
- * The ops proxy's HTTP endpoint on `--metrics`: `GET /metrics` through the pipeline's scrape handler
- * (exact documented names, rate-limited as every component's) and `GET /healthz` (200 `ok`).
+ * A component's HTTP endpoint on its `--metrics` address (ops proxy, masque-vpn server): `GET /metrics`
+ * through the pipeline's scrape handler (exact documented names, hardened and rate-limited as every
+ * scrape) and `GET /healthz` (200 `ok`). The component chooses the address itself, so unlike
+ * {@link Pipeline.start} it is not read from `OTEL_EXPORTER_PROMETHEUS_HOST/PORT`.
  */
+
+/** A host and TCP port. */
+export interface MetricsAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 /** A running metrics endpoint. */
 export interface MetricsServer {
-  readonly address: HostPort;
+  /** Where it listens (the port the kernel chose when asked for 0). */
+  readonly address: MetricsAddress;
   close(): Promise<void>;
 }
 
 /**
- * Listens on `at`.
+ * Listens on `at`; `component` names the program in the 404 answer.
  * @throws the listen error (EADDRINUSE, EACCES).
  */
-export function startMetricsServer(at: HostPort, pipeline: Pipeline, logger: Logger): Promise<MetricsServer> {
+export function startMetricsServer(at: MetricsAddress, pipeline: Pipeline, logger: Logger, component: string): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (pipeline.scrapeHandler(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
@@ -27,7 +35,7 @@ export function startMetricsServer(at: HostPort, pipeline: Pipeline, logger: Log
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok\n');
       return;
     }
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found: the ops proxy serves /metrics and /healthz\n');
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`not found: ${component} serves /metrics and /healthz\n`);
   });
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
