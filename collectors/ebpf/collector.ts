@@ -27,16 +27,41 @@ export interface EbpfCollectorOptions {
   readonly cgroupIntervalMs?: number;
   /** How long bpftrace may take to compile and attach (default 60 s). */
   readonly attachTimeoutMs?: number;
+  /**
+   * Restart bpftrace when it dies unexpectedly, while `alive()` says the target still lives: after
+   * `minBackoffMs` (default 1 s), doubling on each failure up to `maxBackoffMs` (default 30 s); back to
+   * the minimum once a bpftrace has run for `maxBackoffMs`. Without it, a death ends the collector.
+   */
+  readonly restart?: {
+    readonly alive: () => boolean;
+    /** Called once per bpftrace restarted and attached. */
+    readonly onRestart?: (bpftracePid: number) => void;
+    readonly minBackoffMs?: number;
+    readonly maxBackoffMs?: number;
+  };
+}
+
+/** How a bpftrace run ended. */
+export interface BpftraceExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** True when the collector asked it to stop. */
+  readonly expected: boolean;
 }
 
 /** A running eBPF collector. */
 export interface EbpfCollector extends Collector {
   /** The number of probes bpftrace attached. */
   readonly probes: number;
-  /** bpftrace's pid (also its process group). */
+  /** The current bpftrace's pid (also its process group); changes when bpftrace is restarted. */
   readonly pid: number;
-  /** Settles when bpftrace has exited: with its exit code and signal, whether asked to or not. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>;
+  /** Restarts so far (bpftrace died and a new one attached). */
+  readonly restarts: number;
+  /**
+   * Settles when the collector has stopped for good: closed (expected), or bpftrace died and was not
+   * restarted (no `restart` option, or the target is gone), with the last bpftrace's code and signal.
+   */
+  readonly exited: Promise<BpftraceExit>;
   /**
    * Stops bpftrace gracefully (SIGINT to its process group: its END prints the final maps, recorded
    * here), SIGKILL after `graceMs` (default 5 s); then records the cgroup a last time. Idempotent.
@@ -47,44 +72,62 @@ export interface EbpfCollector extends Collector {
 /** Lines of bpftrace's stderr that say nothing useful on these machines. */
 const QUIET_STDERR = /RLIMIT_MEMLOCK|^Attaching \d+ probes/;
 
+/** Sends `sig` to the process group `pid`; nothing when it is gone. */
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** One attached bpftrace. */
+interface Run {
+  readonly pid: number;
+  readonly probes: number;
+  /** Settles when this bpftrace has exited (expected: not decided here). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last lines of its stderr that say something. */
+  stderrTail(): string;
+}
+
 /**
- * Runs one bpftrace program (collectors/ebpf/program.ts) for the selection and records its prints into
- * the podtrace recorders (record.ts), and reads the traced processes' cgroup for the four resource
- * families with the cgroup collector's readers, every `cgroupIntervalMs`.
- *
- * bpftrace runs in its own process group with `-f json`; its stdout is read line by line, its stderr
- * is logged (errors at warn). Resolves once the probes are attached.
- *
+ * Starts one bpftrace with `program`, recording its prints through a fresh delta recorder (a new
+ * bpftrace's maps start at zero). `onSpawn` gets its pid at once, so that a close while it attaches
+ * can stop it. Resolves once its probes are attached.
  * @throws Error with bpftrace's own message when it exits or fails to attach within the timeout.
  */
-export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfCollectorOptions): Promise<EbpfCollector> {
+async function startRun(rec: PodtraceRecorders, opts: EbpfCollectorOptions, program: string, onSpawn: (pid: number) => void): Promise<Run> {
   const { logger } = opts;
-  const program = buildProgram(opts.selection, { libcPaths: opts.libcPaths, intervalMs: opts.printIntervalMs });
   const child: ChildProcess = spawn(opts.bpftrace, ['-f', 'json', '-B', 'none', '--no-warnings', '-e', program], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
     env: { ...(opts.env ?? process.env), BPFTRACE_MAP_KEYS_MAX: (opts.env ?? process.env).BPFTRACE_MAP_KEYS_MAX ?? '16384' },
   });
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${opts.bpftrace}`);
-  let stopping = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>((resolve) => {
-    child.once('close', (code, signal) => resolve({ code, signal, expected: stopping }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
     child.once('error', (err) => {
       logger.error({ err: err.message }, 'bpftrace could not run');
-      resolve({ code: null, signal: null, expected: stopping });
+      resolve({ code: null, signal: null });
     });
   });
+  if (pid === undefined) {
+    await exited;
+    throw new Error(`could not start ${opts.bpftrace}`);
+  }
+  onSpawn(pid);
 
-  const stderrTail: string[] = [];
+  const stderrLines: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (!line.trim()) return;
-    stderrTail.push(line);
-    if (stderrTail.length > 30) stderrTail.shift();
+    stderrLines.push(line);
+    if (stderrLines.length > 30) stderrLines.shift();
     if (QUIET_STDERR.test(line)) logger.debug({ bpftrace: line }, 'bpftrace');
     else if (/ERROR|FATAL/.test(line)) logger.error({ bpftrace: line }, 'bpftrace error');
     else logger.warn({ bpftrace: line }, 'bpftrace');
   });
+  const stderrTail = () => stderrLines.filter((l) => !QUIET_STDERR.test(l)).join('\n');
 
   const ebpf = createEbpfRecorder(rec);
   let probes = 0;
@@ -106,13 +149,6 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
     }
   });
 
-  const signalGroup = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  };
   let timer: NodeJS.Timeout | undefined;
   const attachTimeoutMs = opts.attachTimeoutMs ?? 60_000;
   const outcome = await Promise.race([
@@ -122,13 +158,34 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
   ]);
   clearTimeout(timer);
   if (!('probes' in outcome)) {
-    stopping = true;
-    signalGroup('SIGKILL');
+    signalGroup(pid, 'SIGKILL');
     await exited;
     const why = 'exit' in outcome ? `bpftrace exited (code ${outcome.exit.code}, signal ${outcome.exit.signal}) before attaching` : `bpftrace did not attach within ${attachTimeoutMs} ms`;
-    const tail = stderrTail.filter((l) => !QUIET_STDERR.test(l)).join('\n');
+    const tail = stderrTail();
     throw new Error(`${why}${tail ? `:\n${tail}` : ''}`);
   }
+  return { pid, probes: outcome.probes, exited, stderrTail };
+}
+
+/**
+ * Runs one bpftrace program (collectors/ebpf/program.ts) for the selection and records its prints into
+ * the podtrace recorders (record.ts), and reads the traced processes' cgroup for the four resource
+ * families with the cgroup collector's readers, every `cgroupIntervalMs`.
+ *
+ * bpftrace runs in its own process group with `-f json`; its stdout is read line by line, its stderr
+ * is logged (errors at warn). Resolves once the probes are attached. When bpftrace dies unexpectedly
+ * it is logged and, with `restart`, started again with backoff while the target lives.
+ *
+ * @throws Error with bpftrace's own message when it exits or fails to attach within the timeout.
+ */
+export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfCollectorOptions): Promise<EbpfCollector> {
+  const { logger } = opts;
+  const program = buildProgram(opts.selection, { libcPaths: opts.libcPaths, intervalMs: opts.printIntervalMs });
+  let currentPid = 0;
+  let stopping = false;
+  let run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
+  let probes = run.probes;
+  let restarts = 0;
 
   // Resource families from the traced processes' cgroup.
   const recordCgroup = createCgroupRecorder(rec, resolveNamespace(opts.env));
@@ -143,25 +200,89 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
   const cgroupTimer = setInterval(readResources, opts.cgroupIntervalMs ?? 5_000);
   cgroupTimer.unref();
 
+  // Supervision: wait for the current bpftrace to exit; unless asked to stop, restart it with backoff.
+  let wake: () => void = () => {};
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  const minMs = opts.restart?.minBackoffMs ?? 1_000;
+  const maxMs = Math.max(minMs, opts.restart?.maxBackoffMs ?? 30_000);
+  const supervise = async (): Promise<BpftraceExit> => {
+    let backoff = minMs;
+    for (;;) {
+      const startedAt = performance.now();
+      const e = await run.exited;
+      if (stopping) return { ...e, expected: true };
+      if (performance.now() - startedAt >= maxMs) backoff = minMs;
+      const tail = run.stderrTail();
+      if (!opts.restart) {
+        logger.error({ code: e.code, signal: e.signal, ...(tail ? { stderr: tail } : {}) }, 'bpftrace exited unexpectedly');
+        return { ...e, expected: false };
+      }
+      logger.error({ code: e.code, signal: e.signal, bpftracePid: run.pid, restarts, backoffMs: backoff, ...(tail ? { stderr: tail } : {}) }, `bpftrace exited unexpectedly: restarting it in ${backoff} ms`);
+      for (;;) {
+        await sleep(backoff);
+        if (stopping) return { ...e, expected: true };
+        if (!opts.restart.alive()) {
+          logger.error({ target: describeSelection(opts.selection) }, 'bpftrace exited unexpectedly and the traced target is gone: not restarting');
+          return { ...e, expected: false };
+        }
+        try {
+          run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
+        } catch (err) {
+          if (stopping) return { ...e, expected: true };
+          backoff = Math.min(backoff * 2, maxMs);
+          logger.error({ err: (err as Error).message, backoffMs: backoff }, `bpftrace restart failed: trying again in ${backoff} ms`);
+          continue;
+        }
+        probes = run.probes;
+        restarts += 1;
+        backoff = Math.min(backoff * 2, maxMs);
+        logger.warn({ bpftracePid: run.pid, probes, restarts }, `bpftrace restarted (${restarts} so far), ${probes} probes attached`);
+        try {
+          opts.restart.onRestart?.(run.pid);
+        } catch {
+          // a counter's failure never stops tracing
+        }
+        if (stopping) signalGroup(run.pid, 'SIGINT');
+        break;
+      }
+    }
+  };
+  const exited = supervise();
+  void exited.then(() => clearInterval(cgroupTimer));
+
   let closing: Promise<void> | undefined;
+  const stop = () => {
+    stopping = true;
+    clearInterval(cgroupTimer);
+    wake();
+    signalGroup(currentPid, 'SIGINT');
+  };
   return {
     name: 'ebpf',
-    source: `bpftrace (${describeSelection(opts.selection)}, ${outcome.probes} probes; resources from ${cgroupSource})`,
-    probes: outcome.probes,
-    pid,
+    source: `bpftrace (${describeSelection(opts.selection)}, ${probes} probes; resources from ${cgroupSource})`,
+    get probes() {
+      return probes;
+    },
+    get pid() {
+      return currentPid;
+    },
+    get restarts() {
+      return restarts;
+    },
     exited,
     flush: readResources,
-    stop() {
-      stopping = true;
-      clearInterval(cgroupTimer);
-      signalGroup('SIGINT');
-    },
+    stop,
     close(graceMs = 5_000) {
       return (closing ??= (async () => {
-        stopping = true;
-        clearInterval(cgroupTimer);
-        signalGroup('SIGINT');
-        const kill = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+        stop();
+        const kill = setTimeout(() => signalGroup(currentPid, 'SIGKILL'), graceMs);
         await exited;
         clearTimeout(kill);
         readResources();

@@ -17,6 +17,11 @@ export interface Target {
   readonly samplePids: readonly number[];
   /** Notes for the start-up log (e.g. a truncated comm). */
   readonly notes: readonly string[];
+  /**
+   * Whether the target still lives (checked before restarting a bpftrace that died): a given pid is
+   * alive (`--pid`, cgroup v1), the cgroup directory exists (cgroup v2), a process has the comm (`--comm`).
+   */
+  readonly alive: () => boolean;
 }
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -84,7 +89,7 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
       if (!pids.includes(tgid)) pids.push(tgid);
     }
     const first = pids[0] as number;
-    return { selection: { kind: 'pid', pids }, cgroup: () => cgroupOfPid(first, proc), samplePids: pids, notes: [] };
+    return { selection: { kind: 'pid', pids }, cgroup: () => cgroupOfPid(first, proc), samplePids: pids, notes: [], alive: () => pids.some((p) => existsSync(join(proc, String(p)))) };
   }
   if ('cgroup' in req) {
     const path = req.cgroup;
@@ -100,7 +105,7 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
     if (statfsSync(dir).type === CGROUP2_SUPER_MAGIC) {
       const ids = walkDirs(dir).map((d) => statSync(d, { bigint: true }).ino);
       const location: CgroupLocation = { version: 2, dir };
-      return { selection: { kind: 'cgroup', ids }, cgroup: () => location, samplePids: procsIn(dir).slice(0, 1), notes: [] };
+      return { selection: { kind: 'cgroup', ids }, cgroup: () => location, samplePids: procsIn(dir).slice(0, 1), notes: [], alive: () => existsSync(join(dir, 'cgroup.procs')) };
     }
     const pids = [...new Set(walkDirs(dir).flatMap(procsIn))];
     if (pids.length === 0) {
@@ -114,7 +119,7 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
       if (existsSync(d)) dirs[c] = d;
     }
     const location: CgroupLocation = { version: 1, dirs };
-    return { selection: { kind: 'pid', pids }, cgroup: () => location, samplePids: pids.slice(0, 1), notes: [`cgroup v1: tracing the ${pids.length} process(es) in ${dir} at start and their descendants`] };
+    return { selection: { kind: 'pid', pids }, cgroup: () => location, samplePids: pids.slice(0, 1), alive: () => pids.some((p) => existsSync(join(proc, String(p)))), notes: [`cgroup v1: tracing the ${pids.length} process(es) in ${dir} at start and their descendants`] };
   }
   const comm = req.comm;
   if (!/^[^"\\\n]+$/.test(comm)) throw new EbpfInputError(`--comm "${comm}": expected a command name without quotes or backslashes`);
@@ -131,6 +136,7 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
     },
     samplePids: pidsByComm(cut, proc).slice(0, 1),
     notes,
+    alive: () => pidsByComm(cut, proc).length > 0,
   };
 }
 

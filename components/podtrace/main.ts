@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../instrumentation/logger.ts';
 import { processMetrics } from '../../collectors/process/index.ts';
 import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
+import { self } from '../../semconv/generated/self.ts';
 
 /**
  * `otel-contracts podtrace (--pid PID ... | --cgroup PATH | --comm NAME)`: the 16 podtrace families
@@ -21,12 +22,17 @@ export const DEFAULT_METRICS_ADDR = '127.0.0.1:3000';
 /** Options of {@link runPodtrace}. */
 export interface PodtraceOptions {
   readonly logger?: Logger;
-  /** SIGTERM/SIGINT: stop bpftrace, final push, exit 0; bpftrace dying: logged, final push, exit 1 (the CLI does; tests in-process do not). */
+  /**
+   * SIGTERM/SIGINT: stop bpftrace, final push, exit 0; bpftrace dying for good (the target gone, so not
+   * restarted): logged, final push, exit 1 (the CLI does; tests in-process do not).
+   */
   readonly exitHandlers?: boolean;
   /** Interval of the kernel maps' print, ms (default 1000). */
   readonly printIntervalMs?: number;
   /** /proc (tests may point elsewhere). */
   readonly proc?: string;
+  /** Backoff of bpftrace restarts, ms (default 1000 doubling to 30000). */
+  readonly restartBackoffMs?: { readonly min: number; readonly max: number };
 }
 
 /** A running podtrace. */
@@ -71,6 +77,7 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
   const pipeline = createPipeline({ contracts: [podtrace, ...proc.contracts], serviceName: 'podtrace', env, defaults: { exporters: ['prometheus'], ...addr }, logger });
   proc.start(pipeline);
   const rec = pipeline.recorders(podtrace);
+  const restartsTotal = pipeline.recorders(self).otel_contracts_tracer_restarts_total;
   const libcs = libcPaths(target.samplePids, opts.proc);
   if (libcs.length === 0) logger.warn('no libc found: resolver calls (getaddrinfo...) are not timed; plain UDP port-53 exchanges still are');
 
@@ -83,6 +90,12 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
       cgroup: target.cgroup,
       logger,
       env,
+      // bpftrace dying is logged, counted and restarted with backoff while the target lives.
+      restart: {
+        alive: target.alive,
+        onRestart: () => restartsTotal.add(1),
+        ...(opts.restartBackoffMs ? { minBackoffMs: opts.restartBackoffMs.min, maxBackoffMs: opts.restartBackoffMs.max } : {}),
+      },
       ...(opts.printIntervalMs !== undefined ? { printIntervalMs: opts.printIntervalMs } : {}),
     });
   } catch (e) {
@@ -117,7 +130,7 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
     installExitHandlers(pipeline, logger, { beforeShutdown: () => collector.close() });
     void collector.exited.then(async (e) => {
       if (e.expected) return;
-      logger.error({ code: e.code, signal: e.signal }, 'bpftrace exited unexpectedly: stopping podtrace (final push, exit 1)');
+      logger.error({ code: e.code, signal: e.signal, restarts: collector.restarts }, 'bpftrace exited and the traced target is gone: stopping podtrace (final push, exit 1)');
       await pipeline.shutdown().catch(() => undefined);
       process.exit(1);
     });

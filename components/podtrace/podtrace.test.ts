@@ -5,7 +5,7 @@
  * cannot attach, they fail with bpftrace's reason.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,11 @@ import { CLI, NODE_BIN, findProgram, runProcess, startProcess, stopAllProcesses,
 const isRoot = process.getuid?.() === 0;
 const bpftrace = findProgram('bpftrace');
 
-/** The workload: a loopback TCP server, then on the trigger file: 10 × (4096-byte write + fsync), a read back, getaddrinfo, one TCP exchange. */
+/**
+ * The workload: a loopback TCP server, then on the trigger file: 10 × (4096-byte write + fsync), a read
+ * back, getaddrinfo, one TCP exchange; then on each file TRIGGER.1, TRIGGER.2, ...: 10 × (4096-byte
+ * write + fsync) more, printing `round N`.
+ */
 const WORKLOAD = String.raw`
 import os, socket, sys, time, threading
 trigger = sys.argv[1]
@@ -53,7 +57,18 @@ while True:
     n += len(d)
 c.close()
 print('done', got, n, flush=True)
-time.sleep(600)
+i = 1
+deadline = time.time() + 600
+while time.time() < deadline:
+    if os.path.exists('%s.%d' % (trigger, i)):
+        with open(path, 'ab') as f:
+            for _ in range(10):
+                f.write(b'a' * 4096)
+                f.flush()
+                os.fsync(f.fileno())
+        print('round', i, flush=True)
+        i += 1
+    time.sleep(0.05)
 `;
 
 function podtrace(args: readonly string[], env: Record<string, string> = {}): TestProcess {
@@ -172,15 +187,54 @@ describe.runIf(isRoot && bpftrace !== undefined)('otel-contracts podtrace --pid 
     await pollUntil(`bpftrace ${bpftracePid} gone`, async () => existsSync(`/proc/${bpftracePid}`), (alive) => !alive, { timeoutMs: 10_000, intervalMs: 100 });
   }, 40_000);
 
-  it('bpftrace dying mid-run is logged and podtrace exits non-zero', async () => {
+  it('bpftrace dying mid-run is logged, counted and restarted; the families keep growing', async () => {
     const port = await freePort();
+    const turl = `http://127.0.0.1:${port}/metrics`;
     const t = podtrace(['--pid', String(work.pid)], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
     await t.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
+    const first = Number(/"bpftracePid":(\d+)/.exec(t.stderr())?.[1]);
+    expect(first).toBeGreaterThan(0);
+    const written = (s: SampleLine[]) => total(s, 'podtrace_filesystem_bytes_total', { ...py, type: 'FS', operation: 'write' });
+    writeFileSync(join(dir, 'go.1'), '');
+    await work.waitForLine(/^round 1$/);
+    await scrapeUntil(turl, 'round 1 written', (s) => written(s) >= 40960, { timeoutMs: 20_000, intervalMs: 250 });
+
+    process.kill(first, 'SIGKILL');
+    const line = await t.waitForLine(/"bpftracePid":(\d+).*bpftrace restarted/, { stream: 'stderr', timeoutMs: 90_000 });
+    const second = Number(line[1]);
+    expect(second, t.describe()).toBeGreaterThan(0);
+    expect(second).not.toBe(first);
+    expect(existsSync(`/proc/${second}`), t.describe()).toBe(true);
+    expect(t.stderr()).toMatch(/bpftrace exited unexpectedly: restarting it in 1000 ms/);
+    expect(t.exitInfo()).toBeNull();
+
+    writeFileSync(join(dir, 'go.2'), '');
+    await work.waitForLine(/^round 2$/);
+    const after = await scrapeUntil(turl, 'round 2 written through the new bpftrace, and the restart counted', (s) => written(s) >= 81920 && total(s, 'otel_contracts_tracer_restarts_total') >= 1, {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      describe: (s) => `written ${written(s)}, restarts ${total(s, 'otel_contracts_tracer_restarts_total')}\n${t.describe()}`,
+    });
+    expect(written(after)).toBe(81920);
+    expect(total(after, 'otel_contracts_tracer_restarts_total')).toBe(1);
+
+    const exit = await t.stop('SIGTERM', 20_000);
+    expect(exit, t.describe()).toEqual({ code: 0, signal: null });
+    await pollUntil(`bpftrace ${second} gone`, async () => existsSync(`/proc/${second}`), (alive) => !alive, { timeoutMs: 10_000, intervalMs: 100 });
+  }, 180_000);
+
+  it('bpftrace dying after the traced process is gone: logged, not restarted, exit 1', async () => {
+    const sleeper = startProcess('sleep', 'sleep', ['600']);
+    const port = await freePort();
+    const t = podtrace(['--pid', String(sleeper.pid)], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
+    await t.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
     const bpftracePid = Number(/"bpftracePid":(\d+)/.exec(t.stderr())?.[1]);
+    await sleeper.stop('SIGKILL', 10_000);
     process.kill(bpftracePid, 'SIGKILL');
-    const exit = await pollUntil('podtrace to exit after bpftrace died', async () => t.exitInfo(), (e) => e !== null, { timeoutMs: 20_000, intervalMs: 100 });
+    const exit = await pollUntil('podtrace to exit after bpftrace died with its target gone', async () => t.exitInfo(), (e) => e !== null, { timeoutMs: 30_000, intervalMs: 100 });
     expect(exit?.code, t.describe()).toBe(1);
-    expect(t.stderr()).toMatch(/bpftrace exited unexpectedly/);
+    expect(t.stderr()).toMatch(/the traced target is gone: not restarting/);
+    expect(t.stderr()).not.toMatch(/bpftrace restarted/);
   }, 120_000);
 
   it('missing prerequisites: exit 2 naming the missing piece', async () => {
@@ -194,6 +248,73 @@ describe.runIf(isRoot && bpftrace !== undefined)('otel-contracts podtrace --pid 
       expect(r.stderr, r.describe).toMatch(re);
     }
   }, 60_000);
+});
+
+/**
+ * Where this machine lets a test make a cgroup: the v2 hierarchy (`/sys/fs/cgroup` itself, or
+ * `/sys/fs/cgroup/unified` on hybrid hosts), else v1's memory controller (see collectors/ebpf/target.ts).
+ */
+function cgroupParent(): string | undefined {
+  const CGROUP2_SUPER_MAGIC = 0x63677270;
+  for (const dir of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    try {
+      if (statfsSync(dir).type === CGROUP2_SUPER_MAGIC && existsSync(join(dir, 'cgroup.procs'))) return dir;
+    } catch {
+      // not there
+    }
+  }
+  return existsSync('/sys/fs/cgroup/memory/cgroup.procs') ? '/sys/fs/cgroup/memory' : undefined;
+}
+
+describe.runIf(isRoot && bpftrace !== undefined && cgroupParent() !== undefined)('otel-contracts podtrace --cgroup on a Python workload in a fresh cgroup (root, bpftrace)', () => {
+  let dir: string;
+  let cg: string;
+  let samples: SampleLine[];
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'podtrace-cg-'));
+    cg = join(cgroupParent() as string, `otel-contracts-podtrace-test-${process.pid}`);
+    mkdirSync(cg);
+    const script = join(dir, 'work.py');
+    writeFileSync(script, WORKLOAD);
+    // The shell moves itself into the cgroup, then becomes the workload: it runs there from its first instruction.
+    const work = startProcess('python workload (cgroup)', 'sh', ['-c', 'echo $$ > "$1/cgroup.procs" && exec python3 "$2" "$3"', 'sh', cg, script, join(dir, 'go')]);
+    const ready = await work.waitForLine(/^ready (\d+)/);
+    expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n')).toContain(ready[1]);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/metrics`;
+    const tracer = podtrace(['--cgroup', cg], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
+    await tracer.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
+    writeFileSync(join(dir, 'go'), '');
+    await work.waitForLine(/^done 40960 3000$/);
+    samples = await scrapeUntil(
+      url,
+      'the cgroup workload in the podtrace families',
+      (s) =>
+        total(s, 'podtrace_filesystem_bytes_total', { operation: 'write', process_name: 'python3' }) >= 40960 &&
+        total(s, 'podtrace_network_bytes_total', { direction: 'recv', process_name: 'python3' }) >= 4000,
+      { timeoutMs: 20_000, intervalMs: 500, describe: (s) => `${s.filter((x) => x.name.includes('bytes_total')).map((x) => `${x.name}${JSON.stringify(x.labels)} ${x.value}`).join('\n')}\n${tracer.describe()}` },
+    );
+  }, 150_000);
+
+  afterAll(async () => {
+    await stopAllProcesses();
+    if (cg && existsSync(cg)) {
+      // A cgroup can be removed once its last process is gone.
+      await pollUntil(`${cg} empty`, async () => readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim(), (procs) => procs === '', { timeoutMs: 10_000, intervalMs: 100 });
+      rmdirSync(cg);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('file-write and TCP bytes of the processes in the cgroup arrive as with --pid', () => {
+    const py = { process_name: 'python3' };
+    expect(total(samples, 'podtrace_filesystem_bytes_total', { ...py, type: 'FS', operation: 'write' })).toBe(40960);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'send' })).toBe(4000);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'recv' })).toBe(4000);
+    expect(total(samples, 'podtrace_fs_latency_seconds_histogram_count', { ...py, type: 'FS' })).toBeGreaterThanOrEqual(21);
+  });
 });
 
 it('python3 is there for the kernel tests', () => {

@@ -112,6 +112,16 @@ export const self = {
         }
       ],
       "maxSeries": 2
+    },
+    {
+      "name": "otel_contracts_tracer_restarts_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Times podtrace restarted bpftrace after it died while the traced processes lived.",
+      "section": "podtrace",
+      "labels": [],
+      "maxSeries": 1
     }
   ],
   "instanceLabels": [],

@@ -1,0 +1,229 @@
+/**
+ * `npm run bench:podtrace` (not a test; root and bpftrace): the cost of `otel-contracts podtrace --pid` on
+ * a Python workload, on loopback.
+ *
+ * The workload (below) loops over one op: a 4096-byte write to a regular file, a 1000-byte request and
+ * 1000-byte answer over a kept-open loopback TCP connection to its own server thread, and every 100 ops a
+ * `getaddrinfo('localhost')` and an fsync. It waits for a trigger file, then runs BENCH_DURATION_S and
+ * prints its op count. The Node preload does not apply (the workload is not Node), so two ways are run:
+ * untraced, and traced by `otel-contracts podtrace --pid` (started and attached before the trigger).
+ *
+ * Printed, each the median of BENCH_ROUNDS interleaved rounds:
+ * - throughput (ops/s) and its loss traced vs untraced: target ≤ 5 %. The BPF programs run in the traced
+ *   process's own context, so their cost shows here, not in the tracer's CPU;
+ * - the tracer's own CPU (user + system from /proc/PID/stat of podtrace's node and of bpftrace, over the
+ *   measured run) per 10k events, where events = observations in the podtrace histograms of the workload
+ *   at the end of the run (file calls, run-queue waits, DNS, RTT, connects) + the workload's socket calls
+ *   (4 per op; summed into network_bytes_total, which keeps no count);
+ * - start-up: from spawning podtrace (the workload already running) to the first scrape showing the
+ *   workload's written bytes, median of BENCH_STARTUP_RUNS: target ≤ 5 s.
+ *
+ * Environment: BENCH_DURATION_S (5), BENCH_ROUNDS (3), BENCH_STARTUP_RUNS (3). Every child is stopped at
+ * the end, also on failure or Ctrl-C.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { scrape, total, type SampleLine } from '../test/exposition.ts';
+import { delay } from '../test/poll.ts';
+import { freePort } from '../test/ports.ts';
+import { CLI, NODE_BIN, findProgram, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
+
+const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
+const CLK_TCK = 100;
+
+const WORKLOAD = String.raw`
+import os, socket, sys, time, threading
+trigger, duration = sys.argv[1], float(sys.argv[2])
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)
+def serve():
+    c, _ = srv.accept()
+    while True:
+        got = 0
+        while got < 1000:
+            d = c.recv(65536)
+            if not d: return
+            got += len(d)
+        c.sendall(b'y' * 1000)
+threading.Thread(target=serve, daemon=True).start()
+c = socket.create_connection(srv.getsockname())
+f = open(trigger + '.data', 'wb')
+print('ready', os.getpid(), flush=True)
+while not os.path.exists(trigger):
+    time.sleep(0.01)
+end = time.monotonic() + duration
+ops = 0
+block = b'a' * 4096
+while time.monotonic() < end:
+    f.write(block); f.flush()
+    c.sendall(b'x' * 1000)
+    got = 0
+    while got < 1000:
+        got += len(c.recv(65536))
+    ops += 1
+    if ops % 100 == 0:
+        socket.getaddrinfo('localhost', 80)
+        os.fsync(f.fileno())
+        f.seek(0)
+print('ops', ops, flush=True)
+time.sleep(600)
+`;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** CPU time (user + system) so far, in ms, of the given pids and every process in their process groups. */
+function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const fields = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const pgrp = Number(fields[2]);
+      if (pids.includes(Number(d)) || pids.includes(pgrp)) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+const py = { process_name: 'python3' };
+const HISTOGRAMS = ['podtrace_fs_latency_seconds_histogram', 'podtrace_cpu_block_seconds_histogram', 'podtrace_dns_latency_seconds_histogram', 'podtrace_rtt_seconds', 'podtrace_latency_seconds'];
+const observations = (s: readonly SampleLine[]) => HISTOGRAMS.reduce((a, h) => a + total(s, `${h}_count`, py), 0);
+const written = (s: readonly SampleLine[]) => total(s, 'podtrace_filesystem_bytes_total', { ...py, operation: 'write' });
+
+async function scrapeOrEmpty(url: string): Promise<SampleLine[]> {
+  try {
+    return (await scrape(url)).samples;
+  } catch {
+    return [];
+  }
+}
+
+function startWorkload(dir: string, name: string, duration: number): { work: TestProcess; trigger: string } {
+  const script = join(dir, 'work.py');
+  writeFileSync(script, WORKLOAD);
+  const trigger = join(dir, name);
+  return { work: startProcess(`workload ${name}`, 'python3', [script, trigger, String(duration)]), trigger };
+}
+
+async function startTracer(pid: string): Promise<{ tracer: TestProcess; url: string }> {
+  const port = await freePort();
+  const tracer = startProcess('podtrace', NODE_BIN, [CLI, 'podtrace', '--pid', pid], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}`, OTEL_CONTRACTS_LOG_LEVEL: 'info' });
+  return { tracer, url: `http://127.0.0.1:${port}/metrics` };
+}
+
+interface Run {
+  opsPerSec: number;
+  tracerCpuMs?: number;
+  events?: number;
+}
+
+async function run(dir: string, name: string, traced: boolean): Promise<Run> {
+  const { work, trigger } = startWorkload(dir, name, DURATION);
+  let tracer: TestProcess | undefined;
+  try {
+    const ready = await work.waitForLine(/^ready (\d+)/);
+    let url = '';
+    let pids: number[] = [];
+    if (traced) {
+      ({ tracer, url } = await startTracer(ready[1] as string));
+      await tracer.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
+      pids = [tracer.pid, Number(/"bpftracePid":(\d+)/.exec(tracer.stderr())?.[1])];
+    }
+    const c0 = traced ? cpuMs(pids) : 0;
+    writeFileSync(trigger, '');
+    const ops = Number((await work.waitForLine(/^ops (\d+)/, { timeoutMs: (DURATION + 30) * 1000 }))[1]);
+    if (!traced) return { opsPerSec: ops / DURATION };
+    const c1 = cpuMs(pids);
+    // The maps are printed every second: wait for a print after the run before counting events.
+    await delay(1500);
+    const s = await scrapeOrEmpty(url);
+    return { opsPerSec: ops / DURATION, tracerCpuMs: c1 - c0, events: observations(s) + 4 * ops };
+  } finally {
+    await tracer?.stop('SIGTERM', 10_000);
+    await work.stop('SIGKILL', 3_000);
+  }
+}
+
+/** ms from spawning podtrace (the workload running) to the first scrape with its written bytes. */
+async function startupMs(dir: string, name: string): Promise<number> {
+  const { work, trigger } = startWorkload(dir, name, 120);
+  let tracer: TestProcess | undefined;
+  try {
+    const ready = await work.waitForLine(/^ready (\d+)/);
+    writeFileSync(trigger, '');
+    const t0 = performance.now();
+    let url: string;
+    ({ tracer, url } = await startTracer(ready[1] as string));
+    while (performance.now() - t0 < 90_000) {
+      if (written(await scrapeOrEmpty(url)) > 0) return performance.now() - t0;
+      if (tracer.exitInfo() !== null) throw new Error(`podtrace exited: ${tracer.describe()}`);
+      await delay(50);
+    }
+    throw new Error(`no data within 90 s: ${tracer.describe()}`);
+  } finally {
+    await tracer?.stop('SIGTERM', 10_000);
+    await work.stop('SIGKILL', 3_000);
+  }
+}
+
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0 || !findProgram('bpftrace')) {
+    console.error('bench:podtrace needs root and bpftrace (npm run provision)');
+    process.exitCode = 2;
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'podtrace-bench-'));
+  try {
+    console.log(`# podtrace benchmark: Python workload (4 KiB file write + 1000-byte TCP round trip per op; getaddrinfo + fsync every 100 ops), ${DURATION} s per run, ${ROUNDS} rounds, loopback`);
+    console.log('The Node preload does not apply to a Python workload: untraced vs traced by `otel-contracts podtrace --pid`.');
+    console.log(`load average before: ${load()}`);
+    const untraced: Run[] = [];
+    const traced: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      untraced.push(await run(dir, `u${round}`, false));
+      traced.push(await run(dir, `t${round}`, true));
+    }
+    const base = median(untraced.map((r) => r.opsPerSec));
+    const ours = median(traced.map((r) => r.opsPerSec));
+    console.log(`\n## Throughput (median of ${ROUNDS} interleaved rounds; loss traced vs untraced, target ≤ 5 %)`);
+    console.log(`untraced  ${base.toFixed(0).padStart(7)} ops/s  rounds: ${untraced.map((r) => r.opsPerSec.toFixed(0)).join(', ')}`);
+    console.log(
+      `traced    ${ours.toFixed(0).padStart(7)} ops/s  rounds: ${traced.map((r) => r.opsPerSec.toFixed(0)).join(', ')}  ratio x${(ours / base).toFixed(3)}  loss ${((1 - ours / base) * 100).toFixed(1)} % ${1 - ours / base <= 0.05 ? '(within target)' : '(OVER the 5 % target)'}`,
+    );
+
+    const per10k = traced.map((r) => ((r.tracerCpuMs ?? 0) * 10_000) / Math.max(1, r.events ?? 0));
+    const events = median(traced.map((r) => r.events ?? 0));
+    const cpu = median(traced.map((r) => r.tracerCpuMs ?? 0));
+    console.log(`\n## Tracer CPU (podtrace's node + bpftrace, user + system, over the ${DURATION} s run; median)`);
+    console.log(`events    ${events.toFixed(0)} per run (${(events / DURATION).toFixed(0)}/s)`);
+    console.log(`cpu       ${cpu.toFixed(0)} ms per run = ${((cpu / (DURATION * 1000)) * 100).toFixed(1)} % of one core`);
+    console.log(`per 10k   ${median(per10k).toFixed(2)} ms CPU per 10k events  rounds: ${per10k.map((x) => x.toFixed(2)).join(', ')}`);
+
+    const startup: number[] = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) startup.push(await startupMs(dir, `s${i}`));
+    const st = median(startup);
+    console.log(`\n## Start-up until the first scrape has data (median of ${STARTUP_RUNS}; target ≤ 5 s)`);
+    console.log(`start-up  ${(st / 1000).toFixed(2)} s  ratio to target x${(st / 5000).toFixed(2)} ${st <= 5000 ? '(within target)' : '(OVER the 5 s target)'}  runs: ${startup.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
+    console.log(`\nload average after: ${load()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.once('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAllProcesses(3_000));
