@@ -8,13 +8,17 @@
  * Figures: UDP echo packets per second (WINDOW datagrams of 64 bytes in flight for UDP_S seconds); ping
  * round trip p50 (PINGS pings 10 ms apart) and the p50 the tunnel adds; bulk TCP throughput of one
  * connection (BULK_BYTES or BULK_S seconds, whichever first). Ratios tunnel / direct. Not a test: no
- * threshold fails the run. Env: MASQUE_BENCH_UDP_S (5), MASQUE_BENCH_WINDOW (64), MASQUE_BENCH_PINGS
+ * threshold fails the run (issue 15 sets no targets). The figures go to bench/results/masque.json and
+ * masque.svg (`reportBenchmark`; the tunnel is `ours`, ratios are to direct), and from there to the README
+ * (`bench/readme.ts`). Env: MASQUE_BENCH_UDP_S (5), MASQUE_BENCH_WINDOW (64), MASQUE_BENCH_PINGS
  * (200), MASQUE_BENCH_BULK_BYTES (536870912), MASQUE_BENCH_BULK_S (10).
  */
 import { makeTestPki } from '../components/masque-vpn/testing/certs.ts';
 import { inNs, Namespaces, removeStaleNamespaces, scrapeInNs } from '../components/masque-vpn/testing/netns.ts';
 import { total } from '../test/exposition.ts';
 import { CLI, NODE_BIN, REPO_ROOT, startProcess, stopAllProcesses } from '../test/processes.ts';
+import { reportBenchmark } from './support/results.ts';
+import type { Row } from './support/table.ts';
 
 const UDP_S = process.env.MASQUE_BENCH_UDP_S ?? '5';
 const WINDOW = process.env.MASQUE_BENCH_WINDOW ?? '64';
@@ -53,25 +57,28 @@ async function main(): Promise<void> {
     await startProcess('udp echo', 'ip', ['netns', 'exec', S, NODE_BIN, T('udp-echo.ts'), '0.0.0.0', '7007']).waitForLine(/listening/);
     await startProcess('tcp sink', 'ip', ['netns', 'exec', S, NODE_BIN, T('tcp-bulk.ts'), 'sink', '0.0.0.0', '7008']).waitForLine(/listening/);
 
-    const rows: [string, number, number, string][] = [];
+    const rows: Row[] = [];
+    const peers = (direct: number, tunnel: number) => [
+      { name: 'direct', value: direct },
+      { name: 'ours', value: tunnel },
+    ];
     const udp = async (host: string) => JSON.parse(await inNs(C, NODE_BIN, T('udp-probe.ts'), 'flood', host, '7007', UDP_S, '64', WINDOW)) as { pps: number; sent: number; received: number };
     const ud = await udp(DIRECT);
     const ut = await udp(TUNNEL);
-    rows.push(['UDP echo, packets/s (64 B)', ud.pps, ut.pps, `${(ut.pps / ud.pps).toFixed(2)}x`]);
+    rows.push({ case: `UDP echo, 64 B, ${WINDOW} in flight`, unit: 'packets/s', higherIsBetter: true, ratioTo: 'direct', figures: peers(ud.pps, ut.pps) });
 
     const pd = p50(await pingTimes(C, DIRECT));
     const pt = p50(await pingTimes(C, TUNNEL));
-    rows.push(['ping p50, ms', pd, pt, `+${(pt - pd).toFixed(3)} ms added`]);
+    rows.push({ case: 'ping p50', unit: 'ms', ratioTo: 'direct', figures: peers(pd, pt) });
+    rows.push({ case: 'ping p50 added by the tunnel', unit: 'ms', figures: [{ name: 'ours', value: pt - pd }] });
 
     const bulk = async (host: string) => JSON.parse(await inNs(C, NODE_BIN, T('tcp-bulk.ts'), 'send', host, '7008', BULK_BYTES, BULK_S)) as { mbitps: number };
     const bd = await bulk(DIRECT);
     const bt = await bulk(TUNNEL);
-    rows.push(['bulk TCP, Mbit/s (1 connection)', bd.mbitps, bt.mbitps, `${(bt.mbitps / bd.mbitps).toFixed(2)}x`]);
+    rows.push({ case: 'bulk TCP, 1 connection', unit: 'Mbit/s', higherIsBetter: true, ratioTo: 'direct', figures: peers(bd.mbitps, bt.mbitps) });
 
     const { samples } = await scrapeInNs(S, 'http://127.0.0.1:8080/metrics');
-    console.log(`\nmasque-vpn: direct veth vs CONNECT-IP over HTTP/2 (TLS) through TUN, node ${process.version}\n`);
-    console.log('| measure | direct | tunnel | tunnel / direct |\n|---|---:|---:|---:|');
-    for (const [what, d, t, r] of rows) console.log(`| ${what} | ${d} | ${t} | ${r} |`);
+    reportBenchmark('masque', 'masque-vpn between two namespaces: CONNECT-IP over HTTP/2 through TUN (ours) vs direct veth', 'ms', rows);
     console.log(
       `\nserver counted: ${total(samples, 'masque_vpn_packets_received_total')} packets received, ${total(samples, 'masque_vpn_packets_sent_total')} sent, ` +
         `drops ${JSON.stringify(Object.fromEntries(['invalid', 'oversized', 'processing_error'].map((r) => [r, total(samples, 'masque_vpn_packet_drops_total', { reason: r })])))}; ` +

@@ -10,7 +10,9 @@
  * connection's request (connect, GET with Connection: close, read to the close; for the tunnel this
  * includes FORWARD + DATA), and the added latency over direct; bulk throughput of one BULK_BYTES
  * transfer (backend writes, client reads to the end). Bounded: a fixed count and a time cap per pass.
- * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct.
+ * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct. The figures go
+ * to bench/results/ops-proxy.json and ops-proxy.svg (`reportBenchmark`; the tunnel is `ours`, ratios are to
+ * direct), and from there to the README (`bench/readme.ts`).
  *
  * Env: OPS_BENCH_REQUESTS (default 20000), OPS_BENCH_CONNS (16), OPS_BENCH_NEWCONN (1000),
  * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass).
@@ -22,6 +24,8 @@ import { join } from 'node:path';
 import { freePort } from '../test/ports.ts';
 import { findProgram, NODE_BIN, REPO_ROOT, startNode, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
 import { pollUntil } from '../test/poll.ts';
+import { reportBenchmark } from './support/results.ts';
+import type { Row as TableRow } from './support/table.ts';
 
 const REQUESTS = Number(process.env.OPS_BENCH_REQUESTS ?? 20_000);
 const CONNS = Number(process.env.OPS_BENCH_CONNS ?? 16);
@@ -220,12 +224,26 @@ backend bulkb
   return { name: 'haproxy', http, host: 'app.bench', bulk: tcp };
 }
 
-function fmt(v: number, digits = 0): string {
-  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
-}
-
-function ratio(a: number, b: number): string {
-  return Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a';
+/** The figures as benchmark rows: the tunnel is `ours`, ratios are to direct. */
+function tableRows(rows: readonly Row[]): TableRow[] {
+  const name = (r: Row) => (r.name === 'tunnel' ? 'ours' : r.name);
+  const peers = (pick: (r: Row) => number) => rows.map((r) => ({ name: name(r), value: pick(r) }));
+  const direct = rows[0] as Row;
+  const incomplete = rows.filter((r) => !r.bulkOk).map(name);
+  return [
+    { case: `keep-alive, ${CONNS} connections`, unit: 'req/s', higherIsBetter: true, ratioTo: 'direct', figures: peers((r) => r.rps), target: { of: 'direct', factor: 0.5 } },
+    { case: 'new connection p50', unit: 'ms', ratioTo: 'direct', figures: peers((r) => r.p50us / 1000) },
+    { case: 'new connection p99', unit: 'ms', ratioTo: 'direct', figures: peers((r) => r.p99us / 1000) },
+    { case: 'new connection p50 added', unit: 'ms', figures: rows.slice(1).map((r) => ({ name: name(r), value: (r.p50us - direct.p50us) / 1000 })), target: { value: 1 } },
+    {
+      case: `bulk, one ${(BULK_BYTES / 1024 ** 2).toFixed(0)} MiB transfer${incomplete.length ? ` (INCOMPLETE: ${incomplete.join(', ')})` : ''}`,
+      unit: 'MiB/s',
+      higherIsBetter: true,
+      ratioTo: 'direct',
+      figures: peers((r) => r.bulkMiBs),
+      target: { of: 'direct', factor: 0.5 },
+    },
+  ];
 }
 
 async function main(): Promise<void> {
@@ -257,21 +275,8 @@ async function main(): Promise<void> {
       const text = await (await fetch(tunnelMetrics)).text();
       console.error(text.split('\n').filter((l) => /errors|timeout_total|bytes_rx|matched|unexpected/.test(l) && !l.startsWith('#')).join('\n'));
     }
-    const direct = rows[0] as Row;
-    const tunnel = rows[1] as Row;
-    console.log(`\nops proxy on loopback: ${REQUESTS} keep-alive requests over ${CONNS} connections, ${NEWCONN} new connections, one ${(BULK_BYTES / 1024 ** 2).toFixed(0)} MiB transfer\n`);
-    console.log('path      keep-alive req/s  (vs direct)   new conn p50 µs  p99 µs  (added p50/p99 vs direct)   bulk MiB/s  (vs direct)  complete');
-    for (const r of rows) {
-      console.log(
-        `${r.name.padEnd(9)} ${fmt(r.rps).padStart(16)}  ${ratio(r.rps, direct.rps).padStart(11)}   ${fmt(r.p50us).padStart(15)} ${fmt(r.p99us).padStart(7)}  ${`+${fmt(r.p50us - direct.p50us)} / +${fmt(r.p99us - direct.p99us)}`.padStart(26)}   ${fmt(r.bulkMiBs).padStart(10)}  ${ratio(r.bulkMiBs, direct.bulkMiBs).padStart(11)}  ${r.bulkOk ? 'yes' : 'NO'}`,
-      );
-    }
-    const hap = rows.find((r) => r.name === 'haproxy');
-    if (hap) {
-      console.log(`\ntunnel vs haproxy: keep-alive ${ratio(tunnel.rps, hap.rps)}, new-connection p50 ${ratio(tunnel.p50us, hap.p50us)} (lower is better), bulk ${ratio(tunnel.bulkMiBs, hap.bulkMiBs)}`);
-    }
-    const added = (tunnel.p50us - direct.p50us) / 1000;
-    console.log(`\ntargets: keep-alive ≥ 0.5x direct: ${ratio(tunnel.rps, direct.rps)} ${tunnel.rps >= 0.5 * direct.rps ? 'met' : 'NOT met'}; added new-connection p50 ≤ 1 ms: ${added.toFixed(3)} ms ${added <= 1 ? 'met' : 'NOT met'}; bulk ≥ 0.5x direct: ${ratio(tunnel.bulkMiBs, direct.bulkMiBs)} ${tunnel.bulkMiBs >= 0.5 * direct.bulkMiBs ? 'met' : 'NOT met'}`);
+    console.log(`\nops proxy on loopback: ${REQUESTS} keep-alive requests over ${CONNS} connections, ${NEWCONN} new connections, one ${(BULK_BYTES / 1024 ** 2).toFixed(0)} MiB transfer`);
+    reportBenchmark('ops-proxy', 'Ops proxy on loopback: tunnel (ours) vs HAProxy vs direct', 'ms', tableRows(rows));
   } finally {
     await stopAllProcesses(3_000);
     rmSync(dir, { recursive: true, force: true });

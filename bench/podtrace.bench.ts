@@ -18,6 +18,9 @@
  * - start-up: from spawning podtrace (the workload already running) to the first scrape showing the
  *   workload's written bytes, median of BENCH_STARTUP_RUNS: target ≤ 5 s.
  *
+ * The figures go to bench/results/podtrace.json and podtrace.svg (`reportBenchmark`; traced is `ours`, ratios
+ * are to untraced), and from there to the README (`bench/readme.ts`).
+ *
  * Environment: BENCH_DURATION_S (5), BENCH_ROUNDS (3), BENCH_STARTUP_RUNS (3). Every child is stopped at
  * the end, also on failure or Ctrl-C.
  */
@@ -29,6 +32,7 @@ import { scrape, total, type SampleLine } from '../test/exposition.ts';
 import { delay } from '../test/poll.ts';
 import { freePort } from '../test/ports.ts';
 import { CLI, NODE_BIN, findProgram, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
+import { reportBenchmark } from './support/results.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -215,6 +219,12 @@ async function main(): Promise<void> {
     console.log(`\n## Start-up until the first scrape has data (median of ${STARTUP_RUNS}; target ≤ 5 s)`);
     console.log(`start-up  ${(st / 1000).toFixed(2)} s  ratio to target x${(st / 5000).toFixed(2)} ${st <= 5000 ? '(within target)' : '(OVER the 5 s target)'}  runs: ${startup.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
     console.log(`\nload average after: ${load()}`);
+    reportBenchmark('podtrace', `podtrace --pid on a Python workload (median of ${ROUNDS} rounds)`, 's', [
+      { case: 'throughput', unit: 'ops/s', higherIsBetter: true, ratioTo: 'untraced', figures: [{ name: 'untraced', value: base }, { name: 'ours', value: ours }] },
+      { case: 'throughput loss vs untraced', unit: '%', target: { value: 5 }, figures: [{ name: 'ours', value: (1 - ours / base) * 100 }] },
+      { case: 'tracer CPU per 10k events', unit: 'ms', figures: [{ name: 'ours', value: median(per10k) }] },
+      { case: 'start-up to first data', unit: 's', target: { value: 5 }, figures: [{ name: 'ours', value: st / 1000 }] },
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,16 +8,17 @@ export const RESULTS_DIR = new URL('../results/', import.meta.url);
 
 /** One benchmark's figures as written to `bench/results/<id>.json` (read back by `bench/readme.ts`). */
 export interface BenchResult {
-  /** File stem: `recording`, `render`, `memory`. */
+  /** File stem: `recording`, `render`, `memory`, `dns`, `preload`, `ops-proxy`, `masque`. */
   readonly id: string;
   readonly title: string;
-  /** Unit of every figure (`ns per call`, `ms`, `bytes per series`). */
+  /** Unit of every figure (`ns per call`, `ms`, `bytes per series`), except in rows that give their own. */
   readonly unit: string;
   /** ISO time of the run, Node version and the 1/5/15-minute load averages when it ended. */
   readonly date: string;
   readonly node: string;
   readonly loadAverage: readonly number[];
-  readonly rows: readonly (Row & { readonly reference: number; readonly targetValue?: number; readonly met?: boolean })[];
+  /** Each row with its reference figure (null when the row has none: no ratios), target value and verdict. */
+  readonly rows: readonly (Row & { readonly reference: number | null; readonly targetValue?: number; readonly met?: boolean })[];
 }
 
 /**
@@ -37,7 +38,8 @@ export function reportBenchmark(id: string, title: string, unit: string, rows: r
     rows: rows.map((r) => {
       const targetValue = targetValueOf(r);
       const met = meetsTarget(r);
-      return { ...r, reference: referenceOf(r), ...(targetValue !== undefined ? { targetValue } : {}), ...(met !== undefined ? { met } : {}) };
+      const reference = referenceOf(r);
+      return { ...r, reference: Number.isFinite(reference) ? reference : null, ...(targetValue !== undefined ? { targetValue } : {}), ...(met !== undefined ? { met } : {}) };
     }),
   };
   mkdirSync(RESULTS_DIR, { recursive: true });

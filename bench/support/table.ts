@@ -8,15 +8,24 @@ export interface Figure {
 
 /**
  * A row's target: `factor` times the figure of `of` (a peer name, or {@link FASTER_CLIENT} for the faster of
- * the two Prometheus clients), or an absolute `value` in the row's unit. Lower is better for every figure.
+ * the two Prometheus clients), or an absolute `value` in the row's unit. An upper bound (lower is better),
+ * or a lower bound in a row marked `higherIsBetter`.
  */
 export type Target = { readonly of: string; readonly factor: number } | { readonly value: number };
 
-/** One row: a case, its figures, and optionally its target. */
+/**
+ * One row: a case, its figures, and optionally its target. The target applies to the figure named `ours`.
+ * Benchmarks whose peers are not Prometheus clients name the peer their ratios are to in `ratioTo` (the
+ * direct path, dnsmasq, no instrumentation); `unit` overrides the benchmark's unit for this row, and
+ * `higherIsBetter` marks throughput figures.
+ */
 export interface Row {
   readonly case: string;
   readonly figures: readonly Figure[];
   readonly target?: Target;
+  readonly ratioTo?: string;
+  readonly unit?: string;
+  readonly higherIsBetter?: boolean;
 }
 
 /** The Prometheus client libraries every row is compared with; ratios are to the faster of them. */
@@ -24,8 +33,12 @@ export const PROMETHEUS_CLIENTS = ['@prometheus-io/client', 'prom-client'] as co
 /** Names the faster of {@link PROMETHEUS_CLIENTS} in a {@link Target}. */
 export const FASTER_CLIENT = 'faster client';
 
-/** The row's reference figure: the lower of the two Prometheus clients' figures (NaN when neither is in the row). */
+/**
+ * The row's reference figure: the figure of the peer named in `ratioTo`, else the lower of the two Prometheus
+ * clients' figures (NaN when the row has neither).
+ */
 export function referenceOf(row: Row): number {
+  if (row.ratioTo !== undefined) return row.figures.find((f) => f.name === row.ratioTo)?.value ?? Number.NaN;
   const values = row.figures.filter((f) => (PROMETHEUS_CLIENTS as readonly string[]).includes(f.name)).map((f) => f.value);
   return values.length ? Math.min(...values) : Number.NaN;
 }
@@ -39,30 +52,48 @@ export function targetValueOf(row: Row): number | undefined {
   return base === undefined ? undefined : base * t.factor;
 }
 
-/** Human text of a target: `<= 0.5x faster client`, `<= otel-sdk`, `<= 10`. */
-export function describeTarget(t: Target): string {
-  if ('value' in t) return `<= ${fmt(t.value)}`;
-  return `<= ${t.factor === 1 ? '' : `${t.factor}x `}${t.of}`;
+/** Human text of a target: `<= 0.5x faster client`, `<= otel-sdk`, `<= 10`, `>= 1.5x dnsmasq`. */
+export function describeTarget(t: Target, higherIsBetter = false): string {
+  const op = higherIsBetter ? '>=' : '<=';
+  if ('value' in t) return `${op} ${fmt(t.value)}`;
+  return `${op} ${t.factor === 1 ? '' : `${t.factor}x `}${t.of}`;
 }
 
-/** True when the row has a target and `ours` (or the named figure) is at or under it. */
+/** True when the row has a target and `ours` (or the named figure) is at or under it (at or over it for `higherIsBetter`). */
 export function meetsTarget(row: Row, name = 'ours'): boolean | undefined {
   const target = targetValueOf(row);
   const mine = row.figures.find((f) => f.name === name)?.value;
-  return target === undefined || mine === undefined ? undefined : mine <= target;
+  if (target === undefined || mine === undefined) return undefined;
+  return row.higherIsBetter ? mine >= target : mine <= target;
+}
+
+/** `x0.95`-style ratio of a figure to the row's reference, or '' when the row has no reference figure. */
+export function ratioText(value: number, reference: number, prefix = 'x'): string {
+  return Number.isFinite(reference) && reference !== 0 ? `${prefix}${(value / reference).toFixed(2)}` : '';
+}
+
+/** The name of what a row's ratios are to. */
+export function referenceName(row: Row): string {
+  return row.ratioTo ?? 'the faster Prometheus client';
 }
 
 /**
- * Prints a table of figures side by side, each with its ratio to the faster of the two Prometheus clients
- * (the row's reference, see {@link referenceOf}), and the row's target when it has one; lower is better.
+ * Prints a table of figures side by side, each with its ratio to the row's reference (the faster of the two
+ * Prometheus clients, or the row's `ratioTo` peer, see {@link referenceOf}), and the row's target when it has
+ * one; lower is better unless the row says otherwise.
  */
 export function printRows(title: string, unit: string, rows: readonly Row[]): void {
-  console.log(`\n## ${title} (${unit}; ratio = figure / faster Prometheus client, lower is better; load ${loadAverage()})`);
+  const refs = [...new Set(rows.filter((r) => Number.isFinite(referenceOf(r))).map(referenceName))].join(' / ') || 'none';
+  console.log(`\n## ${title} (${unit}; ratio = figure / ${refs}, lower is better unless marked; load ${loadAverage()})`);
   for (const row of rows) {
     const ref = referenceOf(row);
-    const cells = row.figures.map((f) => `${f.name} ${fmt(f.value)} (x${(f.value / ref).toFixed(2)})`);
-    const target = row.target ? `   target ${describeTarget(row.target)}: ${meetsTarget(row) ? 'met' : 'NOT met'}` : '';
-    console.log(`${row.case.padEnd(36)} ${cells.join('   ')}${target}`);
+    const cells = row.figures.map((f) => {
+      const r = ratioText(f.value, ref);
+      return `${f.name} ${fmt(f.value)}${r ? ` (${r})` : ''}`;
+    });
+    const target = row.target ? `   target ${describeTarget(row.target, row.higherIsBetter)}: ${meetsTarget(row) ? 'met' : 'NOT met'}` : '';
+    const label = `${row.case}${row.unit ? ` (${row.unit}${row.higherIsBetter ? ', higher is better' : ''})` : row.higherIsBetter ? ' (higher is better)' : ''}`;
+    console.log(`${label.padEnd(36)} ${cells.join('   ')}${target}`);
   }
 }
 
