@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
+import type { HostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Command-line flags and environment of the egress sidecar, with embedded defaults so that
@@ -11,11 +12,8 @@ import { Command, CommanderError, Option } from 'commander';
 /** Enforcement modes (seed 000 §2 `enforcement_mode{mode}`). */
 export type EnforcementMode = 'dns' | 'dns+nft';
 
-/** A `HOST:PORT` address; `host` is an IP literal or `localhost`, without brackets. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
+/** A `HOST:PORT` address, host without brackets (the one shape every component uses). */
+export type { HostPort };
 
 /** Resolved configuration of one sidecar. Durations in milliseconds. */
 export interface SidecarConfig {

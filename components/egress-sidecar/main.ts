@@ -14,6 +14,7 @@ import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
 import { ActivePolicy, initialPolicy } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
 import { Resolver, type AnswerHook } from './resolver.ts';
+import { formatHostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Entry of the egress sidecar (`npm start` = `node components/egress-sidecar/main.ts`): wires the
@@ -51,9 +52,6 @@ export interface RunOptions {
   readonly nftRunner?: NftRunner;
 }
 
-function hostPort(a: HostPort): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
 
 /**
  * Starts the sidecar.
@@ -157,17 +155,17 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     cleanups.push(() => http.close());
 
     const { pushUrl } = await pipeline.start({ listen: false });
-    const httpBase = `http://${hostPort(http.address)}`;
+    const httpBase = `http://${formatHostPort(http.address)}`;
     if (!isLoopback(http.address.host) && !cfg.token) {
-      logger.warn({ http: hostPort(http.address) }, 'the policy API listens beyond loopback without OPENSANDBOX_EGRESS_TOKEN: anyone who reaches it can change the egress policy');
+      logger.warn({ http: formatHostPort(http.address) }, 'the policy API listens beyond loopback without OPENSANDBOX_EGRESS_TOKEN: anyone who reaches it can change the egress policy');
     }
     logger.info(
       {
-        dns: `udp+tcp ${hostPort(dns.address)}`,
+        dns: `udp+tcp ${formatHostPort(dns.address)}`,
         policy: `${httpBase}/policy`,
         metrics: `${httpBase}/metrics`,
         healthz: `${httpBase}/healthz`,
-        upstreams: cfg.upstreams.map(hostPort),
+        upstreams: cfg.upstreams.map(formatHostPort),
         upstreamSource: cfg.upstreamSource,
         mode,
         modeRequested: cfg.mode,
@@ -176,7 +174,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
         rules: policy.current.policy.egress.length,
         version,
       },
-      `egress sidecar listening: DNS on ${hostPort(dns.address)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${mode}`,
+      `egress sidecar listening: DNS on ${formatHostPort(dns.address)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${mode}`,
     );
 
     return {

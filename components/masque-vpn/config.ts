@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { parseCidr4, parseIpv4Cidr, PoolError } from './pool.ts';
+import type { HostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Command-line flags of `otel-contracts masque-vpn server` and `... client` (issue 15), read into
@@ -15,11 +16,8 @@ export class MasqueConfigError extends Error {
   override readonly name = 'MasqueConfigError';
 }
 
-/** A `HOST:PORT` address; `host` without brackets. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
+/** A `HOST:PORT` address, host without brackets (the one shape every component uses). */
+export type { HostPort };
 
 /** PEM contents of the mTLS material. */
 export interface TlsFiles {

@@ -10,6 +10,7 @@ import { createMasqueMetrics } from './metrics.ts';
 import { AddressPool, numberToIpv4 } from './pool.ts';
 import { startConnectIpServer } from './server.ts';
 import { openTun } from './tun.ts';
+import { formatHostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Entry of `otel-contracts masque-vpn server|client` (issue 15; seed 004): composes the configuration,
@@ -46,7 +47,6 @@ export interface MasqueServer {
   close(): Promise<void>;
 }
 
-const hostPort = (a: HostPort) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 /**
  * Starts a server: TUN with the pool's first address, CONNECT-IP on `--listen`, /metrics on `--metrics`.
@@ -81,10 +81,10 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
     const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
     cleanups.push(() => http.close());
     await pipeline.start({ listen: false });
-    const metricsUrl = `http://${hostPort(http.address)}/metrics`;
+    const metricsUrl = `http://${formatHostPort(http.address)}/metrics`;
     logger.info(
-      { listen: hostPort(server.address), metrics: metricsUrl, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
-      `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${hostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${metricsUrl}`,
+      { listen: formatHostPort(server.address), metrics: metricsUrl, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
+      `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${formatHostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${metricsUrl}`,
     );
     return {
       address: server.address,

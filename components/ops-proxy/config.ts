@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
 import { canonicalName } from './wire.ts';
+import type { HostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Command line and environment of the ops proxy (issue 10, "CLI"):
@@ -11,11 +12,8 @@ import { canonicalName } from './wire.ts';
  * Both roles may be given to one process. The shared token comes only from `OPS_PROXY_TOKEN`.
  */
 
-/** A `HOST:PORT` address, host without brackets. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
+/** A `HOST:PORT` address, host without brackets (the one shape every component uses). */
+export type { HostPort };
 
 /** A raw TCP route of the listening peer: connections to `listen` go to routing name `name`. */
 export interface TcpRoute {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConnectConfig, HostPort } from './config.ts';
 import { splice } from './splice.ts';
 import { LineSplitter, decodeListenerMessage, encode, type ForwardMessage } from './wire.ts';
+import { formatHostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * The connecting peer (seed 001, "Present when peer is connecting to other peers"): one control
@@ -24,9 +25,6 @@ export interface Connector {
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 
-function label(a: HostPort): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
 
 /**
  * Starts one control loop per target; never throws (an unreachable listener is retried with backoff).
@@ -63,7 +61,7 @@ export function startConnector(cfg: ConnectConfig, token: string, logger: Logger
     }
     const backend = track(connect({ host: backendAt.host, port: backendAt.port, allowHalfOpen: true, noDelay: true }));
     const onDialError = (e: Error) => {
-      logger.warn({ client_name: msg.name, backend: label(backendAt), err: e.message }, 'backend unreachable');
+      logger.warn({ client_name: msg.name, backend: formatHostPort(backendAt), err: e.message }, 'backend unreachable');
       if (!data.destroyed) data.end(encode({ op: 'data', token, proxy_id: msg.proxy_id, error: 'backend unreachable' }));
     };
     backend.once('error', onDialError);
@@ -76,7 +74,7 @@ export function startConnector(cfg: ConnectConfig, token: string, logger: Logger
 
   const run = (target: HostPort, attempt: number) => {
     if (stopped) return;
-    const where = label(target);
+    const where = formatHostPort(target);
     const socket = track(connect({ host: target.host, port: target.port, noDelay: true }));
     const lines = new LineSplitter();
     let refresh: NodeJS.Timeout | undefined;

@@ -7,6 +7,7 @@ import { startConnector, type Connector } from './connector.ts';
 import { startListener, type Listener } from './listener.ts';
 import { createOpsProxyMetrics } from './metrics.ts';
 import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
+import { formatHostPort } from '../../instrumentation/host-port.ts';
 
 /**
  * Entry of the ops proxy (`otel-contracts ops-proxy …` or `node components/ops-proxy/main.ts …`): wires
@@ -37,9 +38,6 @@ export interface RunOptions {
   readonly exitHandlers?: boolean;
 }
 
-function hostPort(a: HostPort): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
 
 /**
  * Starts the ops proxy.
@@ -76,23 +74,23 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
       cleanups.push(() => c.close());
     }
     const { pushUrl } = await pipeline.start({ listen: false });
-    const metricsUrl = `http://${hostPort(server.address)}/metrics`;
+    const metricsUrl = `http://${formatHostPort(server.address)}/metrics`;
     const where: string[] = [];
     if (listener) {
-      where.push(`control ${hostPort(listener.control)}`);
-      if (listener.http) where.push(`http ${hostPort(listener.http)}`);
-      if (listener.https) where.push(`https ${hostPort(listener.https)}`);
-      for (const t of listener.tcp) where.push(`tcp ${hostPort(t.address)} → ${t.name}`);
+      where.push(`control ${formatHostPort(listener.control)}`);
+      if (listener.http) where.push(`http ${formatHostPort(listener.http)}`);
+      if (listener.https) where.push(`https ${formatHostPort(listener.https)}`);
+      for (const t of listener.tcp) where.push(`tcp ${formatHostPort(t.address)} → ${t.name}`);
     }
-    if (cfg.connect) where.push(`connecting to ${cfg.connect.targets.map(hostPort).join(', ')} for ${cfg.connect.registrations.map((r) => r.name).join(', ')}`);
+    if (cfg.connect) where.push(`connecting to ${cfg.connect.targets.map(formatHostPort).join(', ')} for ${cfg.connect.registrations.map((r) => r.name).join(', ')}`);
     logger.info(
       {
-        control: listener ? hostPort(listener.control) : undefined,
-        http: listener?.http ? hostPort(listener.http) : undefined,
-        https: listener?.https ? hostPort(listener.https) : undefined,
-        tcp: listener?.tcp.map((t) => `${t.name}=${hostPort(t.address)}`),
-        connect: cfg.connect?.targets.map(hostPort),
-        register: cfg.connect?.registrations.map((r) => `${r.name}=${hostPort(r.backend)}`),
+        control: listener ? formatHostPort(listener.control) : undefined,
+        http: listener?.http ? formatHostPort(listener.http) : undefined,
+        https: listener?.https ? formatHostPort(listener.https) : undefined,
+        tcp: listener?.tcp.map((t) => `${t.name}=${formatHostPort(t.address)}`),
+        connect: cfg.connect?.targets.map(formatHostPort),
+        register: cfg.connect?.registrations.map((r) => `${r.name}=${formatHostPort(r.backend)}`),
         metrics: metricsUrl,
         push: pushUrl ?? 'off',
       },

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { HostPort } from '../host-port.ts';
 import type { Pipeline } from '../pipeline.ts';
 
 /**
@@ -10,16 +11,10 @@ import type { Pipeline } from '../pipeline.ts';
  * {@link Pipeline.start} it is not read from `OTEL_EXPORTER_PROMETHEUS_HOST/PORT`.
  */
 
-/** A host and TCP port. */
-export interface MetricsAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
 /** A running metrics endpoint. */
 export interface MetricsServer {
   /** Where it listens (the port the kernel chose when asked for 0). */
-  readonly address: MetricsAddress;
+  readonly address: HostPort;
   close(): Promise<void>;
 }
 
@@ -27,7 +22,7 @@ export interface MetricsServer {
  * Listens on `at`; `component` names the program in the 404 answer.
  * @throws the listen error (EADDRINUSE, EACCES).
  */
-export function startMetricsServer(at: MetricsAddress, pipeline: Pipeline, logger: Logger, component: string): Promise<MetricsServer> {
+export function startMetricsServer(at: HostPort, pipeline: Pipeline, logger: Logger, component: string): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (pipeline.scrapeHandler(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
