@@ -5,6 +5,7 @@ import { startAuthoritative, type Authoritative } from './testing/authoritative.
 import { scrape, total } from '../../test/exposition.ts';
 import { addresses, query, udpQuery } from './testing/dns-client.ts';
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
+import { seededRandom } from '../../test/prng.ts';
 
 // 10k bad packets at the UDP port: every one dropped without an answer and counted in
 // otel_contracts_dns_packets_dropped_total, and the proxy still answers afterwards.
@@ -13,17 +14,6 @@ const TOTAL = 10_000;
 const BATCH = 25;
 const TIME_CAP_MS = 60_000;
 
-/** mulberry32: a small seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'random' | 'truncated' | 'oversized' | 'pointer_loop' | 'response' | 'opcode' | 'qdcount' | 'label_type' | 'long_name' | 'trailing' | 'missing_records' | 'label_overrun' | 'two_opts';
 const KINDS: readonly Kind[] = ['random', 'truncated', 'oversized', 'pointer_loop', 'response', 'opcode', 'qdcount', 'label_type', 'long_name', 'trailing', 'missing_records', 'label_overrun', 'two_opts'];
@@ -119,7 +109,7 @@ afterAll(async () => {
 
 describe('egress sidecar: fuzzed UDP input', () => {
   it(`drops and counts ${TOTAL} random, truncated, oversized and pointer-loop packets, and keeps answering`, async () => {
-    const rand = prng(0x0e9e55);
+    const rand = seededRandom(0x0e9e55);
     const before = (await scrape(t.metricsUrl)).samples;
     const dropped = (s: typeof before, reason?: string) => total(s, 'otel_contracts_dns_packets_dropped_total', reason ? { reason } : {});
     const socket = createSocket('udp4');

@@ -9,21 +9,11 @@ import { makeTestPki, type TestPki } from './testing/certs.ts';
 import { MemoryDevice } from './testing/memory-device.ts';
 import { icmpEcho4, udp4 } from './testing/packets.ts';
 import { openRawTunnel, type RawTunnel } from './testing/raw-tunnel.ts';
+import { seededRandom } from '../../test/prng.ts';
 
 // Fuzz of the capsule stream: seeded (reproducible) random bytes and mutated valid streams, first into
 // the parser and decoders, then into a live server over HTTP/2, which must keep serving a good tunnel.
 
-/** Mulberry32: a small seeded PRNG, so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A valid capsule stream with packets, address and route capsules and an unknown type. */
 function validStream(r: () => number): Buffer {
@@ -68,7 +58,7 @@ function consume(bytes: Buffer, chunking: () => number): string {
 
 describe('capsule stream fuzz (codec)', () => {
   it('random and mutated streams only ever fail with CapsuleError; valid streams parse the same in any chunking', () => {
-    const r = rng(0x9484);
+    const r = seededRandom(0x9484);
     for (let i = 0; i < 3000; i++) {
       const valid = validStream(r);
       expect(consume(valid, r)).toBe('ok');
@@ -109,7 +99,7 @@ describe('capsule stream fuzz (live server)', () => {
     tunnels.push(good);
     await pollUntil('good address', async () => good.capsules.length, (n) => n >= 2, { timeoutMs: 5000, intervalMs: 20 });
     const goodAddr = Array.from(decodeAddressAssign(good.capsules[0]!.value)[0]!.address).join('.');
-    const r = rng(0x9297);
+    const r = seededRandom(0x9297);
     for (let i = 0; i < 40; i++) {
       const t = await openRawTunnel(url, pki.ca, pki.client('fuzzer'));
       tunnels.push(t);
