@@ -19,4 +19,4 @@ export type { Recorders, CounterRecorder, UpDownCounterRecorder, GaugeRecorder, 
 export { egress, opsProxy, trc, podtrace, masqueVpn } from './semconv/index.ts';
 export { check } from './components/check/check-exposition.ts';
 export type { CheckResult } from './components/check/check.ts';
-export { TargetError } from './components/check/errors.ts';
+export { TargetError } from './instrumentation/exposition/target-error.ts';

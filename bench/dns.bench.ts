@@ -22,6 +22,7 @@ import { stopAllProcesses } from '../test/processes.ts';
 import { startDnsmasq, startSidecar } from './support/dns-procs.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row as TableRow } from './support/table.ts';
+import { runBench } from './support/run-bench.ts';
 
 const COUNT = Number(process.env.DNS_BENCH_COUNT ?? 50_000);
 const WINDOW = Number(process.env.DNS_BENCH_WINDOW ?? 64);
@@ -97,7 +98,6 @@ function tableRows(rows: readonly Row[]): TableRow[] {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
   try {
     const upstream = await startDnsmasq({ authoritative: true });
     const proxy = await startSidecar(upstream.port);
@@ -117,4 +117,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runBench('bench:dns', main);

@@ -19,6 +19,7 @@ import { total } from '../test/exposition.ts';
 import { CLI, NODE_BIN, REPO_ROOT, startProcess, stopAllProcesses } from '../test/processes.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row } from './support/table.ts';
+import { runBench } from './support/run-bench.ts';
 
 const UDP_S = process.env.MASQUE_BENCH_UDP_S ?? '5';
 const WINDOW = process.env.MASQUE_BENCH_WINDOW ?? '64';
@@ -91,7 +92,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`bench:masque failed: ${(e as Error).stack ?? String(e)}`);
-  process.exitCode = 1;
-});
+await runBench('bench:masque', main);

@@ -26,6 +26,7 @@ import { findProgram, NODE_BIN, REPO_ROOT, startNode, startProcess, stopAllProce
 import { pollUntil } from '../test/poll.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row as TableRow } from './support/table.ts';
+import { runBench } from './support/run-bench.ts';
 
 const REQUESTS = Number(process.env.OPS_BENCH_REQUESTS ?? 20_000);
 const CONNS = Number(process.env.OPS_BENCH_CONNS ?? 16);
@@ -247,7 +248,6 @@ function tableRows(rows: readonly Row[]): TableRow[] {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
   const dir = mkdtempSync(join(tmpdir(), 'ops-proxy-bench-'));
   try {
     const [backendHttp, backendBulk] = await Promise.all([freePort(), freePort()]);
@@ -283,4 +283,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runBench('bench:ops-proxy', main);

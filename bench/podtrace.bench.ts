@@ -31,8 +31,9 @@ import { performance } from 'node:perf_hooks';
 import { scrape, total, type SampleLine } from '../test/exposition.ts';
 import { delay } from '../test/poll.ts';
 import { freePort } from '../test/ports.ts';
-import { CLI, NODE_BIN, findProgram, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
+import { CLI, NODE_BIN, findProgram, startProcess, type TestProcess } from '../test/processes.ts';
 import { reportBenchmark } from './support/results.ts';
+import { runBench } from './support/run-bench.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -230,10 +231,4 @@ async function main(): Promise<void> {
   }
 }
 
-process.once('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
-main()
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAllProcesses(3_000));
+await runBench('bench:podtrace', main);

@@ -22,10 +22,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { freePort } from '../test/ports.ts';
-import { REPO_ROOT, stopAllProcesses } from '../test/processes.ts';
+import { REPO_ROOT } from '../test/processes.ts';
 import { startServer, startupMs, type Variant } from './support/preload-procs.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Figure } from './support/table.ts';
+import { runBench } from './support/run-bench.ts';
 
 /** The variants' names in the results (the README's columns). */
 const SHOWN: Readonly<Record<string, string>> = {
@@ -161,10 +162,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-process.once('SIGINT', () => void stopAllProcesses(3_000).then(() => process.exit(130)));
-main()
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAllProcesses(3_000));
+await runBench('bench:preload', main);

@@ -131,12 +131,10 @@ function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
       }
     }
   };
-  // Every collection (scrape, periodic push, final push) asks the collectors first: a scrape shows what
-  // happened just before it, not what their own timers last recorded.
+  // Every collection (scrape, periodic push, the final push on exit) asks the collectors first: a scrape
+  // shows what happened just before it, not what their own timers last recorded.
   pipeline.onCollect(flush);
-  // Registered before the exit handlers, so it runs first on beforeExit.
-  process.on('beforeExit', flush);
-  installExitHandlers(pipeline, logger, { exitOnSignal: 'unless-app-handles', beforeShutdown: flush });
+  installExitHandlers(pipeline, logger, { exitOnSignal: 'unless-app-handles' });
 
   const named = collectors.filter((c) => c.name !== 'process-name');
   const cpu = named.find((c) => c.name === 'cpu');

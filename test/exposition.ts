@@ -1,10 +1,11 @@
 /**
  * Test support: reading a Prometheus text exposition (0.0.4) with the product's own strict parser
- * (`components/check/exposition/parser.ts`), so every test that reads our `/metrics` also tests that
- * the serializer writes what `otel-contracts check` accepts. A malformed exposition fails the test.
+ * (`instrumentation/exposition/parser.ts`, the one `otel-contracts check` uses), so every test that reads
+ * our `/metrics` also tests that the serializer writes what the check accepts. A malformed exposition
+ * fails the test.
  */
-import { ExpositionParser } from '../components/check/exposition/parser.ts';
-import type { ObservationSink } from '../components/check/model.ts';
+import { ExpositionParser } from '../instrumentation/exposition/parser.ts';
+import type { ObservationSink } from '../instrumentation/exposition/sink.ts';
 import { pollUntil, type PollOptions } from './poll.ts';
 
 /** One sample line: its own name (`X_bucket` for a bucket), its family (`X`), labels (unescaped) and value. */

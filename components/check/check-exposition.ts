@@ -1,7 +1,7 @@
 import { componentContracts } from '../../semconv/index.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
 import { createCheck, type CheckResult } from './check.ts';
-import { readExposition } from './exposition/read.ts';
+import { readExposition } from '../../instrumentation/exposition/read.ts';
 
 /** What {@link check} reads: exposition text, or a stream of it (a `fetch` body, a file stream). */
 export type ExpositionSource = string | AsyncIterable<Uint8Array | string>;
@@ -29,14 +29,9 @@ export interface CheckOptions {
  */
 export async function check(exposition: ExpositionSource, opts: CheckOptions = {}): Promise<CheckResult> {
   const run = createCheck(opts.contracts ?? Object.values(componentContracts));
-  const chunks = typeof exposition === 'string' ? [exposition] : exposition;
-  await readExposition(toAsync(chunks), run.sink, {
+  await readExposition(typeof exposition === 'string' ? [exposition] : exposition, run.sink, {
     isHistogramName: (n) => run.index.isDocumentedHistogram(n),
     ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
   });
   return run.finish();
-}
-
-async function* toAsync(chunks: Iterable<string> | AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
-  yield* chunks;
 }

@@ -6,18 +6,9 @@
  */
 import { escapeLabelValue } from '../../instrumentation/scrape/serializer.ts';
 import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
+import type { LabelPair, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
 
-/** TYPE of an observed family. `untyped`: no `# TYPE` line; `none`: an OTLP metric with no data field. */
-export type ObservedType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'exponential_histogram' | 'none';
-
-/** A label name and value. */
-export type LabelPair = readonly [name: string, value: string];
-
-/** Where an observation came from: an exposition line, or an OTLP push (1-based). */
-export interface Origin {
-  readonly line?: number;
-  readonly push?: number;
-}
+export type { LabelPair, ObservationSink, ObservedSample, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
 
 /** Statistics of one observed family. */
 export interface ObservedFamily {
@@ -31,24 +22,6 @@ export interface ObservedFamily {
   seriesCount: number;
   /** False once the store's series budget ran out and new series could no longer be told from old ones. */
   seriesExact: boolean;
-}
-
-/** What the parser and the OTLP converter feed. */
-export interface ObservationSink {
-  /** Declares a family or adds what is now known of it (TYPE, HELP). Unknown fields stay as they were. */
-  family(name: string, meta: { readonly type?: ObservedType; readonly help?: string }, origin: Origin): void;
-  /** One observation of a series of `family` (declared before). Repeats of a series are counted once. */
-  series(family: string, labels: readonly LabelPair[], origin: Origin): void;
-  /** Optional: every sample line as written (`le`/`quantile` kept) with its value, after {@link series}. */
-  sample?(sample: ObservedSample, origin: Origin): void;
-}
-
-/** One sample line of an exposition: its family, its own name (`X_bucket` for a bucket), labels and value. */
-export interface ObservedSample {
-  readonly family: string;
-  readonly name: string;
-  readonly labels: readonly LabelPair[];
-  readonly value: number;
 }
 
 /** The contract a family name belongs to (by documented name, else by prefix) and its documented spec, if any. */

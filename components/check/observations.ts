@@ -1,4 +1,4 @@
-import { TargetError } from './errors.ts';
+import { TargetError } from '../../instrumentation/exposition/target-error.ts';
 import { hash53 } from './hash.ts';
 import type { ContractIndex, FamilyOwner, LabelPair, ObservationSink, ObservedFamily, ObservedType, Origin } from './model.ts';
 import type { Rule } from './rules/rule.ts';

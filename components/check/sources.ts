@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { TargetError } from './errors.ts';
+import { TargetError } from '../../instrumentation/exposition/target-error.ts';
 
 /** An exposition opened for streaming. */
 export interface OpenedTarget {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { HostPort } from '../../instrumentation/host-port.ts';
 
 /**
@@ -203,4 +203,3 @@ export function readSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
   };
 }
 
-export { CommanderError };

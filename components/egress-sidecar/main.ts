@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { componentStop } from '../../instrumentation/exit.ts';
+import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { isLoopback } from '../../instrumentation/scrape/server.ts';
 import { bounded } from './bounded.ts';
-import { CommanderError, readSidecarConfig, type EnforcementMode, type HostPort } from './config.ts';
+import { readSidecarConfig, type EnforcementMode, type HostPort } from './config.ts';
 import { answerAddresses } from './dns-answers.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
 import { Forwarder } from './forwarder.ts';
@@ -192,17 +193,4 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
   }
 }
 
-async function cli(): Promise<void> {
-  try {
-    await runEgressSidecar(process.argv.slice(2), process.env, { exitHandlers: true });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      process.exit(e.exitCode);
-    }
-    // Plain text: the one line a user reads when `npm start` fails.
-    process.stderr.write(`egress sidecar did not start: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
-}
-
-if (import.meta.main) void cli();
+if (import.meta.main) void runComponent('egress sidecar', () => runEgressSidecar(process.argv.slice(2), process.env, { exitHandlers: true }));

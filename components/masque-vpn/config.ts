@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { parseCidr4, parseIpv4Cidr, PoolError } from './pool.ts';
 import type { HostPort } from '../../instrumentation/host-port.ts';
 
@@ -9,7 +9,6 @@ import type { HostPort } from '../../instrumentation/host-port.ts';
  * flag named.
  */
 
-export { CommanderError };
 
 /** A bad flag value, with the flag named. */
 export class MasqueConfigError extends Error {

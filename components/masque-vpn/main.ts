@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { componentStop } from '../../instrumentation/exit.ts';
+import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { startConnectIpClient, type ConnectIpClient } from './client.ts';
-import { CommanderError, readClientConfig, readServerConfig, type HostPort } from './config.ts';
+import { readClientConfig, readServerConfig, type HostPort } from './config.ts';
 import type { PacketDevice } from './device.ts';
 import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
 import { createMasqueMetrics } from './metrics.ts';
@@ -18,7 +19,6 @@ import { formatHostPort } from '../../instrumentation/host-port.ts';
  * and its /metrics endpoint.
  */
 
-export { CommanderError };
 
 /** Opens the packet device of an endpoint: the TUN by default; tests pass an in-process one. */
 export type DeviceFactory = (name: string, mtu: number) => Promise<PacketDevice>;
@@ -156,14 +156,8 @@ export async function runMasqueVpnCommand(argv: readonly string[], env: NodeJS.P
  * {@link runMasqueVpnCommand}, with `--help` and flag errors exiting with commander's code and any
  * start-up failure printed as one line, exit 1.
  */
-export async function runMasqueVpnCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  try {
-    await runMasqueVpnCommand(argv);
-  } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode);
-    process.stderr.write(`masque-vpn did not start: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+export function runMasqueVpnCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  return runComponent('masque-vpn', () => runMasqueVpnCommand(argv));
 }
 
 if (import.meta.main) void runMasqueVpnCli();

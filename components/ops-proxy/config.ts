@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { canonicalName } from './wire.ts';
 import type { HostPort } from '../../instrumentation/host-port.ts';
 
@@ -202,4 +202,3 @@ export function readOpsProxyConfig(argv: readonly string[], env: NodeJS.ProcessE
   return { listen, connect, metrics: parseHostPort(one('metrics') as string, '--metrics', true), token };
 }
 
-export { CommanderError };

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { componentStop } from '../../instrumentation/exit.ts';
+import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
-import { CommanderError, readOpsProxyConfig, type HostPort } from './config.ts';
+import { readOpsProxyConfig, type HostPort } from './config.ts';
 import { startConnector, type Connector } from './connector.ts';
 import { startListener, type Listener } from './listener.ts';
 import { createOpsProxyMetrics } from './metrics.ts';
@@ -110,14 +111,4 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
   }
 }
 
-async function cli(): Promise<void> {
-  try {
-    await runOpsProxy(process.argv.slice(2), process.env, { exitHandlers: true });
-  } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode);
-    process.stderr.write(`ops proxy did not start: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
-}
-
-if (import.meta.main) void cli();
+if (import.meta.main) void runComponent('ops proxy', () => runOpsProxy(process.argv.slice(2), process.env, { exitHandlers: true }));

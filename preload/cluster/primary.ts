@@ -50,7 +50,7 @@ export function startClusterPrimary(opts: PrimaryOptions): ClusterPrimary {
     try {
       last.set(worker.id, parseExposition(res.text));
     } catch {
-      // ExpositionError, or anything else a hostile text provokes: never into the primary
+      // TargetError, or anything else a hostile text provokes: never into the primary
       opts.onDropped('unparseable');
     }
     const w = waiting.get(res.id);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { OtlpMetric, OtlpMetricsRequest } from './decode.ts';
 import { startOtlpReceiver } from './receiver.ts';
-import { TargetError } from '../errors.ts';
+import { TargetError } from '../../../instrumentation/exposition/target-error.ts';
 import type { ObservationSink, ObservedType } from '../model.ts';
 
 /**

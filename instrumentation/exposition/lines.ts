@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { TargetError } from '../errors.ts';
+import { TargetError } from './target-error.ts';
 
 /** Default cap on an exposition: 64 MiB. */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
-import { TargetError } from '../errors.ts';
-import type { ObservationSink } from '../model.ts';
+import { TargetError } from './target-error.ts';
+import type { ObservationSink } from './sink.ts';
 import { LineSplitter, type LineLimits } from './lines.ts';
 import { ExpositionParser, type ParserOptions } from './parser.ts';
 
@@ -23,7 +23,7 @@ export interface ReadExpositionOptions extends LineLimits, ParserOptions {
  * @returns byte, line and sample counts.
  * @throws TargetError with the line number: malformed, duplicate HELP/TYPE, truncated, too large, or a read error.
  */
-export async function readExposition(chunks: AsyncIterable<Uint8Array | string>, sink: ObservationSink, opts: ReadExpositionOptions = {}): Promise<ExpositionStats> {
+export async function readExposition(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, sink: ObservationSink, opts: ReadExpositionOptions = {}): Promise<ExpositionStats> {
   const parser = new ExpositionParser(sink, opts);
   const splitter = new LineSplitter((text, n) => parser.line(text, n), opts);
   try {

@@ -1,5 +1,5 @@
-import { TargetError } from '../errors.ts';
-import type { LabelPair, ObservationSink, ObservedType } from '../model.ts';
+import { TargetError } from './target-error.ts';
+import type { LabelPair, ObservationSink, ObservedType } from './sink.ts';
 
 /** Options of {@link ExpositionParser}. */
 export interface ParserOptions {
