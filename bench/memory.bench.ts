@@ -1,7 +1,12 @@
 /**
- * Memory per series: heap bytes per series of 10k counter series and 10k 20-bucket histogram series, ours (one reader,
- * and both readers) against `@prometheus-io/client` 0.16, prom-client 15 and the bare OTel SDK with one reader
- * (the Prometheus exporter's), in one run. Target (issue 12): ours with both readers at or below the bare SDK.
+ * Memory per series: heap bytes per series of 10k counter series and 10k 20-bucket histogram series, ours (both
+ * readers on) against `@prometheus-io/client` 0.16, prom-client 15 and the bare OTel SDK with one reader (the
+ * Prometheus exporter's), in one run, each after two collections (ours: a scrape and an OTLP push). Target
+ * (issue 12): ours at or below the bare SDK.
+ *
+ * Ours keeps one cumulative copy of every series; the SDK under it collects deltas and holds the last delta
+ * until the next collection (it calibrates start times with it). "ours, after 1 collection" shows that
+ * transient: between the first and the second collection, a series recorded in the first interval costs both.
  * Run with --expose-gc (the script re-executes itself with it).
  */
 import { execFileSync } from 'node:child_process';
@@ -50,18 +55,17 @@ async function heapKept(build: () => Promise<unknown> | unknown): Promise<number
 }
 
 const allIds = Array.from({ length: SERIES }, (_, i) => `id-${i}`);
-const env = { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_CONTRACTS_LOG_LEVEL: 'silent' };
-const bothReaders = { ...env, OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
+const bothReaders = { OTEL_CONTRACTS_LOG_LEVEL: 'silent', OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
 
-/** Our pipeline with SERIES series of one kind; both readers collect once (a scrape and an OTLP export). */
-async function ours(kind: 'counter' | 'histogram', two: boolean, n: number) {
+/** Our pipeline, both readers on, with `n` series of one kind, after a scrape and (`collections` 2) an OTLP push. */
+async function ours(kind: 'counter' | 'histogram', collections: 1 | 2, n: number) {
   const ids = allIds.slice(0, n);
-  const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env: two ? bothReaders : env });
+  const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env: bothReaders });
   const r = p.recorders(benchContract);
   if (kind === 'counter') for (const id of ids) r.bench_series_total.add(1, { id });
   else for (const id of ids) r.bench_series_seconds.record(0.01, { id });
   await p.render();
-  if (two) await p.meterProvider.forceFlush().catch(() => {});
+  if (collections === 2) await p.meterProvider.forceFlush().catch(() => {});
   return p;
 }
 async function prom(lib: typeof promClient, kind: 'counter' | 'histogram', n: number) {
@@ -74,6 +78,7 @@ async function prom(lib: typeof promClient, kind: 'counter' | 'histogram', n: nu
     const h = new lib.Histogram({ name: 'h_seconds', help: 'h', labelNames: ['id'], buckets: TWENTY_BUCKETS, registers });
     for (const id of ids) h.observe({ id }, 0.01);
   }
+  await registers[0]?.metrics();
   await registers[0]?.metrics();
   return registers;
 }
@@ -93,6 +98,7 @@ async function sdk(kind: 'counter' | 'histogram', n: number) {
     for (const id of ids) h.record(0.01, { id });
   }
   await exporter.collect();
+  await exporter.collect();
   return provider;
 }
 
@@ -104,16 +110,15 @@ async function row(kind: 'counter' | 'histogram', label: string): Promise<Row> {
       { name: '@prometheus-io/client', value: await bytesPerSeries((n) => prom(promIo as unknown as typeof promClient, kind, n)) },
       { name: 'prom-client', value: await bytesPerSeries((n) => prom(promClient, kind, n)) },
       { name: 'otel-sdk', value: await bytesPerSeries((n) => sdk(kind, n)) },
-      // The target is for both readers on: "ours" is that configuration.
-      { name: 'ours', value: await bytesPerSeries((n) => ours(kind, true, n)) },
-      { name: 'ours, 1 reader', value: await bytesPerSeries((n) => ours(kind, false, n)) },
+      { name: 'ours', value: await bytesPerSeries((n) => ours(kind, 2, n)) },
+      { name: 'ours, after 1 collection', value: await bytesPerSeries((n) => ours(kind, 1, n)) },
     ],
   };
 }
 
-reportBenchmark('memory', `Memory per series (${SERIES} series, after one collection)`, 'heap bytes per series', [
+reportBenchmark('memory', `Memory per series (${SERIES} series, after two collections)`, 'heap bytes per series', [
   await row('counter', 'counter series'),
   await row('histogram', '20-bucket histogram series'),
 ]);
-console.log('target: ours (both readers on) at or below the bare SDK with one reader');
+console.log('target: ours (both readers on) at or below the bare SDK with one reader, each after two collections');
 process.exit(0);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Attributes } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { self as selfContract } from '../semconv/generated/self.ts';
@@ -38,7 +39,10 @@ export interface PipelineOptions {
   readonly exposition?: (own: () => Promise<string>) => Promise<string>;
 }
 
-/** A running pipeline: MeterProvider, Views, the scrape reader and/or the push reader. */
+/**
+ * A running pipeline: MeterProvider, Views, one cumulative copy of every series, and the scrape reader
+ * and/or the push reader reading it.
+ */
 export interface Pipeline {
   readonly config: PipelineConfig;
   readonly meterProvider: MeterProvider;
@@ -68,6 +72,20 @@ export interface Pipeline {
    */
   onCollect(hook: () => void): () => void;
   /**
+   * Removes series from the pipeline: every series of `families` (default: every family) whose labels
+   * include all of `labels` (instance labels count) leaves the exposition and the OTLP push, its memory
+   * is freed and its place in the family's series budget is given back. A later measurement with the same
+   * labels starts the series again from zero, as a Prometheus counter reset. For series that are gone:
+   * churning label values (ops-proxy `client_name`, podtrace `process_name`) would otherwise grow a family
+   * up to its budget and keep stale values there. A histogram measurement made since the last collection
+   * of a removed series brings it back with that measurement alone.
+   *
+   * @param labels label name → value; `{}` matches every series of `families`.
+   * @param families exact family names.
+   * @returns how many series left the exported state.
+   */
+  removeSeries(labels: Readonly<Record<string, string>>, families?: readonly string[]): number;
+  /**
    * Final push and shutdown, bounded: resolves within `timeoutMs` (default the exit bound) even when
    * the collector is down. Idempotent: later calls return the first call's report.
    */
@@ -77,10 +95,12 @@ export interface Pipeline {
 /**
  * Builds the pipeline from contracts and the environment (see {@link readConfig}): one View per
  * documented family, the exact-name scrape reader when `prometheus` is on, and the OTLP push reader
- * when `otlp` is on. Both readers see the same instruments, so scrape and push carry the same data.
+ * when `otlp` is on. The MeterProvider has one reader, which collects deltas into one cumulative copy of
+ * every series; scrape and push both read that copy, so they carry the same data.
  *
- * The parts, one file each under `pipeline/`: `contract-set` (which contracts), `readers` (scrape, OTLP
- * push, Pushgateway target), `resource` (service.name, service.instance.id, grouping key), `recorder-cache`
+ * The parts, one file each under `pipeline/`: `contract-set` (which contracts), `readers` (the cumulative
+ * reader, scrape, OTLP push, Pushgateway target), `cumulative-reader` and `series-store` (the one
+ * cumulative copy, removable series), `resource` (service.name, service.instance.id, grouping key), `recorder-cache`
  * (typed recorders per contract), `self-metrics` (drops, exports, rejected scrapes), `scrape-endpoint`
  * (render, /metrics handler, standalone server) and `shutdown` (bounded final push).
  *
@@ -111,9 +131,19 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
 
   const instanceLabels = new Map(contracts.map((c) => [c.id, resolveInstanceLabels(c, env)]));
   const resource = buildResource(opts.serviceName, contracts, instanceLabels, env);
-  const meterProvider = new MeterProvider({ resource, views: buildViews(contracts), readers: [...readers.all] });
+  const meterProvider = new MeterProvider({ resource, views: buildViews(contracts), readers: [readers.cumulative] });
 
-  const recorders = createRecorderCache({ contracts, meterProvider, instanceLabels, onDrop: selfMetrics.onDrop, onCreated: (flush) => flushers.push(flush) });
+  const forgetters: ((match: (family: string, attrs: Attributes) => boolean) => void)[] = [];
+  const recorders = createRecorderCache({
+    contracts,
+    meterProvider,
+    instanceLabels,
+    onDrop: selfMetrics.onDrop,
+    onCreated: (created) => {
+      flushers.push(created.flush);
+      forgetters.push(created.forget);
+    },
+  });
   selfMetrics.attach(recorders(selfContract));
 
   const gatewayTarget = pushgatewayTargetOf(config, resource, () => groupingKeyOf(contracts, instanceLabels, resource));
@@ -143,6 +173,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       const own = () => hook();
       collectHooks.add(own);
       return () => void collectHooks.delete(own);
+    },
+    removeSeries(labels, families) {
+      const names = families ? new Set(families) : undefined;
+      const entries = Object.entries(labels);
+      const match = (family: string, attrs: Attributes) => (names === undefined || names.has(family)) && entries.every(([k, v]) => attrs[k] === v);
+      for (const forget of forgetters) forget(match);
+      return readers.cumulative.removeSeries(match);
     },
     shutdown: createShutdown({ meterProvider, push, pushgatewayTarget: gatewayTarget, render: scrape.render, closeServer: scrape.close }, config.exitTimeoutMs),
   };

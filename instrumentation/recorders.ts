@@ -98,10 +98,21 @@ class SeriesResolver<S> {
   private readonly onDrop: (reason: DropReason, detail: string) => void;
   private overflow: S | undefined;
   private readonly make: (attrs: Attributes) => S;
+  private readonly attrsOf: (series: S) => Attributes;
 
-  /** @param make builds the series kept for a new, validated (and trusted) attribute set. */
-  constructor(family: FamilySpec, constantLabels: Readonly<Record<string, string>>, onDrop: (reason: DropReason, detail: string) => void, make: (attrs: Attributes) => S) {
+  /**
+   * @param make builds the series kept for a new, validated (and trusted) attribute set.
+   * @param attrsOf the attribute set of a series `make` built.
+   */
+  constructor(
+    family: FamilySpec,
+    constantLabels: Readonly<Record<string, string>>,
+    onDrop: (reason: DropReason, detail: string) => void,
+    make: (attrs: Attributes) => S,
+    attrsOf: (series: S) => Attributes,
+  ) {
     this.make = make;
+    this.attrsOf = attrsOf;
     this.labels = family.labels;
     this.names = family.labels.map((l) => l.name);
     this.allowed = family.labels.map((l) => (l.values ? new Set(l.values) : undefined));
@@ -148,6 +159,34 @@ class SeriesResolver<S> {
     return series;
   }
 
+  /**
+   * Forgets every series whose attribute set `match` selects (the overflow series included), freeing its
+   * place in the budget: a later measurement with those labels starts a new series.
+   * @returns the forgotten series.
+   */
+  forget(match: (attrs: Attributes) => boolean): S[] {
+    const gone: S[] = [];
+    const attrsOf = this.attrsOf;
+    const walk = (node: Map<unknown, unknown>, depth: number): void => {
+      for (const [k, v] of node) {
+        if (depth < this.names.length - 1) {
+          walk(v as Map<unknown, unknown>, depth + 1);
+          if ((v as Map<unknown, unknown>).size === 0) node.delete(k);
+        } else if (match(attrsOf(v as S))) {
+          node.delete(k);
+          gone.push(v as S);
+          this.count--;
+        }
+      }
+    };
+    walk(this.root, 0);
+    if (this.overflow !== undefined && match(attrsOf(this.overflow))) {
+      gone.push(this.overflow);
+      this.overflow = undefined;
+    }
+    return gone;
+  }
+
   private newSeries(attrs: Record<string, string>): S {
     return this.make(this.attributeSet(attrs));
   }
@@ -189,6 +228,10 @@ class SeriesResolver<S> {
  * record straight through the SDK's Histogram with the pre-resolved attribute set. Unknown family names
  * asked of the returned object yield a recorder that drops and reports `unknown_family`.
  *
+ * `forget(match)` drops the series `match` selects (by family name and attribute set) from the recorders:
+ * their place in the family's budget is freed and what they buffered is discarded (the pipeline removes
+ * them from the exported state at the same time, see `Pipeline.removeSeries`).
+ *
  * @param constantLabels the contract's instance labels, put on every series.
  * @param onDrop told of every dropped measurement.
  */
@@ -197,21 +240,32 @@ export function createRecorders<C extends ContractSpec>(
   meter: Meter,
   constantLabels: Readonly<Record<string, string>>,
   onDrop: DropSink,
-): { recorders: Recorders<C>; flush: () => void } {
+): { recorders: Recorders<C>; flush: () => void; forget: (match: (family: string, attrs: Attributes) => boolean) => void } {
   const byName: Record<string, CounterRecorder<FamilySpec> | GaugeRecorder<FamilySpec> | HistogramRecorder<FamilySpec>> = Object.create(null);
   const flushers: (() => void)[] = [];
+  const forgetters: ((match: (family: string, attrs: Attributes) => boolean) => void)[] = [];
   for (const family of contract.families) {
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
     const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
       // A histogram series holds nothing but its attribute set: the SDK keeps the buckets.
-      const resolver = new SeriesResolver<Attributes>(family, constant, drop, (attrs) => attrs);
+      const resolver = new SeriesResolver<Attributes>(family, constant, drop, (attrs) => attrs, (attrs) => attrs);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
+      forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));
       continue;
     }
-    const resolver = new SeriesResolver<Series>(family, constant, drop, (attrs) => ({ attrs, pending: 0, dirty: false }));
+    const resolver = new SeriesResolver<Series>(family, constant, drop, (attrs) => ({ attrs, pending: 0, dirty: false }), (s) => s.attrs);
     const dirty: Series[] = [];
+    forgetters.push((match) => {
+      const gone = resolver.forget((attrs) => match(family.name, attrs));
+      // What a forgotten series buffered is not flushed: it would bring the series back.
+      if (gone.some((g) => g.dirty)) {
+        const kept = dirty.filter((d) => !gone.includes(d));
+        dirty.length = 0;
+        dirty.push(...kept);
+      }
+    });
     if (family.instrument === 'gauge') {
       const gauge: Gauge = meter.createGauge(family.name, opts);
       byName[family.name] = gaugeRecorder(resolver, dirty, drop);
@@ -233,7 +287,10 @@ export function createRecorders<C extends ContractSpec>(
   const flush = () => {
     for (const f of flushers) f();
   };
-  return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush };
+  const forget = (match: (family: string, attrs: Attributes) => boolean) => {
+    for (const f of forgetters) f(match);
+  };
+  return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush, forget };
 }
 
 function markDirty(s: Series, dirty: Series[]): void {

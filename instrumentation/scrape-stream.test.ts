@@ -44,10 +44,13 @@ async function gatedEndpoint() {
   let collections = 0;
   let open!: () => void;
   let gate = Promise.resolve();
-  const reader = new ScrapeReader(benchContract.families, false, () => collections++);
+  const reader = new ScrapeReader(benchContract.families);
   const meter = new MeterProvider({ readers: [reader] }).getMeter('bench');
   const counter = meter.createCounter('bench_series_total');
-  meter.createObservableGauge('gate').addCallback(() => gate);
+  meter.createObservableGauge('gate').addCallback(() => {
+    collections++;
+    return gate;
+  });
   const handle = createScrapeHandler({ render: () => reader.render(), stream: () => reader.stream(), rateLimit: { perSecond: 1000, burst: 1000 } });
   const { server, port } = await startScrapeServer({ host: '127.0.0.1', port: 0, handle });
   servers.push(server);
@@ -104,7 +107,7 @@ describe('big scrapes', () => {
 
   it('lets the event loop turn between the pieces of a big exposition', async () => {
     // A 0 ms slice yields after every piece, so the test does not depend on how fast this machine serializes.
-    const reader = new ScrapeReader(benchContract.families, false, () => {}, 0);
+    const reader = new ScrapeReader(benchContract.families, false, 0);
     const counter = new MeterProvider({ readers: [reader], views: [{ instrumentName: 'bench_series_total', aggregationCardinalityLimit: 100_000 }] })
       .getMeter('bench')
       .createCounter('bench_series_total');

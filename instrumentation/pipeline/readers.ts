@@ -1,4 +1,3 @@
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import type { FamilySpec } from '../../semconv/types.ts';
 import type { PipelineConfig } from '../config.ts';
@@ -6,11 +5,15 @@ import { createPushReader } from '../push/otlp.ts';
 import { pushgatewayUrl } from '../push/pushgateway.ts';
 import type { RecordingExporter } from '../push/recording-exporter.ts';
 import { ScrapeReader } from '../scrape/reader.ts';
+import { CumulativeReader } from './cumulative-reader.ts';
 
 /** The metric readers chosen by the configuration. */
 export interface Readers {
-  /** Every reader, for the MeterProvider (scrape reader first). */
-  readonly all: readonly IMetricReader[];
+  /**
+   * The one reader to register with the MeterProvider: it holds the one cumulative copy of every series,
+   * which the scrape and push readers read (they are bound to it, not registered).
+   */
+  readonly cumulative: CumulativeReader;
   /**
    * The exact-name scrape reader: present when the `prometheus` reader is on, and also when a Pushgateway
    * is configured, since the Pushgateway gets the same exposition as a scrape.
@@ -21,7 +24,7 @@ export interface Readers {
 }
 
 /**
- * Creates the readers `config` asks for (`OTEL_METRICS_EXPORTER`, `OTEL_EXPORTER_PROMETHEUS_*`, the
+ * Creates the cumulative reader and the exporting readers `config` asks for (`OTEL_METRICS_EXPORTER`, `OTEL_EXPORTER_PROMETHEUS_*`, the
  * Pushgateway URL, `OTEL_EXPORTER_OTLP_*` from `env`).
  *
  * @param families every family of the pipeline's contracts: the scrape reader renders them by their exact names.
@@ -35,16 +38,16 @@ export function createReaders(
   beforeCollect: () => void,
   onExport: (ok: boolean, error?: string) => void,
 ): Readers {
-  const all: IMetricReader[] = [];
-  const scrape = config.exporters.has('prometheus') || config.pushgatewayUrl ? new ScrapeReader(families, config.prometheus.targetInfo, beforeCollect) : undefined;
-  if (scrape) all.push(scrape);
+  const cumulative = new CumulativeReader(beforeCollect);
+  const scrape = config.exporters.has('prometheus') || config.pushgatewayUrl ? new ScrapeReader(families, config.prometheus.targetInfo) : undefined;
+  if (scrape) cumulative.bind(scrape);
   let push: RecordingExporter | undefined;
   if (config.exporters.has('otlp')) {
-    const created = createPushReader(config, env, onExport, beforeCollect);
-    all.push(created.reader);
+    const created = createPushReader(config, env, onExport);
+    cumulative.bind(created.reader);
     push = created.exporter;
   }
-  return { all, scrape, push };
+  return { cumulative, scrape, push };
 }
 
 /**

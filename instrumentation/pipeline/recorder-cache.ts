@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ContractSpec } from '../../semconv/types.ts';
 import { createRecorders, type DropSink, type Recorders } from '../recorders.ts';
@@ -12,8 +13,11 @@ export interface RecorderCacheOptions {
   /** Put on every series of the contract (its instance labels). */
   readonly instanceLabels: InstanceLabelsByContract;
   readonly onDrop: DropSink;
-  /** Told each new contract's `flush`, which the readers must run before every collection. */
-  readonly onCreated: (flush: () => void) => void;
+  /**
+   * Told each new contract's `flush`, which the readers must run before every collection, and its
+   * `forget`, which removes series from its recorders (see `createRecorders`).
+   */
+  readonly onCreated: (created: { flush: () => void; forget: (match: (family: string, attrs: Attributes) => boolean) => void }) => void;
 }
 
 /**
@@ -31,7 +35,7 @@ export function createRecorderCache(opts: RecorderCacheOptions): <C extends Cont
     let r = cache.get(contract.id) as Recorders<C> | undefined;
     if (!r) {
       const created = createRecorders(contract, meterProvider.getMeter(meterNameOf(contract)), instanceLabels.get(contract.id) ?? {}, onDrop);
-      onCreated(created.flush);
+      onCreated(created);
       r = created.recorders;
       cache.set(contract.id, r);
     }

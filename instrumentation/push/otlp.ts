@@ -2,10 +2,8 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   AggregationType,
-  MetricReader,
   PeriodicExportingMetricReader,
   type AggregationOption,
-  type PeriodicExportingMetricReaderOptions,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
@@ -22,16 +20,12 @@ export function createPushReader(
   config: PipelineConfig,
   env: NodeJS.ProcessEnv,
   onResult: (ok: boolean, error?: string) => void,
-  beforeCollect: () => void,
 ): { reader: PeriodicExportingMetricReader; exporter: RecordingExporter } {
   const envTimeout = Number(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000);
   const timeoutMillis = Math.max(1, Math.min(Number.isFinite(envTimeout) ? envTimeout : 10_000, config.exitTimeoutMs, config.otlp.exportTimeoutMs));
   const inner = new DeferredExporter(loadOtlpExporter(config.otlp.protocol, otlpMetricsUrl(env), timeoutMillis));
   const exporter = new RecordingExporter(inner, onResult);
-  const reader = new FlushingPeriodicReader(
-    { exporter, exportIntervalMillis: config.otlp.exportIntervalMs, exportTimeoutMillis: config.otlp.exportTimeoutMs },
-    beforeCollect,
-  );
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: config.otlp.exportIntervalMs, exportTimeoutMillis: config.otlp.exportTimeoutMs });
   return { reader, exporter };
 }
 
@@ -41,21 +35,6 @@ export function otlpMetricsUrl(env: NodeJS.ProcessEnv): string {
   if (specific) return specific;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
   return `${base.replace(/\/+$/, '')}/v1/metrics`;
-}
-
-/** The SDK's periodic reader, running the recorders' flush before every collection, the final one included. */
-class FlushingPeriodicReader extends PeriodicExportingMetricReader {
-  private readonly beforeCollect: () => void;
-
-  constructor(options: PeriodicExportingMetricReaderOptions, beforeCollect: () => void) {
-    super(options);
-    this.beforeCollect = beforeCollect;
-  }
-
-  override collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
-    this.beforeCollect();
-    return super.collect(options);
-  }
 }
 
 /**

@@ -9,7 +9,9 @@ export const SLICE_MS = 4;
 /**
  * The pull reader: a MetricReader (public SDK API) that renders the Prometheus text exposition on demand
  * with the exact-name serializer, instead of the stock exporter's, which appends `_total` to every counter.
- * Temporality is cumulative (the MetricReader default), as Prometheus expects.
+ * It reads cumulative data, as Prometheus expects: in a pipeline it is bound to the `CumulativeReader`
+ * (one cumulative copy shared with the push reader); registered with a MeterProvider on its own, it is a
+ * cumulative reader (the MetricReader default).
  *
  * A render serializes in slices of at most about {@link SLICE_MS} and yields to the event loop between
  * them, so a big exposition does not block the process while it is written; scrapes that arrive during a
@@ -18,27 +20,19 @@ export const SLICE_MS = 4;
 export class ScrapeReader extends MetricReader {
   private readonly families: readonly FamilySpec[];
   private readonly targetInfo: boolean;
-  private readonly beforeCollect: () => void;
   private readonly sliceMs: number;
   private inflight: SharedRender | undefined;
 
   /**
    * @param families the documented families, written in this order with HELP and TYPE even before data.
    * @param targetInfo write a `target_info` gauge with the resource's attributes.
-   * @param beforeCollect runs before every collection (the recorders' flush into the SDK).
    * @param sliceMs how long, in milliseconds, serialization runs before it yields (default {@link SLICE_MS}; 0 yields after every piece).
    */
-  constructor(families: readonly FamilySpec[], targetInfo = false, beforeCollect: () => void = () => {}, sliceMs = SLICE_MS) {
+  constructor(families: readonly FamilySpec[], targetInfo = false, sliceMs = SLICE_MS) {
     super();
     this.sliceMs = sliceMs;
     this.families = families;
     this.targetInfo = targetInfo;
-    this.beforeCollect = beforeCollect;
-  }
-
-  override collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
-    this.beforeCollect();
-    return super.collect(options);
   }
 
   /**
