@@ -14,7 +14,9 @@ import promClient from 'prom-client';
 import promIo from '@prometheus-io/client';
 import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { createPipeline } from '../instrumentation/pipeline.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPipeline, type Pipeline } from '../instrumentation/pipeline.ts';
 import { benchContract, TWENTY_BUCKETS } from './support/bench-contract.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row } from './support/table.ts';
@@ -30,7 +32,9 @@ const gc = globalThis.gc as () => void;
 /**
  * Heap bytes per series: the heap kept by `build(SERIES)` minus that kept by `build(0)` (the same objects with
  * no series: a pipeline's or registry's fixed cost is not a series' cost), over SERIES. Each build creates its
- * series and runs one collection; a first, discarded build warms up code and lazily created module state.
+ * series and runs two collections; a first, discarded build warms up code and lazily created module state.
+ * Pipelines built before a measurement are shut down first, so that none of their work (timers, exports)
+ * frees memory inside another's measurement.
  */
 async function bytesPerSeries(build: (n: number) => Promise<unknown> | unknown): Promise<number> {
   await warmUp(() => build(SERIES));
@@ -43,6 +47,7 @@ async function warmUp(build: () => Promise<unknown> | unknown): Promise<void> {
 }
 /** Heap growth while what `build` returns is alive (in its own frame, so nothing else is). */
 async function heapKept(build: () => Promise<unknown> | unknown): Promise<number> {
+  await Promise.all(pipelines.splice(0).map((p) => p.shutdown(1000)));
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;
@@ -55,17 +60,23 @@ async function heapKept(build: () => Promise<unknown> | unknown): Promise<number
 }
 
 const allIds = Array.from({ length: SERIES }, (_, i) => `id-${i}`);
-const bothReaders = { OTEL_CONTRACTS_LOG_LEVEL: 'silent', OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
+/** A loopback OTLP endpoint that accepts every push, so that no export is retried or left pending. */
+const collector = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end()));
+await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+const bothReaders = { OTEL_CONTRACTS_LOG_LEVEL: 'silent', OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
+const pipelines: Pipeline[] = [];
 
 /** Our pipeline, both readers on, with `n` series of one kind, after a scrape and (`collections` 2) an OTLP push. */
 async function ours(kind: 'counter' | 'histogram', collections: 1 | 2, n: number) {
   const ids = allIds.slice(0, n);
   const p = createPipeline({ contracts: [benchContract], serviceName: 'bench', env: bothReaders });
+  pipelines.push(p);
   const r = p.recorders(benchContract);
   if (kind === 'counter') for (const id of ids) r.bench_series_total.add(1, { id });
   else for (const id of ids) r.bench_series_seconds.record(0.01, { id });
   await p.render();
-  if (collections === 2) await p.meterProvider.forceFlush().catch(() => {});
+  if (collections === 2) await p.meterProvider.forceFlush();
   return p;
 }
 async function prom(lib: typeof promClient, kind: 'counter' | 'histogram', n: number) {

@@ -66,6 +66,8 @@ export class ScrapeReader extends MetricReader {
     try {
       const { resourceMetrics, errors } = await this.collect();
       if (errors.length) throw new AggregateError(errors, 'metric collection failed');
+      // The collection ran in one go: let the event loop turn before the first slice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       let sliceStart = performance.now();
       for (const piece of serializeChunks(resourceMetrics, { families: this.families, targetInfo: this.targetInfo })) {
         shared.push(piece);
