@@ -43,25 +43,46 @@ export function* serializeChunks(rm: ResourceMetrics, opts: SerializeOptions): G
   const collected = new Map<string, MetricData>();
   for (const sm of rm.scopeMetrics) for (const m of sm.metrics) collected.set(m.descriptor.name, m);
 
-  let out = '';
-  if (opts.targetInfo) out += targetInfo(rm.resource.attributes);
+  const out = new Chunk();
+  if (opts.targetInfo) out.add(targetInfo(rm.resource.attributes));
   for (const f of opts.families) {
     const m = collected.get(f.name);
     collected.delete(f.name);
-    out += header(f.name, m?.descriptor.description || f.help, f.type);
-    if (m) out = yield* samples(m, out);
-    if (out.length >= CHUNK_CHARS) {
-      yield out;
-      out = '';
-    }
+    out.add(header(f.name, m?.descriptor.description || f.help, f.type));
+    if (m) yield* samples(m, out);
+    if (out.full()) yield out.take();
   }
   for (const m of collected.values()) {
     const type = typeOf(m);
     if (!type) continue;
-    out += header(m.descriptor.name, m.descriptor.description, type);
-    out = yield* samples(m, out);
+    out.add(header(m.descriptor.name, m.descriptor.description, type));
+    yield* samples(m, out);
   }
-  if (out) yield out;
+  if (out.size) yield out.take();
+}
+
+/**
+ * The piece of exposition being written. Lines are kept in an array and joined when the piece is handed
+ * out, so each piece is one flat string: `+=` would build a tree of thousands of small strings per piece,
+ * which stays alive while the response is written (and while late scrapes share the render) and makes
+ * every young-generation collection copy it.
+ */
+class Chunk {
+  private parts: string[] = [];
+  size = 0;
+  add(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+  }
+  full(): boolean {
+    return this.size >= CHUNK_CHARS;
+  }
+  take(): string {
+    const s = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    return s;
+  }
 }
 
 function typeOf(m: MetricData): 'counter' | 'gauge' | 'histogram' | undefined {
@@ -81,22 +102,16 @@ function header(name: string, help: string, type: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
 
-/**
- * Writes the samples of one metric after `out`, handing out a piece each time it reaches {@link CHUNK_CHARS}.
- * @returns the unfinished rest, which the caller continues.
- */
-function* samples(m: MetricData, out: string): Generator<string, string, undefined> {
+/** Writes the samples of one metric into `out`, handing out a piece each time it reaches {@link CHUNK_CHARS}. */
+function* samples(m: MetricData, out: Chunk): Generator<string, void, undefined> {
   const name = m.descriptor.name;
   switch (m.dataPointType) {
     case DataPointType.SUM:
     case DataPointType.GAUGE:
       for (const p of m.dataPoints) {
         const labels = labelString(p.attributes);
-        out += `${name}${labels ? `{${labels}}` : ''} ${formatValue(p.value)}\n`;
-        if (out.length >= CHUNK_CHARS) {
-          yield out;
-          out = '';
-        }
+        out.add(`${name}${labels ? `{${labels}}` : ''} ${formatValue(p.value)}\n`);
+        if (out.full()) yield out.take();
       }
       break;
     case DataPointType.HISTOGRAM:
@@ -107,22 +122,18 @@ function* samples(m: MetricData, out: string): Generator<string, string, undefin
         let cumulative = 0;
         for (let i = 0; i < boundaries.length; i++) {
           cumulative += counts[i] ?? 0;
-          out += `${name}_bucket{${prefix}le="${formatValue(boundaries[i] as number)}"} ${cumulative}\n`;
+          out.add(`${name}_bucket{${prefix}le="${formatValue(boundaries[i] as number)}"} ${cumulative}\n`);
         }
-        out += `${name}_bucket{${prefix}le="+Inf"} ${p.value.count}\n`;
+        out.add(`${name}_bucket{${prefix}le="+Inf"} ${p.value.count}\n`);
         const braces = labels ? `{${labels}}` : '';
-        out += `${name}_sum${braces} ${formatValue(p.value.sum ?? 0)}\n`;
-        out += `${name}_count${braces} ${p.value.count}\n`;
-        if (out.length >= CHUNK_CHARS) {
-          yield out;
-          out = '';
-        }
+        out.add(`${name}_sum${braces} ${formatValue(p.value.sum ?? 0)}\n`);
+        out.add(`${name}_count${braces} ${p.value.count}\n`);
+        if (out.full()) yield out.take();
       }
       break;
     default:
       break;
   }
-  return out;
 }
 
 function targetInfo(attrs: Attributes): string {
