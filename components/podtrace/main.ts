@@ -9,6 +9,7 @@ import { processMetrics } from '../../collectors/process/index.ts';
 import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
 import { self } from '../../semconv/generated/self.ts';
+import { DEFAULT_GRACE_SECONDS, removeExitedGauges } from './exited-gauges.ts';
 
 /**
  * `otel-contracts podtrace (--pid PID ... | --cgroup PATH | --comm NAME)`: the 16 podtrace families
@@ -56,6 +57,19 @@ export function parseMetricsAddr(raw: string): { prometheusHost: string; prometh
 }
 
 /**
+ * `PODTRACE_EXITED_GRACE_SECONDS`: how long the latest-value gauges of a process name outlive its last
+ * process (default {@link DEFAULT_GRACE_SECONDS}).
+ * @throws EbpfInputError for a value that is not a number of seconds >= 0.
+ */
+export function graceSecondsOf(env: NodeJS.ProcessEnv): number {
+  const raw = env.PODTRACE_EXITED_GRACE_SECONDS?.trim();
+  if (!raw) return DEFAULT_GRACE_SECONDS;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new EbpfInputError(`PODTRACE_EXITED_GRACE_SECONDS="${raw}": expected a number of seconds >= 0, e.g. ${DEFAULT_GRACE_SECONDS}`);
+  return n;
+}
+
+/**
  * Checks the prerequisites (root, bpftrace, BTF, tracefs, which it mounts when it can), resolves the
  * target, starts bpftrace and the pipeline, and serves the podtrace families.
  *
@@ -72,11 +86,19 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
   const target = resolveTarget(req, { ...(opts.proc ? { proc: opts.proc } : {}) });
   for (const note of target.notes) logger.info(note);
   const addr = parseMetricsAddr(env.PODTRACE_METRICS_ADDR?.trim() || DEFAULT_METRICS_ADDR);
+  const graceMs = graceSecondsOf(env) * 1000;
   // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
   const proc = processMetrics(env);
   const pipeline = createPipeline({ contracts: [podtrace, ...proc.contracts], serviceName: 'podtrace', env, defaults: { exporters: ['prometheus'], ...addr }, logger });
   proc.start(pipeline);
-  const rec = pipeline.recorders(podtrace);
+  // Exited processes' latest gauges go after the grace period; the collector records through recorders that note the names.
+  const exited = removeExitedGauges(pipeline.recorders(podtrace), {
+    pipeline,
+    graceMs,
+    ...(opts.proc ? { proc: opts.proc } : {}),
+    onRemoved: (name) => logger.debug({ process_name: name }, 'removed the latest-value gauges of an exited process'),
+  });
+  const rec = exited.recorders;
   const restartsTotal = pipeline.recorders(self).otel_contracts_tracer_restarts_total;
   const libcs = libcPaths(target.samplePids, opts.proc);
   if (libcs.length === 0) logger.warn('no libc found: resolver calls (getaddrinfo...) are not timed; plain UDP port-53 exchanges still are');
@@ -99,6 +121,7 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
       ...(opts.printIntervalMs !== undefined ? { printIntervalMs: opts.printIntervalMs } : {}),
     });
   } catch (e) {
+    exited.stop();
     await pipeline.shutdown(1000).catch(() => undefined);
     throw e;
   }
@@ -106,6 +129,7 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
   try {
     started = await pipeline.start();
   } catch (e) {
+    exited.stop();
     await collector.close();
     await pipeline.shutdown(1000).catch(() => undefined);
     throw e;
@@ -122,6 +146,7 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
     ...(started.scrapeUrl ? { scrapeUrl: started.scrapeUrl } : {}),
     close: () =>
       (closing ??= (async () => {
+        exited.stop();
         await collector.close();
         await pipeline.shutdown();
       })()),

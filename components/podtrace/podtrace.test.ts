@@ -1,75 +1,58 @@
 /**
  * `otel-contracts podtrace` against real processes, as root with bpftrace: a Python workload (no Node,
- * no preload) traced by --pid, and the families checked against what it did. Without root or bpftrace
- * the kernel tests are not run (the unit tests in collectors/ebpf still are); when bpftrace is there but
- * cannot attach, they fail with bpftrace's reason.
+ * no preload; fixtures/workload.py) resolving through a real loopback dnsmasq (fixtures/loopback-resolver.ts),
+ * traced by --pid and by --cgroup, and the families checked against what it did. Without root or
+ * bpftrace the kernel tests are not run (the unit tests in collectors/ebpf still are); when bpftrace is
+ * there but cannot attach, they fail with bpftrace's reason.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeUntil, total, find, type SampleLine } from '../../test/exposition.ts';
 import { freePort } from '../../test/ports.ts';
 import { pollUntil } from '../../test/poll.ts';
 import { CLI, NODE_BIN, findProgram, runProcess, startProcess, stopAllProcesses, type TestProcess } from '../../test/processes.ts';
+import { EXAMPLE_TEST_ADDRESS, startLoopbackResolver, type LoopbackResolver } from './fixtures/loopback-resolver.ts';
+import { cgroupParent, cgroupProcs, makeTestCgroup, removeTestCgroup } from './fixtures/test-cgroup.ts';
 
 const isRoot = process.getuid?.() === 0;
 const bpftrace = findProgram('bpftrace');
 
+/** The workload (see its docstring): file writes, DNS through the resolver, a TCP exchange, then rounds of writes. */
+const WORKLOAD = fileURLToPath(new URL('./fixtures/workload.py', import.meta.url));
+/** The name it resolves, how many getaddrinfo calls and plain UDP queries it makes (fixtures/workload.py). */
+const DNS_NAME = 'podtrace.example.test';
+const GETADDRINFO_CALLS = 3;
+const RAW_QUERIES = 2;
 /**
- * The workload: a loopback TCP server, then on the trigger file: 10 × (4096-byte write + fsync), a read
- * back, getaddrinfo, one TCP exchange; then on each file TRIGGER.1, TRIGGER.2, ...: 10 × (4096-byte
- * write + fsync) more, printing `round N`.
+ * DNS latency observations the workload makes: each getaddrinfo of the name (its UDP exchanges inside are
+ * not counted again), create_connection's getaddrinfo('127.0.0.1'), and each plain UDP port-53 exchange.
  */
-const WORKLOAD = String.raw`
-import os, socket, sys, time, threading
-trigger = sys.argv[1]
-srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)
-port = srv.getsockname()[1]
-def serve():
-    while True:
-        c, _ = srv.accept()
-        got = 0
-        while got < 1000:
-            got += len(c.recv(65536))
-        c.sendall(b'y' * 3000)
-        c.close()
-threading.Thread(target=serve, daemon=True).start()
-print('ready', os.getpid(), flush=True)
-while not os.path.exists(trigger):
-    time.sleep(0.05)
-path = trigger + '.data'
-with open(path, 'wb') as f:
-    for _ in range(10):
-        f.write(b'a' * 4096)
-        f.flush()
-        os.fsync(f.fileno())
-with open(path, 'rb') as f:
-    got = len(f.read())
-socket.getaddrinfo('localhost', 80)
-c = socket.create_connection(('127.0.0.1', port))
-c.sendall(b'x' * 1000)
-n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-c.close()
-print('done', got, n, flush=True)
-i = 1
-deadline = time.time() + 600
-while time.time() < deadline:
-    if os.path.exists('%s.%d' % (trigger, i)):
-        with open(path, 'ab') as f:
-            for _ in range(10):
-                f.write(b'a' * 4096)
-                f.flush()
-                os.fsync(f.fileno())
-        print('round', i, flush=True)
-        i += 1
-    time.sleep(0.05)
-`;
+const DNS_OBSERVATIONS = GETADDRINFO_CALLS + 1 + RAW_QUERIES;
+/** The --cgroup tracer's grace period for exited processes' gauges: long enough for a few scrapes to see them. */
+const EXITED_GRACE_SECONDS = 3;
+/** What the workload prints once its first batch is done (its DNS answers right), with one DNS query's and reply's sizes. */
+const DONE = new RegExp(`^done 40960 3000 dns=${EXAMPLE_TEST_ADDRESS.replaceAll('.', '\\.')} raw=ok udp=(\\d+)/(\\d+)$`);
+
+/**
+ * The socket bytes the workload moves each way: the TCP exchange (it is both client and server: 1000 + 3000
+ * bytes each way) and its DNS over UDP (every query of the name, the resolver's and its own, and the replies).
+ */
+function socketBytes(done: RegExpMatchArray): { send: number; recv: number } {
+  const queries = GETADDRINFO_CALLS + RAW_QUERIES;
+  return { send: 4000 + queries * Number(done[1]), recv: 4000 + queries * Number(done[2]) };
+}
+
+/** Starts the workload, resolving through `resolver`, optionally in `cgroup`; resolves with it and its pid. */
+async function startWorkload(resolver: LoopbackResolver, trigger: string, cgroup?: string): Promise<{ work: TestProcess; pid: string }> {
+  const { command, args } = resolver.wrap(['python3', WORKLOAD, trigger, resolver.address], cgroup);
+  const work = startProcess(`python workload${cgroup ? ' (cgroup)' : ''}`, command, args);
+  const ready = await work.waitForLine(/^ready (\d+)/);
+  return { work, pid: ready[1] as string };
+}
 
 function podtrace(args: readonly string[], env: Record<string, string> = {}): TestProcess {
   return startProcess('podtrace', NODE_BIN, [CLI, 'podtrace', ...args], { OTEL_CONTRACTS_LOG_LEVEL: 'info', ...env });
@@ -103,31 +86,32 @@ describe('otel-contracts podtrace: bad input (any user)', () => {
 
 describe.runIf(isRoot && bpftrace !== undefined)('otel-contracts podtrace --pid on a Python workload (root, bpftrace)', () => {
   let dir: string;
+  let resolver: LoopbackResolver;
   let work: TestProcess;
   let tracer: TestProcess;
   let url: string;
   let samples: SampleLine[];
+  let bytes: { send: number; recv: number };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'podtrace-'));
-    const script = join(dir, 'work.py');
-    writeFileSync(script, WORKLOAD);
-    work = startProcess('python workload', 'python3', [script, join(dir, 'go')]);
-    const ready = await work.waitForLine(/^ready (\d+)/);
+    resolver = await startLoopbackResolver(dir);
+    let pid: string;
+    ({ work, pid } = await startWorkload(resolver, join(dir, 'go')));
     const port = await freePort();
     url = `http://127.0.0.1:${port}/metrics`;
-    tracer = podtrace(['--pid', String(ready[1])], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
+    tracer = podtrace(['--pid', pid], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
     // bpftrace compiles and attaches in a few seconds; its failure (e.g. no tracepoint) ends the process with its message.
     await tracer.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
     writeFileSync(join(dir, 'go'), '');
-    await work.waitForLine(/^done 40960 3000$/);
+    bytes = socketBytes(await work.waitForLine(DONE));
     samples = await scrapeUntil(
       url,
       'the workload in the podtrace families',
       (s) =>
         total(s, 'podtrace_filesystem_bytes_total', { operation: 'write', process_name: 'python3' }) >= 40960 &&
-        total(s, 'podtrace_network_bytes_total', { direction: 'recv', process_name: 'python3' }) >= 4000 &&
-        total(s, 'podtrace_dns_latency_seconds_histogram_count', { process_name: 'python3' }) >= 1 &&
+        total(s, 'podtrace_network_bytes_total', { direction: 'recv', process_name: 'python3' }) >= bytes.recv &&
+        total(s, 'podtrace_dns_latency_seconds_histogram_count', { process_name: 'python3' }) >= DNS_OBSERVATIONS &&
         total(s, 'podtrace_latency_seconds_count', { process_name: 'python3' }) >= 1,
       { timeoutMs: 20_000, intervalMs: 500, describe: (s) => s.filter((x) => !x.name.endsWith('_bucket')).map((x) => `${x.name}${JSON.stringify(x.labels)} ${x.value}`).join('\n') },
     );
@@ -153,19 +137,19 @@ describe.runIf(isRoot && bpftrace !== undefined)('otel-contracts podtrace --pid 
     expect(les.at(-1)).toBe('+Inf');
   });
 
-  it('TCP: a connect latency sample, RTT samples, and the bytes both ends of the loopback exchange moved', () => {
+  it('TCP: a connect latency sample, RTT samples; network bytes: the TCP exchange and the DNS over UDP', () => {
     expect(total(samples, 'podtrace_latency_seconds_count', { ...py, type: 'NET' })).toBe(1);
     expect(find(samples, 'podtrace_latency_latest_seconds', py)[0]?.value).toBeGreaterThan(0);
     expect(total(samples, 'podtrace_rtt_seconds_count', { ...py, type: 'NET' })).toBeGreaterThanOrEqual(1);
     expect(find(samples, 'podtrace_rtt_latest_seconds', py)).toHaveLength(1);
-    // The workload is both client and server: 1000 + 3000 bytes each way.
-    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'send' })).toBe(4000);
-    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'recv' })).toBe(4000);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'send' })).toBe(bytes.send);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'recv' })).toBe(bytes.recv);
   });
 
-  it('DNS: getaddrinfo timed by uprobe', () => {
-    // getaddrinfo('localhost') and create_connection's own getaddrinfo('127.0.0.1').
-    expect(total(samples, 'podtrace_dns_latency_seconds_histogram_count', { ...py, type: 'DNS' })).toBeGreaterThanOrEqual(2);
+  it('DNS against a loopback dnsmasq: each getaddrinfo (uprobe) and each plain UDP port-53 exchange timed once', () => {
+    // dnsmasq answered the workload's queries: one A query per getaddrinfo(AF_INET), plus the hand-made ones.
+    expect(resolver.queriesFor(DNS_NAME), resolver.process.describe()).toBe(GETADDRINFO_CALLS + RAW_QUERIES);
+    expect(total(samples, 'podtrace_dns_latency_seconds_histogram_count', { ...py, type: 'DNS' })).toBe(DNS_OBSERVATIONS);
     expect(find(samples, 'podtrace_dns_latency_seconds_gauge', py)[0]?.value).toBeGreaterThan(0);
   });
 
@@ -250,71 +234,69 @@ describe.runIf(isRoot && bpftrace !== undefined)('otel-contracts podtrace --pid 
   }, 60_000);
 });
 
-/**
- * Where this machine lets a test make a cgroup: the v2 hierarchy (`/sys/fs/cgroup` itself, or
- * `/sys/fs/cgroup/unified` on hybrid hosts), else v1's memory controller (see collectors/ebpf/target.ts).
- */
-function cgroupParent(): string | undefined {
-  const CGROUP2_SUPER_MAGIC = 0x63677270;
-  for (const dir of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-    try {
-      if (statfsSync(dir).type === CGROUP2_SUPER_MAGIC && existsSync(join(dir, 'cgroup.procs'))) return dir;
-    } catch {
-      // not there
-    }
-  }
-  return existsSync('/sys/fs/cgroup/memory/cgroup.procs') ? '/sys/fs/cgroup/memory' : undefined;
-}
-
 describe.runIf(isRoot && bpftrace !== undefined && cgroupParent() !== undefined)('otel-contracts podtrace --cgroup on a Python workload in a fresh cgroup (root, bpftrace)', () => {
   let dir: string;
-  let cg: string;
+  let cg: string | undefined;
+  let resolver: LoopbackResolver;
   let samples: SampleLine[];
+  let bytes: { send: number; recv: number };
   let url: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'podtrace-cg-'));
-    cg = join(cgroupParent() as string, `otel-contracts-podtrace-test-${process.pid}`);
-    mkdirSync(cg);
-    const script = join(dir, 'work.py');
-    writeFileSync(script, WORKLOAD);
-    // The shell moves itself into the cgroup, then becomes the workload: it runs there from its first instruction.
-    const work = startProcess('python workload (cgroup)', 'sh', ['-c', 'echo $$ > "$1/cgroup.procs" && exec python3 "$2" "$3"', 'sh', cg, script, join(dir, 'go')]);
-    const ready = await work.waitForLine(/^ready (\d+)/);
-    expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n')).toContain(ready[1]);
+    cg = makeTestCgroup('test');
+    resolver = await startLoopbackResolver(dir);
+    const { work, pid } = await startWorkload(resolver, join(dir, 'go'), cg);
+    expect(cgroupProcs(cg)).toContain(pid);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/metrics`;
-    const tracer = podtrace(['--cgroup', cg], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}` });
+    const tracer = podtrace(['--cgroup', cg], { PODTRACE_METRICS_ADDR: `127.0.0.1:${port}`, PODTRACE_EXITED_GRACE_SECONDS: String(EXITED_GRACE_SECONDS) });
     await tracer.waitForLine(/podtrace attached \d+ probes/, { stream: 'stderr', timeoutMs: 90_000 });
     writeFileSync(join(dir, 'go'), '');
-    await work.waitForLine(/^done 40960 3000$/);
+    bytes = socketBytes(await work.waitForLine(DONE));
     samples = await scrapeUntil(
       url,
       'the cgroup workload in the podtrace families',
       (s) =>
         total(s, 'podtrace_filesystem_bytes_total', { operation: 'write', process_name: 'python3' }) >= 40960 &&
-        total(s, 'podtrace_network_bytes_total', { direction: 'recv', process_name: 'python3' }) >= 4000,
-      { timeoutMs: 20_000, intervalMs: 500, describe: (s) => `${s.filter((x) => x.name.includes('bytes_total')).map((x) => `${x.name}${JSON.stringify(x.labels)} ${x.value}`).join('\n')}\n${tracer.describe()}` },
+        total(s, 'podtrace_network_bytes_total', { direction: 'recv', process_name: 'python3' }) >= bytes.recv &&
+        total(s, 'podtrace_dns_latency_seconds_histogram_count', { process_name: 'python3' }) >= DNS_OBSERVATIONS,
+      { timeoutMs: 20_000, intervalMs: 500, describe: (s) => `${s.filter((x) => x.name.includes('bytes_total') || x.name.includes('dns_latency_seconds_histogram_count')).map((x) => `${x.name}${JSON.stringify(x.labels)} ${x.value}`).join('\n')}\n${tracer.describe()}` },
     );
   }, 150_000);
 
   afterAll(async () => {
     await stopAllProcesses();
-    if (cg && existsSync(cg)) {
-      // A cgroup can be removed once its last process is gone.
-      await pollUntil(`${cg} empty`, async () => readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim(), (procs) => procs === '', { timeoutMs: 10_000, intervalMs: 100 });
-      rmdirSync(cg);
-    }
+    await removeTestCgroup(cg);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('file-write and TCP bytes of the processes in the cgroup arrive as with --pid', () => {
+  it('file-write, network bytes and DNS of the processes in the cgroup arrive as with --pid', () => {
     const py = { process_name: 'python3' };
     expect(total(samples, 'podtrace_filesystem_bytes_total', { ...py, type: 'FS', operation: 'write' })).toBe(40960);
-    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'send' })).toBe(4000);
-    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'recv' })).toBe(4000);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'send' })).toBe(bytes.send);
+    expect(total(samples, 'podtrace_network_bytes_total', { ...py, type: 'NET', direction: 'recv' })).toBe(bytes.recv);
     expect(total(samples, 'podtrace_fs_latency_seconds_histogram_count', { ...py, type: 'FS' })).toBeGreaterThanOrEqual(21);
+    expect(resolver.queriesFor(DNS_NAME), resolver.process.describe()).toBe(GETADDRINFO_CALLS + RAW_QUERIES);
+    expect(total(samples, 'podtrace_dns_latency_seconds_histogram_count', { ...py, type: 'DNS' })).toBe(DNS_OBSERVATIONS);
   });
+
+  it("an exited process's latest gauges go after the grace period; its counters and histograms stay", async () => {
+    // A name of its own (prctl PR_SET_NAME), so that no other process on the host keeps it alive.
+    const name = `pt-exit-${process.pid % 100_000}`;
+    const file = join(dir, 'exited-write');
+    const script = `import ctypes, os\nctypes.CDLL(None).prctl(15, b'${name}', 0, 0, 0)\nfd = os.open('${file}', os.O_WRONLY | os.O_CREAT, 0o600)\nos.write(fd, b'x' * 4096)\nos.fsync(fd)\nos.close(fd)\n`;
+    const { command, args } = resolver.wrap(['python3', '-c', script], cg);
+    const run = await runProcess('exiting writer', command, args, {}, { timeoutMs: 30_000 });
+    expect(run.code, run.describe).toBe(0);
+    const who = { process_name: name };
+    await scrapeUntil(url, `the fsync gauge of ${name}`, (s) => find(s, 'podtrace_fs_latency_seconds_gauge', { ...who, type: 'fsync' }).length === 1, { timeoutMs: 20_000, intervalMs: 200 });
+    const after = await scrapeUntil(url, `the gauges of ${name} gone`, (s) => find(s, 'podtrace_fs_latency_seconds_gauge', who).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
+    expect(total(after, 'podtrace_filesystem_bytes_total', { ...who, operation: 'write' })).toBe(4096);
+    expect(total(after, 'podtrace_fs_latency_seconds_histogram_count', { ...who, type: 'FS' })).toBeGreaterThanOrEqual(2);
+    // The workload that is still alive keeps its gauges.
+    expect(find(after, 'podtrace_fs_latency_seconds_gauge', { process_name: 'python3', type: 'fsync' })).toHaveLength(1);
+  }, 60_000);
 });
 
 it('python3 is there for the kernel tests', () => {

@@ -6,25 +6,20 @@ import { BUCKET_OF_D, HIST, LAST, type ProbeContext } from './kinds.ts';
  *
  * bpftrace 0.17 has no raw tracepoints, so the woken thread's process is not readable at wake-up;
  * threads are learnt instead: `@tt[tid]` with its process name when a traced thread is switched out
- * (`sched_switch` runs in the outgoing task), forks (a traced parent's child) and exec (name refreshed),
- * and forgotten at exit. A thread's first wait after tracing starts is therefore missed. Preemption
- * (runnable → runnable) is not a wake-up and is not counted.
+ * (`sched_switch` runs in the outgoing task; one block serves both uses, since it runs on every context
+ * switch of the machine), forks (a traced parent's child) and exec (name refreshed), and forgotten at exit.
+ * A thread's first wait after tracing starts is therefore missed. Preemption (runnable → runnable) is not a
+ * wake-up and is not counted.
  */
 export function cpuProbes(p: ProbeContext): string {
   return `
 // ---- cpu: wake-up to running of traced threads
-tracepoint:sched:sched_switch
-/${p.traced} && !@tt[tid]/
-{
-  @tt[tid] = 1;
-  @tn[tid] = ${p.name};
-}
-
 tracepoint:sched:sched_process_fork
 /${p.traced}/
 {
-  @tt[args->child_pid] = 1;
-  @tn[args->child_pid] = ${p.name};
+  $child = args->child_pid;
+  @tt[$child] = 1;
+  @tn[$child] = ${p.name};
 }
 
 tracepoint:sched:sched_process_exec
@@ -34,19 +29,25 @@ tracepoint:sched:sched_process_exec
 }
 
 tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new
-/@tt[args->pid]/
 {
-  @wk[args->pid] = nsecs;
+  $woken = args->pid;
+  if (@tt[$woken]) { @wk[$woken] = nsecs; }
 }
 
 tracepoint:sched:sched_switch
-/@wk[args->next_pid]/
 {
-  $d = nsecs - @wk[args->next_pid];
-  delete(@wk[args->next_pid]);
-  ${BUCKET_OF_D}
-  @hist[@tn[args->next_pid], ${HIST.cpu}, $b] = stats($d);
-  @last[@tn[args->next_pid], ${LAST.cpu}] = $d;
+  if (${p.traced} && !@tt[tid]) {
+    @tt[tid] = 1;
+    @tn[tid] = ${p.name};
+  }
+  $next = args->next_pid;
+  if (@wk[$next]) {
+    $d = nsecs - @wk[$next];
+    delete(@wk[$next]);
+    ${BUCKET_OF_D}
+    @hist[@tn[$next], ${HIST.cpu}, $b] = stats($d);
+    @last[@tn[$next], ${LAST.cpu}] = $d;
+  }
 }
 
 tracepoint:sched:sched_process_exit

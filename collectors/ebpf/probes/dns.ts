@@ -47,30 +47,41 @@ ${attach('uretprobe')}
 // ---- dns: libc resolver calls by uprobe, and UDP port-53 exchanges outside them
 ${resolver}
 tracepoint:sock:sock_send_length
-/args->protocol == 17 && args->ret > 0 && ${p.traced} && !@gai[tid]/
+/args->protocol == 17 && ${p.traced} && !@gai[tid]/
 {
-  if (((struct sock *)args->sk)->__sk_common.skc_dport == ${PORT_53_BE}) { ${startExchange('(uint64)args->sk')} }
+  $sk = (uint64)args->sk;
+  if (((struct sock *)$sk)->__sk_common.skc_dport == ${PORT_53_BE}) { ${startExchange('$sk')} }
 }
 
 tracepoint:syscalls:sys_enter_sendto
-/args->addr != 0 && ${p.traced} && !@gai[tid]/
+/${p.traced} && !@gai[tid]/
 {
-  if (*(uint16 *)((uint64)args->addr + 2) == ${PORT_53_BE}) {
-    $fdt = ((struct task_struct *)curtask)->files->fdt;
-    if ((uint64)args->fd < (uint64)$fdt->max_fds) {
-      $sk = (uint64)((struct socket *)(*($fdt->fd + args->fd))->private_data)->sk;
-      ${startExchange('$sk')}
+  $addr = args->addr;
+  $fd = (uint64)args->fd;
+  if ($addr != 0) {
+    if (*(uint16 *)((uint64)$addr + 2) == ${PORT_53_BE}) {
+      $fdt = ((struct task_struct *)curtask)->files->fdt;
+      if ($fd < (uint64)$fdt->max_fds) {
+        $sk = (uint64)((struct socket *)(*($fdt->fd + $fd))->private_data)->sk;
+        ${startExchange('$sk')}
+      }
     }
   }
 }
 
 tracepoint:sock:sock_recv_length
-/args->protocol == 17 && args->ret > 0 && !(args->flags & 2) && @dnsq[(uint64)args->sk]/
+/args->protocol == 17/
 {
-  $d = nsecs - @dnsq[(uint64)args->sk];
-  delete(@dnsq[(uint64)args->sk]);
-  if ($d < 30000000000) {
-    ${record}
+  $sk = (uint64)args->sk;
+  if (@dnsq[$sk]) {
+    $ret = args->ret;
+    if ($ret > 0 && !(args->flags & 2)) {
+      $d = nsecs - @dnsq[$sk];
+      delete(@dnsq[$sk]);
+      if ($d < 30000000000) {
+        ${record}
+      }
+    }
   }
 }
 `;

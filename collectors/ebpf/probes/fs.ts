@@ -17,9 +17,10 @@ import { BUCKET_OF_D, BYTES, HIST, LAST, type ProbeContext } from './kinds.ts';
  */
 export function fsProbes(p: ProbeContext): string {
   const timeIfRegular = (op: number) => `{
+  $fd = (uint64)args->fd;
   $fdt = ((struct task_struct *)curtask)->files->fdt;
-  if ((uint64)args->fd < (uint64)$fdt->max_fds) {
-    $file = *($fdt->fd + args->fd);
+  if ($fd < (uint64)$fdt->max_fds) {
+    $file = *($fdt->fd + $fd);
     if (($file->f_inode->i_mode & 0xf000) == 0x8000) { @fs_t[tid] = nsecs; @fs_op[tid] = ${op}; }
   }
 }`;
@@ -46,6 +47,7 @@ tracepoint:syscalls:sys_exit_pwritev, tracepoint:syscalls:sys_exit_pwritev2,
 tracepoint:syscalls:sys_exit_fsync, tracepoint:syscalls:sys_exit_fdatasync
 /@fs_t[tid]/
 {
+  $ret = args->ret;
   $d = nsecs - @fs_t[tid];
   $op = @fs_op[tid];
   delete(@fs_t[tid]);
@@ -53,8 +55,8 @@ tracepoint:syscalls:sys_exit_fsync, tracepoint:syscalls:sys_exit_fdatasync
   ${BUCKET_OF_D}
   @hist[${p.name}, ${HIST.fs}, $b] = stats($d);
   @last[${p.name}, $op] = $d;
-  if (args->ret > 0 && $op == ${LAST.read}) { @bytes[${p.name}, ${BYTES.read}] = sum(args->ret); }
-  if (args->ret > 0 && $op == ${LAST.write}) { @bytes[${p.name}, ${BYTES.write}] = sum(args->ret); }
+  if ($ret > 0 && $op == ${LAST.read}) { @bytes[${p.name}, ${BYTES.read}] = sum($ret); }
+  if ($ret > 0 && $op == ${LAST.write}) { @bytes[${p.name}, ${BYTES.write}] = sum($ret); }
 }
 `;
 }

@@ -9,18 +9,25 @@ import { BYTES, type ProbeContext } from './kinds.ts';
  * into a socket, and io_uring.
  */
 export function netProbes(p: ProbeContext): string {
+  const inetTcpUdp = '($fam == 2 || $fam == 10) && ($proto == 6 || $proto == 17)';
   return `
 // ---- net: bytes over TCP and UDP sockets
 tracepoint:sock:sock_send_length
-/args->ret > 0 && (args->family == 2 || args->family == 10) && (args->protocol == 6 || args->protocol == 17) && ${p.traced}/
+/${p.traced}/
 {
-  @bytes[${p.name}, ${BYTES.send}] = sum(args->ret);
+  $ret = args->ret;
+  $fam = args->family;
+  $proto = args->protocol;
+  if ($ret > 0 && ${inetTcpUdp}) { @bytes[${p.name}, ${BYTES.send}] = sum($ret); }
 }
 
 tracepoint:sock:sock_recv_length
-/args->ret > 0 && !(args->flags & 2) && (args->family == 2 || args->family == 10) && (args->protocol == 6 || args->protocol == 17) && ${p.traced}/
+/${p.traced}/
 {
-  @bytes[${p.name}, ${BYTES.recv}] = sum(args->ret);
+  $ret = args->ret;
+  $fam = args->family;
+  $proto = args->protocol;
+  if ($ret > 0 && !(args->flags & 2) && ${inetTcpUdp}) { @bytes[${p.name}, ${BYTES.recv}] = sum($ret); }
 }
 `;
 }

@@ -11,7 +11,8 @@ import { BUCKET_OF_D, HIST, LAST, type ProbeContext } from './kinds.ts';
  * when another block uses one of them). The entry goes when the socket reaches TCP_CLOSE.
  *
  * - `@hist[name, connect, bucket]`, `@last[name, connect]`: SYN_SENT → ESTABLISHED
- *   (`sock:inet_sock_set_state`), podtrace_latency_seconds / _latest_seconds. Failed connects are not timed.
+ *   (`sock:inet_sock_set_state`; a socket in SYN_SENT can only move on to ESTABLISHED or CLOSE),
+ *   podtrace_latency_seconds / _latest_seconds. Failed connects are not timed.
  * - `@hist[name, rtt, bucket]`, `@last[name, rtt]`: `srtt` (µs) of every `tcp:tcp_probe` (each segment
  *   received on an established socket) of an attributed socket, podtrace_rtt_seconds / _latest_seconds.
  */
@@ -19,49 +20,52 @@ export function tcpProbes(p: ProbeContext): string {
   return `
 // ---- tcp: connect latency (SYN_SENT -> ESTABLISHED) and srtt, sockets attributed in process context
 tracepoint:sock:inet_sock_set_state
-/args->protocol == 6 && args->newstate == 2 && ${p.traced}/
+/args->protocol == 6/
 {
-  @syn[(uint64)args->skaddr] = nsecs;
-  @sk[(uint64)args->skaddr] = ${p.name};
-  @sko[(uint64)args->skaddr] = 1;
-}
-
-tracepoint:sock:inet_sock_set_state
-/args->protocol == 6 && args->oldstate == 2 && args->newstate == 1 && @syn[(uint64)args->skaddr]/
-{
-  $d = nsecs - @syn[(uint64)args->skaddr];
-  delete(@syn[(uint64)args->skaddr]);
-  ${BUCKET_OF_D}
-  @hist[@sk[(uint64)args->skaddr], ${HIST.connect}, $b] = stats($d);
-  @last[@sk[(uint64)args->skaddr], ${LAST.connect}] = $d;
-}
-
-tracepoint:sock:inet_sock_set_state
-/args->protocol == 6 && args->newstate == 7/
-{
-  delete(@syn[(uint64)args->skaddr]);
-  delete(@sk[(uint64)args->skaddr]);
-  delete(@sko[(uint64)args->skaddr]);
+  $sk = (uint64)args->skaddr;
+  $new = args->newstate;
+  if ($new == 2 && ${p.traced}) {
+    @syn[$sk] = nsecs;
+    @sk[$sk] = ${p.name};
+    @sko[$sk] = 1;
+  }
+  if ($new == 1 && @syn[$sk]) {
+    $d = nsecs - @syn[$sk];
+    delete(@syn[$sk]);
+    ${BUCKET_OF_D}
+    @hist[@sk[$sk], ${HIST.connect}, $b] = stats($d);
+    @last[@sk[$sk], ${LAST.connect}] = $d;
+  }
+  if ($new == 7) {
+    delete(@syn[$sk]);
+    delete(@sk[$sk]);
+    delete(@sko[$sk]);
+  }
 }
 
 ${['send', 'recv']
   .map(
     (dir) => `tracepoint:sock:sock_${dir}_length
-/args->protocol == 6 && ${p.traced} && !@sko[(uint64)args->sk]/
+/${p.traced}/
 {
-  @sk[(uint64)args->sk] = ${p.name};
-  @sko[(uint64)args->sk] = 1;
+  $sk = (uint64)args->sk;
+  if (args->protocol == 6 && !@sko[$sk]) {
+    @sk[$sk] = ${p.name};
+    @sko[$sk] = 1;
+  }
 }
 `,
   )
   .join('\n')}
 tracepoint:tcp:tcp_probe
-/@sko[(uint64)args->skaddr]/
 {
-  $d = (uint64)args->srtt * 1000;
-  ${BUCKET_OF_D}
-  @hist[@sk[(uint64)args->skaddr], ${HIST.rtt}, $b] = stats($d);
-  @last[@sk[(uint64)args->skaddr], ${LAST.rtt}] = $d;
+  $sk = (uint64)args->skaddr;
+  if (@sko[$sk]) {
+    $d = (uint64)args->srtt * 1000;
+    ${BUCKET_OF_D}
+    @hist[@sk[$sk], ${HIST.rtt}, $b] = stats($d);
+    @last[@sk[$sk], ${LAST.rtt}] = $d;
+  }
 }
 `;
 }
