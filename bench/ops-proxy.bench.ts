@@ -5,17 +5,23 @@
  *   direct   client → backend
  *   tunnel   client → listening peer → DATA connection → connecting peer → backend (two child processes)
  *   haproxy  client → haproxy (mode http for HTTP with keep-alive to the server, mode tcp for bulk) → backend
+ *   floor    client → hop → hop → backend: the tunnel's topology (two processes, three TCP connections per
+ *            public connection) as a bare `net` splice (`pipe` both ways), no routing, no metrics: what
+ *            the topology itself costs on this machine (two more processes on the path, on 2 cores).
  *
  * Figures: HTTP keep-alive requests/s (CONNS connections, REQUESTS requests in all); p50/p99 of a new
  * connection's request (connect, GET with Connection: close, read to the close; for the tunnel this
  * includes FORWARD + DATA), and the added latency over direct; bulk throughput of one BULK_BYTES
  * transfer (backend writes, client reads to the end). Bounded: a fixed count and a time cap per pass.
- * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct. The figures go
+ * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct. ROUNDS rounds,
+ * each running every path in turn (interleaved, so load from elsewhere hits all alike); each figure is
+ * the median over the rounds. After the table: the medians of the per-round ratios, and the tunnel's to the floor. The figures go
  * to bench/results/ops-proxy.json and ops-proxy.svg (`reportBenchmark`; the tunnel is `ours`, ratios are to
  * direct), and from there to the README (`bench/readme.ts`).
  *
  * Env: OPS_BENCH_REQUESTS (default 20000), OPS_BENCH_CONNS (16), OPS_BENCH_NEWCONN (1000),
- * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass).
+ * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass), OPS_BENCH_ROUNDS (5),
+ * OPS_BENCH_CPU_PROF (a directory: the two peers run with `--cpu-prof` and write their profiles there on exit).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -33,6 +39,8 @@ const CONNS = Number(process.env.OPS_BENCH_CONNS ?? 16);
 const NEWCONN = Number(process.env.OPS_BENCH_NEWCONN ?? 1000);
 const BULK_BYTES = Number(process.env.OPS_BENCH_BULK_BYTES ?? 1024 ** 3);
 const CAP_MS = Number(process.env.OPS_BENCH_CAP_MS ?? 20_000);
+const ROUNDS = Math.max(1, Number(process.env.OPS_BENCH_ROUNDS ?? 5));
+const CPU_PROF = process.env.OPS_BENCH_CPU_PROF;
 const TOKEN = 'bench-token';
 const MAIN = join(REPO_ROOT, 'components', 'ops-proxy', 'main.ts');
 /** The two peers, for their logs when a pass fails. */
@@ -53,6 +61,22 @@ net.createServer((c) => {
   const pump = () => { while (left > 0) { const n = Math.min(left, chunk.length); left -= n; if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return c.once('drain', pump); } c.end(); };
   pump();
 }).listen(bulkPort, '127.0.0.1');
+`;
+
+/** One hop of the floor as its own process: each `LISTEN:TARGET` argument pipes 127.0.0.1:LISTEN to 127.0.0.1:TARGET. */
+const HOP = `
+const net = require('node:net');
+for (const pair of process.argv.slice(1)) {
+  const [from, to] = pair.split(':').map(Number);
+  net.createServer({ noDelay: true, allowHalfOpen: true }, (a) => {
+    const b = net.connect({ port: to, host: '127.0.0.1', noDelay: true, allowHalfOpen: true });
+    for (const [x, y] of [[a, b], [b, a]]) {
+      x.pipe(y);
+      x.on('error', () => y.destroy());
+      x.on('close', () => y.end());
+    }
+  }).listen(from, '127.0.0.1');
+}
 `;
 
 interface Path {
@@ -182,14 +206,24 @@ async function startTunnel(backendHttp: number, backendBulk: number): Promise<Pa
   const [control, http, tcp, m1, m2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env = { PATH: process.env.PATH, OPS_PROXY_TOKEN: TOKEN, OTEL_CONTRACTS_LOG_LEVEL: 'warn' };
   tunnelMetrics = `http://127.0.0.1:${m1}/metrics`;
-  tunnelProcs.push(startNode('ops-proxy listener', [MAIN, '--control', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--tcp', `bulk=127.0.0.1:${tcp}`, '--metrics', `127.0.0.1:${m1}`], env));
+  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  tunnelProcs.push(startNode('ops-proxy listener', [...prof, MAIN, '--control', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--tcp', `bulk=127.0.0.1:${tcp}`, '--metrics', `127.0.0.1:${m1}`], env));
   await waitPort(http, 'the listening peer');
-  const connector: TestProcess = startNode('ops-proxy connector', [MAIN, '--connect', `127.0.0.1:${control}`, '--register', `app.bench=127.0.0.1:${backendHttp}`, '--register', `bulk=127.0.0.1:${backendBulk}`, '--metrics', `127.0.0.1:${m2}`], env);
+  const connector: TestProcess = startNode('ops-proxy connector', [...prof, MAIN, '--connect', `127.0.0.1:${control}`, '--register', `app.bench=127.0.0.1:${backendHttp}`, '--register', `bulk=127.0.0.1:${backendBulk}`, '--metrics', `127.0.0.1:${m2}`], env);
   const path: Path = { name: 'tunnel', http, host: 'app.bench', bulk: tcp };
   // Registered once a request goes through.
   await pollUntil('the tunnel carries a request', () => oneConnection(path).then(() => true, () => false), (ok) => ok, { timeoutMs: 20_000, intervalMs: 200 });
   tunnelProcs.push(connector);
   return path;
+}
+
+/** The floor: two bare splice hops in a row, each its own process. */
+async function startFloor(backendHttp: number, backendBulk: number): Promise<Path> {
+  const [http1, bulk1, http2, bulk2] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  startProcess('floor hop 2', NODE_BIN, ['-e', HOP, `${http2}:${backendHttp}`, `${bulk2}:${backendBulk}`]);
+  startProcess('floor hop 1', NODE_BIN, ['-e', HOP, `${http1}:${http2}`, `${bulk1}:${bulk2}`]);
+  await Promise.all([waitPort(http2, 'floor hop 2'), waitPort(http1, 'floor hop 1')]);
+  return { name: 'floor', http: http1, host: 'app.bench', bulk: bulk1 };
 }
 
 async function startHaproxy(backendHttp: number, backendBulk: number, dir: string): Promise<Path | undefined> {
@@ -225,6 +259,15 @@ backend bulkb
   return { name: 'haproxy', http, host: 'app.bench', bulk: tcp };
 }
 
+function median(xs: readonly number[]): number {
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
+}
+
+/** One path's rounds as one row: the median of each figure; the bulk is complete only when every round's was. */
+function medianRow(name: string, rs: readonly Row[]): Row {
+  return { name, rps: median(rs.map((r) => r.rps)), p50us: median(rs.map((r) => r.p50us)), p99us: median(rs.map((r) => r.p99us)), bulkMiBs: median(rs.map((r) => r.bulkMiBs)), bulkOk: rs.every((r) => r.bulkOk) };
+}
+
 /** The figures as benchmark rows: the tunnel is `ours`, ratios are to direct. */
 function tableRows(rows: readonly Row[]): TableRow[] {
   const name = (r: Row) => (r.name === 'tunnel' ? 'ours' : r.name);
@@ -254,6 +297,7 @@ async function main(): Promise<void> {
     startProcess('backend', NODE_BIN, ['-e', BACKEND, String(backendHttp), String(backendBulk), String(BULK_BYTES)]);
     await waitPort(backendHttp, 'the backend');
     const paths: Path[] = [{ name: 'direct', http: backendHttp, host: 'app.bench', bulk: backendBulk }, await startTunnel(backendHttp, backendBulk)];
+    paths.push(await startFloor(backendHttp, backendBulk));
     const haproxy = await startHaproxy(backendHttp, backendBulk, dir);
     if (haproxy) paths.push(haproxy);
     else console.log('haproxy not installed (apt-get install -y haproxy): its row is left out');
@@ -263,20 +307,35 @@ async function main(): Promise<void> {
       await keepAlive({ ...p });
       for (let i = 0; i < 100; i++) await oneConnection(p);
     }
-    const rows: Row[] = [];
-    for (const p of paths) {
-      const rps = await keepAlive(p);
-      const lat = await newConnections(p);
-      const b = await bulk(p);
-      rows.push({ name: p.name, rps, p50us: lat.p50us, p99us: lat.p99us, bulkMiBs: b.mibs, bulkOk: b.ok });
+    const rounds = new Map<string, Row[]>(paths.map((p) => [p.name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const p of paths) {
+        const rps = await keepAlive(p);
+        const lat = await newConnections(p);
+        const b = await bulk(p);
+        rounds.get(p.name)?.push({ name: p.name, rps, p50us: lat.p50us, p99us: lat.p99us, bulkMiBs: b.mibs, bulkOk: b.ok });
+      }
     }
+    const rows = paths.map((p) => medianRow(p.name, rounds.get(p.name) ?? []));
     if (!rows[1]?.bulkOk) {
       for (const t of tunnelProcs) console.error(t.describe());
       const text = await (await fetch(tunnelMetrics)).text();
       console.error(text.split('\n').filter((l) => /errors|timeout_total|bytes_rx|matched|unexpected/.test(l) && !l.startsWith('#')).join('\n'));
     }
     console.log(`\nops proxy on loopback: ${REQUESTS} keep-alive requests over ${CONNS} connections, ${NEWCONN} new connections, one ${(BULK_BYTES / 1024 ** 2).toFixed(0)} MiB transfer`);
-    reportBenchmark('ops-proxy', 'Ops proxy on loopback: tunnel (ours) vs HAProxy vs direct', 'ms', tableRows(rows));
+    reportBenchmark('ops-proxy', 'Ops proxy on loopback: tunnel (ours) vs HAProxy vs bare two-hop splice (floor) vs direct', 'ms', tableRows(rows));
+    // Ratios taken within each round, then their median: steadier than ratios of medians when the
+    // machine's speed changes during the run.
+    const perRound = (of: string, to: string, pick: (r: Row) => number) => {
+      const a = rounds.get(of) ?? [];
+      const b = rounds.get(to) ?? [];
+      return `x${median(a.map((r, i) => pick(r) / pick(b[i] as Row))).toFixed(2)}`;
+    };
+    const others = paths.slice(1).map((p) => p.name);
+    console.log(`per-round ratios (median): keep-alive / direct: ${others.map((n) => `${n} ${perRound(n, 'direct', (r) => r.rps)}`).join(', ')}; bulk / direct: ${others.map((n) => `${n} ${perRound(n, 'direct', (r) => r.bulkMiBs)}`).join(', ')}`);
+    if (rounds.has('floor')) console.log(`tunnel / floor: keep-alive ${perRound('tunnel', 'floor', (r) => r.rps)}, new connection p50 ${perRound('tunnel', 'floor', (r) => r.p50us)}, bulk ${perRound('tunnel', 'floor', (r) => r.bulkMiBs)}`);
+    console.log(`medians of ${ROUNDS} interleaved rounds; each round, keep-alive req/s | bulk MiB/s:`);
+    for (const p of paths) console.log(`  ${p.name.padEnd(8)} ${(rounds.get(p.name) ?? []).map((r) => r.rps.toFixed(0)).join(' ')} | ${(rounds.get(p.name) ?? []).map((r) => r.bulkMiBs.toFixed(0)).join(' ')}`);
   } finally {
     await stopAllProcesses(3_000);
     rmSync(dir, { recursive: true, force: true });

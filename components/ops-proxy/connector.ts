@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectConfig, HostPort } from './config.ts';
+import { connectDirect } from './direct-reader.ts';
 import { splice } from './splice.ts';
 import { LineSplitter, decodeListenerMessage, encode, type ForwardMessage } from './wire.ts';
 import { formatHostPort } from '../../instrumentation/host-port.ts';
@@ -11,7 +12,7 @@ import { formatHostPort } from '../../instrumentation/host-port.ts';
  * exponential backoff (jittered, 100 ms up to 10 s). On FORWARD it dials the name's local backend and
  * opens a DATA connection carrying the proxy_id, then pipes bytes both ways. The dial of the DATA
  * connection overlaps the backend's; the DATA header is sent once the backend answered (or with an
- * `error` when it could not be reached).
+ * `error` when it could not be reached). Both tunnel sockets read into reused buffers (direct-reader.ts).
  */
 
 /** A running connecting peer. */
@@ -53,13 +54,15 @@ export function startConnector(cfg: ConnectConfig, token: string, logger: Logger
 
   const onForward = (target: HostPort, msg: ForwardMessage) => {
     const backendAt = backends.get(msg.name);
-    const data = track(connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }));
+    // Both sockets are dialled here, so both read into reused buffers (direct-reader.ts); each stays
+    // paused until splice starts the tunnel.
+    const data = track(connectDirect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }));
     data.on('error', (e) => logger.debug({ err: e.message }, 'DATA connection error'));
     if (!backendAt) {
       data.end(encode({ op: 'data', token, proxy_id: msg.proxy_id, error: `name "${msg.name}" is not registered here` }));
       return;
     }
-    const backend = track(connect({ host: backendAt.host, port: backendAt.port, allowHalfOpen: true, noDelay: true }));
+    const backend = track(connectDirect({ host: backendAt.host, port: backendAt.port, allowHalfOpen: true, noDelay: true }));
     const onDialError = (e: Error) => {
       logger.warn({ client_name: msg.name, backend: formatHostPort(backendAt), err: e.message }, 'backend unreachable');
       if (!data.destroyed) data.end(encode({ op: 'data', token, proxy_id: msg.proxy_id, error: 'backend unreachable' }));

@@ -93,6 +93,11 @@ export async function startListener(cfg: ListenConfig, token: string, metrics: O
   metrics.serverRole();
 
   const pending = new Map<string, Pending>();
+  /** Byte-count flushers of the tunnels in flight, run before every collection. */
+  const tunnels = new Set<() => void>();
+  const offCollect = metrics.pipeline.onCollect(() => {
+    for (const flush of tunnels) flush();
+  });
   const onEvict = (s: Socket) => logger.warn({ remote: remoteOf(s), max: cfg.maxConnections }, 'connection cap reached: closing the oldest idle connection');
   const publicCap = new ConnectionCap(cfg.maxConnections, onEvict);
   const controlCap = new ConnectionCap(cfg.maxConnections, onEvict);
@@ -283,26 +288,33 @@ export async function startListener(cfg: ListenConfig, token: string, metrics: O
     metrics.latency(p.name, p.protocol, (performance.now() - p.acceptedAt) / 1000);
     socket.setNoDelay(true);
     socket.setTimeout(cfg.idleTimeoutMs, () => socket.destroy());
+    // Byte counts are summed here per read and added to the counters at each collection (scrape or push)
+    // and when the tunnel ends, not per read.
     const labels = { client_name: p.name };
-    if (p.head.length > 0) {
-      m.ops_proxy_connections_bytes_tx_total.add(p.head.length, labels);
-      socket.write(p.head);
-    }
-    if (rest.length > 0) {
-      m.ops_proxy_connections_bytes_rx_total.add(rest.length, labels);
-      p.socket.write(rest);
-    }
+    let tx = p.head.length;
+    let rx = rest.length;
+    const flushBytes = () => {
+      if (tx > 0) m.ops_proxy_connections_bytes_tx_total.add(tx, labels);
+      if (rx > 0) m.ops_proxy_connections_bytes_rx_total.add(rx, labels);
+      tx = rx = 0;
+    };
+    tunnels.add(flushBytes);
+    if (p.head.length > 0) socket.write(p.head);
+    if (rest.length > 0) p.socket.write(rest);
     splice(p.socket, socket, {
       aToB: (n) => {
         touch(p.tracked);
-        m.ops_proxy_connections_bytes_tx_total.add(n, labels);
+        touch(tracked);
+        tx += n;
       },
       bToA: (n) => {
         touch(p.tracked);
         touch(tracked);
-        m.ops_proxy_connections_bytes_rx_total.add(n, labels);
+        rx += n;
       },
       done: (error) => {
+        tunnels.delete(flushBytes);
+        flushBytes();
         if (error) m.ops_proxy_proxy_errors_total.add(1, { client_name: p.name, reason: 'data_io_error' });
         p.finish(error === undefined);
       },
@@ -404,6 +416,7 @@ export async function startListener(cfg: ListenConfig, token: string, metrics: O
   const close = () =>
     (closing ??= (async () => {
       clearInterval(pruneTimer);
+      offCollect();
       for (const p of [...pending.values()]) clearTimeout(p.timer);
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))).concat([Promise.resolve(publicCap.destroyAll()), Promise.resolve(controlCap.destroyAll())]));
     })());

@@ -37,7 +37,10 @@ export interface OpsProxyMetrics {
   clients(total: number, connected: number): void;
   /** One tunnel set up in `seconds` (public accept → DATA matched): updates the average in `ops_proxy_latency_seconds`. */
   latency(name: string, protocol: Protocol, seconds: number): void;
-  /** Drops the internal latency sums of a forgotten name. */
+  /**
+   * A name was forgotten (gone longer than the prune age): every series labelled with it leaves the
+   * exposition and the push, and its place in each family's series budget is freed; its latency sums go too.
+   */
   forget(name: string): void;
 }
 
@@ -84,6 +87,7 @@ export function createOpsProxyMetrics(env: NodeJS.ProcessEnv, logger: Logger): O
     },
     forget(name) {
       sums.delete(name);
+      pipeline.removeSeries({ client_name: name });
     },
   };
 }

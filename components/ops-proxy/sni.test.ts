@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readClientHello } from './sni.ts';
+import { MAX_CLIENT_HELLO_RECORDS, readClientHello } from './sni.ts';
+import { splitIntoRecords } from './testing/tls-records.ts';
 
 // Real ClientHellos, as Node's TLS client writes them, captured by a plain TCP server on loopback.
 
@@ -40,6 +41,21 @@ describe('ClientHello SNI', () => {
     for (let n = 0; n < hello.length; n += 7) expect(readClientHello(hello.subarray(0, n)).kind).toBe('incomplete');
     expect(readClientHello(Buffer.from('GET / HTTP/1.1\r\n\r\n')).kind).toBe('not_tls');
     expect(readClientHello(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x02, 0, 0, 0])).kind).toBe('not_tls');
+  });
+
+  it('reassembles a ClientHello split over several TLS records, arriving in pieces', async () => {
+    const hello = await clientHello('split.example.test');
+    for (const recordBytes of [1000, 100, 3, 1].filter((n) => Math.ceil((hello.length - 5) / n) <= MAX_CLIENT_HELLO_RECORDS)) {
+      const split = splitIntoRecords(hello, recordBytes);
+      expect(readClientHello(split), `records of ${recordBytes}`).toEqual({ kind: 'sni', name: 'split.example.test' });
+      for (let n = 0; n < split.length; n += 5) expect(readClientHello(split.subarray(0, n)).kind).toBe('incomplete');
+    }
+    // Past the record cap, or a record of another type before the ClientHello ended: not read.
+    expect(readClientHello(splitIntoRecords(hello, Math.floor((hello.length - 5) / (MAX_CLIENT_HELLO_RECORDS + 1)))).kind).toBe('not_tls');
+    const split = splitIntoRecords(hello, 100);
+    const alert = Buffer.from(split);
+    alert[105] = 0x15;
+    expect(readClientHello(alert)).toMatchObject({ kind: 'not_tls' });
   });
 
   it('never throws on random or corrupted input', async () => {

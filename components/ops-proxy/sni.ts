@@ -1,8 +1,9 @@
 /**
  * Reads the SNI host name from a TLS ClientHello without terminating TLS (seed 001: routing names are
- * "matched against Host/SNI"; protocol `https` is passthrough). Parses the first TLS record by hand:
- * record header (type 22 handshake, version 3.x, length), handshake header (type 1 ClientHello,
- * 24-bit length), then version, random, session id, cipher suites, compression methods and the
+ * "matched against Host/SNI"; protocol `https` is passthrough). Parses by hand: the handshake records
+ * (type 22, version 3.x, 1..2^14 bytes each) are reassembled, since a client may split its ClientHello
+ * over several records as well as over several TCP segments; then the handshake header (type 1
+ * ClientHello, 24-bit length), version, random, session id, cipher suites, compression methods and the
  * extensions, looking for `server_name` (type 0) with a `host_name` entry (type 0).
  */
 
@@ -11,40 +12,66 @@ export type ClientHelloResult =
   | { readonly kind: 'sni'; readonly name: string }
   /** A complete ClientHello without a server_name extension. */
   | { readonly kind: 'no_sni' }
-  /** Not a TLS handshake (or a ClientHello we cannot read: fragmented over records, malformed). */
+  /** Not a TLS handshake, or a malformed ClientHello. */
   | { readonly kind: 'not_tls'; readonly why: string }
   /** Valid so far; more bytes are needed. */
   | { readonly kind: 'incomplete' };
 
-/** Largest TLS record (2^14 plus the expansion allowed for ciphertext) plus its 5-byte header. */
-export const MAX_CLIENT_HELLO_BYTES = 16384 + 2048 + 5;
+/** Largest TLS plaintext record body (RFC 8446, 5.1). */
+const MAX_RECORD_BYTES = 16384;
+
+/**
+ * Most bytes read before deciding: one full-size record with its 5-byte header. A ClientHello split
+ * over several records must fit in this too (with each record's header); longer is not routed.
+ */
+export const MAX_CLIENT_HELLO_BYTES = MAX_RECORD_BYTES + 5;
+
+/**
+ * Most records a ClientHello may be split into (a real client splits into a few, no smaller than 512
+ * bytes each); it bounds the work of looking at the bytes again as each segment arrives.
+ */
+export const MAX_CLIENT_HELLO_RECORDS = 64;
 
 /**
  * Looks at the bytes received so far on an https connection.
- * @returns `incomplete` until the first record is complete; never throws.
+ * @returns `incomplete` until the whole ClientHello has arrived (however it is split into records and
+ *   segments); never throws.
  */
 export function readClientHello(buf: Buffer): ClientHelloResult {
-  if (buf.length >= 1 && buf[0] !== 0x16) return { kind: 'not_tls', why: 'first byte is not a TLS handshake record' };
-  if (buf.length >= 2 && buf[1] !== 0x03) return { kind: 'not_tls', why: 'not a TLS record version' };
-  if (buf.length < 5) return { kind: 'incomplete' };
-  const recordLength = buf.readUInt16BE(3);
-  if (recordLength > MAX_CLIENT_HELLO_BYTES - 5) return { kind: 'not_tls', why: 'record too long' };
-  if (buf.length >= 6 && buf[5] !== 0x01) return { kind: 'not_tls', why: 'first handshake message is not a ClientHello' };
-  if (buf.length < 5 + recordLength) return { kind: 'incomplete' };
-  const rec = buf.subarray(5, 5 + recordLength);
-  try {
-    return parseHandshake(rec);
-  } catch (e) {
-    return { kind: 'not_tls', why: (e as Error).message };
+  const fragments: Buffer[] = [];
+  let have = 0;
+  let need = -1; // handshake message length with its 4-byte header, once known
+  for (let at = 0; ; ) {
+    if (buf.length > at && buf[at] !== 0x16) return { kind: 'not_tls', why: at === 0 ? 'first byte is not a TLS handshake record' : 'a record other than a handshake before the ClientHello ended' };
+    if (buf.length > at + 1 && buf[at + 1] !== 0x03) return { kind: 'not_tls', why: 'not a TLS record version' };
+    if (buf.length > 5 && buf[5] !== 0x01) return { kind: 'not_tls', why: 'first handshake message is not a ClientHello' };
+    if (buf.length < at + 5) return { kind: 'incomplete' };
+    if (fragments.length === MAX_CLIENT_HELLO_RECORDS) return { kind: 'not_tls', why: `ClientHello split over more than ${MAX_CLIENT_HELLO_RECORDS} records` };
+    const length = buf.readUInt16BE(at + 3);
+    if (length === 0 || length > MAX_RECORD_BYTES) return { kind: 'not_tls', why: `record length ${length} not in 1..${MAX_RECORD_BYTES}` };
+    if (buf.length < at + 5 + length) return { kind: 'incomplete' };
+    fragments.push(buf.subarray(at + 5, at + 5 + length));
+    have += length;
+    at += 5 + length;
+    if (need < 0 && have >= 4) {
+      const head = fragments.length === 1 ? (fragments[0] as Buffer) : Buffer.concat(fragments);
+      need = 4 + head.readUIntBE(1, 3);
+      if (need > MAX_CLIENT_HELLO_BYTES) return { kind: 'not_tls', why: 'ClientHello too long' };
+    }
+    if (need >= 0 && have >= need) {
+      const message = fragments.length === 1 ? (fragments[0] as Buffer) : Buffer.concat(fragments);
+      try {
+        return parseClientHello(message.subarray(4, need));
+      } catch (e) {
+        return { kind: 'not_tls', why: (e as Error).message };
+      }
+    }
   }
 }
 
-function parseHandshake(rec: Buffer): ClientHelloResult {
-  const r = new Reader(rec);
-  r.u8(); // handshake type, checked above
-  const length = r.u24();
-  if (length > r.left()) return { kind: 'not_tls', why: 'ClientHello fragmented over several records' };
-  const hello = new Reader(r.bytes(length));
+/** The body of a ClientHello handshake message (after its 4-byte header). */
+function parseClientHello(body: Buffer): ClientHelloResult {
+  const hello = new Reader(body);
   hello.skip(2 + 32); // legacy_version, random
   hello.skip(hello.u8()); // session id
   hello.skip(hello.u16()); // cipher suites
@@ -90,12 +117,6 @@ class Reader {
     this.need(2);
     const v = this.buf.readUInt16BE(this.at);
     this.at += 2;
-    return v;
-  }
-  u24(): number {
-    this.need(3);
-    const v = this.buf.readUIntBE(this.at, 3);
-    this.at += 3;
     return v;
   }
   skip(n: number): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check } from '../check/check-exposition.ts';
 import { find, scrape, scrapeUntil, total } from '../../test/exposition.ts';
@@ -76,8 +77,14 @@ describe('ops proxy: two peers on loopback', () => {
     expect(total(s, 'ops_proxy_requests_total', { client_name: 'secure.test', protocol: 'https' })).toBe(1);
   });
 
+  it('routes HTTPS by SNI when the ClientHello is split over several TLS records and TCP segments', async () => {
+    expect(await httpsGet(listener.port('https'), 'secure.test', pem.cert, '/split', { recordBytes: 100, segmentBytes: 37 })).toBe('tls sni=secure.test /split');
+    const s = await scrapeUntil(listener.metricsUrl, 'the split https request', (x) => total(x, 'ops_proxy_requests_success_total', { client_name: 'secure.test', protocol: 'https' }) === 2);
+    expect(total(s, 'ops_proxy_requests_failed_total', { client_name: '<unknown>' })).toBe(0);
+  });
+
   it('routes raw TCP by port, both ways, with the bytes counted', async () => {
-    const payload = Buffer.alloc(256 * 1024, 7);
+    const payload = randomBytes(4 * 1024 * 1024); // random: a reused read buffer overwritten too early would show
     const back = await tcpExchange(listener.tcpPort('echo.tcp'), payload);
     expect(back.equals(payload)).toBe(true);
     const s = await scrapeUntil(listener.metricsUrl, 'the tcp exchange', (x) => total(x, 'ops_proxy_requests_success_total', { client_name: 'echo.tcp', protocol: 'tcp' }) === 1);
@@ -120,4 +127,29 @@ describe('ops proxy: two peers on loopback', () => {
   it('exits 0 on SIGTERM', async () => {
     expect(await listener.stop()).toBe(0);
   });
+});
+
+describe('ops proxy: names gone longer than --prune-after-ms', () => {
+  it("lose every series: churn cannot grow the families; a name that comes back starts from zero", async () => {
+    const pruning = await startPeer('pruning listener', ['--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--prune-after-ms', '1000']);
+    const register = () => startPeer('short-lived connector', ['--connect', `127.0.0.1:${pruning.port('control')}`, '--register', `gone.test=127.0.0.1:${web.port}`]);
+    let peer = await register();
+    await scrapeUntil(pruning.metricsUrl, 'gone.test up', (s) => total(s, 'ops_proxy_client_up', { client_name: 'gone.test' }) === 1);
+    for (let i = 0; i < 2; i++) expect((await httpGet(pruning.port('http'), 'gone.test', '/')).status).toBe(200);
+    const before = await scrapeUntil(pruning.metricsUrl, 'two requests', (s) => total(s, 'ops_proxy_requests_total', { client_name: 'gone.test' }) === 2);
+    const families = new Set(before.filter((s) => s.labels.client_name === 'gone.test').map((s) => s.name));
+    expect(families.size).toBeGreaterThanOrEqual(10);
+
+    expect(await peer.stop()).toBe(0);
+    const after = await scrapeUntil(pruning.metricsUrl, 'every gone.test series removed', (s) => !s.some((x) => x.labels.client_name === 'gone.test'), { timeoutMs: 15_000 });
+    expect(total(after, 'ops_proxy_clients_total')).toBe(0);
+
+    peer = await register();
+    await scrapeUntil(pruning.metricsUrl, 'gone.test up again', (s) => total(s, 'ops_proxy_client_up', { client_name: 'gone.test' }) === 1);
+    expect((await httpGet(pruning.port('http'), 'gone.test', '/')).status).toBe(200);
+    const back = await scrapeUntil(pruning.metricsUrl, 'gone.test back', (s) => total(s, 'ops_proxy_requests_total', { client_name: 'gone.test' }) === 1);
+    expect(total(back, 'ops_proxy_client_registrations_total', { client_name: 'gone.test' })).toBeGreaterThanOrEqual(1);
+    expect(await peer.stop()).toBe(0);
+    expect(await pruning.stop()).toBe(0);
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { splittingTransport } from './tls-records.ts';
 
 /**
  * Clients of the proxy's public side and of its control port, for tests: one HTTP request on a fresh
@@ -51,9 +52,12 @@ export async function httpGet(port: number, host: string, path = '/'): Promise<{
   return { status, body: raw.slice(raw.indexOf('\r\n\r\n') + 4) };
 }
 
-/** An HTTPS `GET path` with SNI `servername`, trusting `ca`; the answer body. */
-export async function httpsGet(port: number, servername: string, ca: string, path = '/'): Promise<string> {
-  const s = tlsConnect({ port, host: '127.0.0.1', servername, ca });
+/**
+ * An HTTPS `GET path` with SNI `servername`, trusting `ca`; the answer body. With `split`, the ClientHello
+ * goes out over several TLS records and TCP segments (see tls-records.ts).
+ */
+export async function httpsGet(port: number, servername: string, ca: string, path = '/', split?: { recordBytes: number; segmentBytes: number }): Promise<string> {
+  const s = split ? tlsConnect({ socket: splittingTransport(port, split.recordBytes, split.segmentBytes), servername, ca }) : tlsConnect({ port, host: '127.0.0.1', servername, ca });
   const raw = (await readAll(s, `GET https://${servername}${path}`, `GET ${path} HTTP/1.1\r\nHost: ${servername}\r\nConnection: close\r\n\r\n`, false)).toString('utf8');
   return raw.slice(raw.indexOf('\r\n\r\n') + 4);
 }
