@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { self as selfContract } from '../semconv/generated/self.ts';
@@ -18,6 +17,7 @@ import { buildResource, groupingKeyOf } from './pipeline/resource.ts';
 import { createScrapeEndpoint } from './pipeline/scrape-endpoint.ts';
 import { createSelfMetrics } from './pipeline/self-metrics.ts';
 import { createShutdown, type ShutdownReport } from './pipeline/shutdown.ts';
+import type { SeriesMatcher } from './pipeline/series-store.ts';
 
 export type { ShutdownReport };
 
@@ -133,7 +133,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const resource = buildResource(opts.serviceName, contracts, instanceLabels, env);
   const meterProvider = new MeterProvider({ resource, views: buildViews(contracts), readers: [readers.cumulative] });
 
-  const forgetters: ((match: (family: string, attrs: Attributes) => boolean) => void)[] = [];
+  const forgetters: ((match: SeriesMatcher) => void)[] = [];
   const recorders = createRecorderCache({
     contracts,
     meterProvider,
@@ -177,7 +177,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     removeSeries(labels, families) {
       const names = families ? new Set(families) : undefined;
       const entries = Object.entries(labels);
-      const match = (family: string, attrs: Attributes) => (names === undefined || names.has(family)) && entries.every(([k, v]) => attrs[k] === v);
+      const match: SeriesMatcher = (family, attrs) => (names === undefined || names.has(family)) && entries.every(([k, v]) => attrs[k] === v);
       for (const forget of forgetters) forget(match);
       return readers.cumulative.removeSeries(match);
     },

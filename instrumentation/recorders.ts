@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
+import type { SeriesMatcher } from './pipeline/series-store.ts';
 import { OVERFLOW_LABEL, trustedAttributeSets } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -240,10 +241,10 @@ export function createRecorders<C extends ContractSpec>(
   meter: Meter,
   constantLabels: Readonly<Record<string, string>>,
   onDrop: DropSink,
-): { recorders: Recorders<C>; flush: () => void; forget: (match: (family: string, attrs: Attributes) => boolean) => void } {
+): { recorders: Recorders<C>; flush: () => void; forget: (match: SeriesMatcher) => void } {
   const byName: Record<string, CounterRecorder<FamilySpec> | GaugeRecorder<FamilySpec> | HistogramRecorder<FamilySpec>> = Object.create(null);
   const flushers: (() => void)[] = [];
-  const forgetters: ((match: (family: string, attrs: Attributes) => boolean) => void)[] = [];
+  const forgetters: ((match: SeriesMatcher) => void)[] = [];
   for (const family of contract.families) {
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
     const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
@@ -287,7 +288,7 @@ export function createRecorders<C extends ContractSpec>(
   const flush = () => {
     for (const f of flushers) f();
   };
-  const forget = (match: (family: string, attrs: Attributes) => boolean) => {
+  const forget = (match: SeriesMatcher) => {
     for (const f of forgetters) f(match);
   };
   return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush, forget };

@@ -1,9 +1,9 @@
-import type { Attributes } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ContractSpec } from '../../semconv/types.ts';
 import { createRecorders, type DropSink, type Recorders } from '../recorders.ts';
 import { meterNameOf } from '../views.ts';
 import type { InstanceLabelsByContract } from './resource.ts';
+import type { SeriesMatcher } from './series-store.ts';
 
 /** Options of {@link createRecorderCache}. */
 export interface RecorderCacheOptions {
@@ -17,7 +17,7 @@ export interface RecorderCacheOptions {
    * Told each new contract's `flush`, which the readers must run before every collection, and its
    * `forget`, which removes series from its recorders (see `createRecorders`).
    */
-  readonly onCreated: (created: { flush: () => void; forget: (match: (family: string, attrs: Attributes) => boolean) => void }) => void;
+  readonly onCreated: (created: { flush: () => void; forget: (match: SeriesMatcher) => void }) => void;
 }
 
 /**
