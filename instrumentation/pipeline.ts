@@ -131,7 +131,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
 
   const instanceLabels = new Map(contracts.map((c) => [c.id, resolveInstanceLabels(c, env)]));
   const resource = buildResource(opts.serviceName, contracts, instanceLabels, env);
-  const meterProvider = new MeterProvider({ resource, views: buildViews(contracts), readers: [readers.cumulative] });
+  // With every reader off (OTEL_METRICS_EXPORTER=none) nothing would ever collect the SDK's deltas: no reader at all.
+  const meterProvider = new MeterProvider({ resource, views: buildViews(contracts), readers: readers.scrape || readers.push ? [readers.cumulative] : [] });
 
   const forgetters: ((match: SeriesMatcher) => void)[] = [];
   const recorders = createRecorderCache({
