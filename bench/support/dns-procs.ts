@@ -48,13 +48,19 @@ export async function startDnsmasq(mode: { authoritative: true } | { upstreamPor
   return { port, process: p };
 }
 
-/** Starts the egress sidecar as a child (`node components/egress-sidecar/main.ts`) forwarding to `upstreamPort`. */
+/**
+ * Starts the egress sidecar as a child (`node components/egress-sidecar/main.ts`) forwarding to `upstreamPort`.
+ * With `DNS_BENCH_CPU_PROF=<dir>` the child runs under `--cpu-prof` and writes its profile into `<dir>` when it
+ * stops (SIGTERM from `stopAllProcesses`), for reading self time per function on the query path.
+ */
 export async function startSidecar(upstreamPort: number, extraEnv: Record<string, string> = {}): Promise<{ port: number; process: TestProcess }> {
   const main = fileURLToPath(new URL('../../components/egress-sidecar/main.ts', import.meta.url));
   const port = await freeTcpUdpPort();
   const httpPort = await freePort();
+  const profDir = process.env.DNS_BENCH_CPU_PROF;
+  const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const p = reportFailure(
-    startNode('egress sidecar', [main, '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`, '--upstream', `127.0.0.1:${upstreamPort}`], {
+    startNode('egress sidecar', [...nodeFlags, main, '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`, '--upstream', `127.0.0.1:${upstreamPort}`], {
       OTEL_CONTRACTS_LOG_LEVEL: 'warn',
       OPENSANDBOX_EGRESS_INSTANCE_ID: 'bench',
       ...extraEnv,

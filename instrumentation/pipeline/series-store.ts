@@ -121,13 +121,6 @@ export class SeriesStore {
     return removed;
   }
 
-  /** How many series the store holds. */
-  get size(): number {
-    let n = 0;
-    for (const { streams } of this.scopes.values()) for (const s of streams.values()) n += s.series.size;
-    return n;
-  }
-
   private scopeOf(scope: InstrumentationScope): Scope {
     const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}`;
     let s = this.scopes.get(key);
