@@ -346,14 +346,16 @@ function histogramRecorder(histogram: Histogram, resolver: SeriesResolver<Attrib
   };
 }
 
-/** Wraps the recorders so that a JavaScript caller asking for an undocumented family gets a dropping recorder. */
+/**
+ * The recorders as a plain object whose prototype answers undocumented names: a JavaScript caller asking
+ * for one gets a recorder that drops and reports `unknown_family`. Documented families are own properties,
+ * so reading one on the hot path is a plain property load; only a miss reaches the prototype's proxy.
+ */
 function withUnknownFamilies(contractId: string, byName: Record<string, object>, onDrop: DropSink): object {
   const unknown = new Map<string, object>();
-  return new Proxy(byName, {
-    get(target, prop) {
-      if (typeof prop !== 'string') return undefined;
-      const known = target[prop];
-      if (known !== undefined || prop === 'then' || prop === 'toJSON') return known;
+  const fallback = new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
       let stub = unknown.get(prop);
       if (!stub) {
         const dropAll = () => onDrop(contractId, prop, 'unknown_family', `"${prop}" is not a family of contract ${contractId}`);
@@ -363,4 +365,5 @@ function withUnknownFamilies(contractId: string, byName: Record<string, object>,
       return stub;
     },
   });
+  return Object.assign(Object.create(fallback) as object, byName);
 }

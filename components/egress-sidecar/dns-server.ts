@@ -90,10 +90,16 @@ function bindError(e: unknown, at: HostPort, transport: string): Error {
  * dns.lookup and a tick per datagram (the default); anything else (`localhost` at bind) the usual way.
  */
 function literalLookup(host: string, opts: LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  // Clients are few (usually one address in a pod): the last literal seen spares isIP's regex per answer.
+  if (host === lastLiteral) return cb(null, host, lastLiteralFamily);
   const family = isIP(host);
-  if (family !== 0) cb(null, host, family);
-  else dnsLookup(host, opts, cb);
+  if (family === 0) return dnsLookup(host, opts, cb);
+  lastLiteral = host;
+  lastLiteralFamily = family;
+  cb(null, host, family);
 }
+let lastLiteral = '';
+let lastLiteralFamily = 0;
 
 function bindUdp(at: HostPort): Promise<UdpSocket> {
   const socket = createSocket({ type: isIP(at.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: 4 << 20 });

@@ -103,12 +103,19 @@ export class Resolver {
     return true;
   }
 
-  /** An allowed query was answered by an upstream (called by {@link InFlight}). */
+  /**
+   * An allowed query was answered by an upstream (called by {@link InFlight}). Without a hook (dns mode)
+   * the answer goes out first and is recorded right after, in the same turn: the duration is taken before
+   * the reply, and nothing can read the metrics in between.
+   */
   answered(f: InFlight, response: Buffer, rcode: number): void {
-    const m = this.o.metrics;
-    m.opensandbox_egress_dns_forward_duration_seconds.record((performance.now() - f.t0) / 1000);
-    m.opensandbox_egress_dns_queries_total.add(1, rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
-    const hook = this.o.onAllowedAnswer?.(response);
+    const seconds = (performance.now() - f.t0) / 1000;
+    const onAnswer = this.o.onAllowedAnswer;
+    if (onAnswer === undefined) f.client.reply(response);
+    this.o.metrics.opensandbox_egress_dns_forward_duration_seconds.record(seconds);
+    this.o.metrics.opensandbox_egress_dns_queries_total.add(1, rcode === RCODE.SERVFAIL ? FORWARD_ERROR : ALLOWED);
+    if (onAnswer === undefined) return;
+    const hook = onAnswer(response);
     if (hook === undefined) return f.client.reply(response);
     let sent = false;
     const send = () => {
