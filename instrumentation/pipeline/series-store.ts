@@ -45,9 +45,10 @@ export type SeriesMatcher = (metric: string, attributes: Attributes) => boolean;
  * Folding: a delta sum adds, a cumulative sum (observable counters) replaces, a gauge replaces, a delta
  * histogram adds bucket by bucket with its sum and count. A new series' start time is the end of the
  * collection before the one that brought it (the store's creation for the first), as the SDK calibrates
- * delta start times; one shared time per collection, not one per series. Points are updated in place, and a snapshot hands out the same point objects:
- * a render under way when the next collection folds in may write later values for the series it has not
- * yet written, never a torn series (one series is always written in one synchronous step).
+ * delta start times; one shared time per collection, not one per series. Points are updated in place,
+ * and a snapshot hands out the same point objects: a render under way when the next collection folds in
+ * may write later values for the series it has not yet written, never a torn series (one series is
+ * always written in one synchronous step).
  */
 export class SeriesStore {
   private readonly scopes = new Map<string, Scope>();
@@ -62,6 +63,7 @@ export class SeriesStore {
   /**
    * Folds one collection's metrics into the cumulative state.
    * @param scopeMetrics what the SDK reader collected (delta for sums and histograms, last values for gauges).
+   * @param collectionTime when it was collected: the start time of the series the next merge brings.
    */
   merge(scopeMetrics: readonly ScopeMetrics[], collectionTime: HrTime): void {
     const start = this.start;
