@@ -37,18 +37,34 @@ function tgidOf(pid: number, proc: string): number | undefined {
   }
 }
 
-/** Pids whose comm is `comm` right now. */
-function pidsByComm(comm: string, proc: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync(proc)) {
+/**
+ * Every process on the host right now with its command name (`/proc/PID/comm`), in `proc` order. A process
+ * that exits while the directory is read is left out; an unreadable `proc` gives none.
+ */
+export function processComms(proc = '/proc'): [pid: number, comm: string][] {
+  const out: [number, string][] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(proc);
+  } catch {
+    return out;
+  }
+  for (const d of entries) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(join(proc, d, 'comm'), 'utf8').trim() === comm) out.push(Number(d));
+      out.push([Number(d), readFileSync(join(proc, d, 'comm'), 'utf8').trim()]);
     } catch {
       // gone
     }
   }
   return out;
+}
+
+/** Pids whose comm is `comm` right now. */
+function pidsByComm(comm: string, proc: string): number[] {
+  return processComms(proc)
+    .filter(([, c]) => c === comm)
+    .map(([pid]) => pid);
 }
 
 /** The cgroup of a live process (undefined once it is gone). */

@@ -16,6 +16,7 @@ import { ActivePolicy, initialPolicy } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
 import { Resolver, type AnswerHook } from './resolver.ts';
 import { formatHostPort } from '../../instrumentation/host-port.ts';
+import { createCleanups } from '../cleanups.ts';
 
 /**
  * Entry of the egress sidecar (`npm start` = `node components/egress-sidecar/main.ts`): wires the
@@ -73,22 +74,14 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
   const { pipeline, version } = metrics;
 
   const policy = new ActivePolicy(policyAtStart, pinned.names);
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        logger.warn({ err: e }, 'cleanup step failed');
-      }
-    }
-  };
+  const cleanups = createCleanups(logger);
+  const cleanup = cleanups.run;
 
   try {
     let resolver: Resolver | undefined;
     const forwarder = new Forwarder({ upstreams: cfg.upstreams, timeoutMs: cfg.upstreamTimeoutMs, logger, onDrop: (reason) => resolver?.drop(reason) });
     await forwarder.start();
-    cleanups.push(() => forwarder.close());
+    cleanups.add(() => forwarder.close());
 
     // nftables: ApplyStatic, or fall back to DNS-only with the mode in force reported.
     let mode: EnforcementMode = 'dns';
@@ -100,7 +93,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
         metrics.nftApplied('success');
         nft = candidate;
         mode = 'dns+nft';
-        cleanups.push(() => candidate.removeTable());
+        cleanups.add(() => candidate.removeTable());
         logger.info({ table: `inet ${cfg.nftTable}`, dohBlocklist: cfg.dohBlocklist.length }, 'nftables ApplyStatic done: dns+nft enforcement in force');
       } catch (e) {
         metrics.nftApplied('failure');
@@ -122,16 +115,16 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     // Pinned OTLP names: resolved into the allow set now and periodically.
     if (nft && pinned.names.length > 0) {
       const keeper = keepPinnedResolved(pinned.names, forwarder, nft, logger);
-      cleanups.push(() => keeper.stop());
+      cleanups.add(() => keeper.stop());
       await bounded(keeper.refresh(), cfg.upstreamTimeoutMs * 2);
     }
 
     // Gauges (info, enforcement mode, rule count, uptime) and the nftables counters, from here on.
     metrics.start(mode, policy, policyAtStart, nft);
-    cleanups.push(() => metrics.stop());
+    cleanups.add(() => metrics.stop());
 
     const dns: DnsServer = await startDnsServer({ listen: cfg.dnsListen, resolver, logger });
-    cleanups.push(() => dns.close());
+    cleanups.add(() => dns.close());
 
     const http: PolicyServer = await startPolicyServer({
       listen: cfg.httpListen,
@@ -153,7 +146,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       beforeScrape: () => metrics.beforeScrape(),
       logger,
     });
-    cleanups.push(() => http.close());
+    cleanups.add(() => http.close());
 
     const { pushUrl } = await pipeline.start({ listen: false });
     const httpBase = `http://${formatHostPort(http.address)}`;

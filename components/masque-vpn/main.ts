@@ -12,6 +12,7 @@ import { AddressPool, numberToIpv4 } from './pool.ts';
 import { startConnectIpServer } from './server.ts';
 import { openTun } from './tun.ts';
 import { formatHostPort } from '../../instrumentation/host-port.ts';
+import { createCleanups } from '../cleanups.ts';
 
 /**
  * Entry of `otel-contracts masque-vpn server|client` (issue 15; seed 004): composes the configuration,
@@ -60,10 +61,8 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
   const logger = opts.logger ?? createLogger('masque-vpn', env);
   const metrics = createMasqueMetrics(env, logger);
   const { pipeline } = metrics;
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'cleanup step failed'));
-  };
+  const cleanups = createCleanups(logger);
+  const cleanup = cleanups.run;
   try {
     let device: PacketDevice;
     try {
@@ -72,14 +71,14 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
       metrics.error('tun');
       throw e;
     }
-    cleanups.push(() => device.close());
+    cleanups.add(() => device.close());
     const serverAddress = numberToIpv4(pool.serverAddress);
     await device.addAddress(`${serverAddress}/${pool.cidr.prefix}`);
     metrics.start(() => device.linkUp());
     const server = await startConnectIpServer({ listen: cfg.listen, tls: cfg.tls, pool, routes: cfg.routes, device, metrics, logger });
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
-    cleanups.push(() => http.close());
+    cleanups.add(() => http.close());
     await pipeline.start({ listen: false });
     const metricsUrl = `http://${formatHostPort(http.address)}/metrics`;
     logger.info(

@@ -9,6 +9,7 @@ import { startListener, type Listener } from './listener.ts';
 import { createOpsProxyMetrics } from './metrics.ts';
 import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
 import { formatHostPort } from '../../instrumentation/host-port.ts';
+import { createCleanups } from '../cleanups.ts';
 
 /**
  * Entry of the ops proxy (`otel-contracts ops-proxy …` or `node components/ops-proxy/main.ts …`): wires
@@ -52,27 +53,19 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
   const logger = opts.logger ?? createLogger('ops-proxy', env);
   const metrics = createOpsProxyMetrics(env, logger);
   const { pipeline } = metrics;
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        logger.warn({ err: e }, 'cleanup step failed');
-      }
-    }
-  };
+  const cleanups = createCleanups(logger);
+  const cleanup = cleanups.run;
   try {
     const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
-    if (listener) cleanups.push(() => listener.close());
+    if (listener) cleanups.add(() => listener.close());
     const server = await startMetricsServer(cfg.metrics, pipeline, logger, 'the ops proxy');
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     let connector: Connector | undefined;
     if (cfg.connect) {
       metrics.clientRole();
       const c = startConnector(cfg.connect, cfg.token, logger);
       connector = c;
-      cleanups.push(() => c.close());
+      cleanups.add(() => c.close());
     }
     const { pushUrl } = await pipeline.start({ listen: false });
     const metricsUrl = `http://${formatHostPort(server.address)}/metrics`;

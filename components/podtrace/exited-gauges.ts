@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { processComms } from '../../collectors/ebpf/target.ts';
 import type { PodtraceRecorders } from '../../collectors/types.ts';
 
 /** The latest-value gauges of seed 003 (`*_latest_seconds`, `*_seconds_gauge`): what upstream resets when a process exits. */
@@ -54,7 +53,7 @@ export function removeExitedGauges(rec: PodtraceRecorders, opts: ExitedGaugesOpt
   const sweep = () => {
     if (held.size === 0) return;
     const now = Date.now();
-    const alive = liveNames(proc);
+    const alive = new Set(processComms(proc).map(([, comm]) => comm));
     for (const [name, at] of held) {
       if (alive.has(name)) held.set(name, now);
       else if (now - at >= opts.graceMs) {
@@ -67,24 +66,4 @@ export function removeExitedGauges(rec: PodtraceRecorders, opts: ExitedGaugesOpt
   const timer = setInterval(sweep, Math.max(100, Math.min(opts.graceMs / 2, 5000)));
   timer.unref();
   return { recorders: recorders as unknown as PodtraceRecorders, stop: () => clearInterval(timer) };
-}
-
-/** The command names of every process on the host right now. */
-function liveNames(proc: string): Set<string> {
-  const names = new Set<string>();
-  let entries: string[];
-  try {
-    entries = readdirSync(proc);
-  } catch {
-    return names;
-  }
-  for (const d of entries) {
-    if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
-    try {
-      names.add(readFileSync(join(proc, d, 'comm'), 'utf8').trimEnd());
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return names;
 }
