@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
 import type { SeriesMatcher } from './pipeline/series-store.ts';
-import { OVERFLOW_LABEL, trustedAttributeSets } from './views.ts';
+import { OVERFLOW_LABEL, seriesHandles, trustedAttributeSets } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time shapes: derived from the `as const` contracts in semconv/generated/.
@@ -71,7 +71,7 @@ export type DropSink = (contract: string, family: string, reason: DropReason, de
 
 /**
  * One counter or gauge series: its attribute set and what was recorded since the last flush into the SDK
- * (a delta for counters, the last value for gauges). A histogram series is its attribute set alone.
+ * (a delta for counters, the last value for gauges). A histogram series is its handle alone (see `seriesHandles`).
  */
 interface Series {
   readonly attrs: Attributes;
@@ -226,7 +226,7 @@ class SeriesResolver<S> {
  * add per measurement); `flush()` hands what changed since the previous flush to the OTel instruments,
  * one call per changed series. The readers flush before every collection, so both see the same data,
  * and the SDK hashes a busy series once per collection instead of once per measurement. Histograms
- * record straight through the SDK's Histogram with the pre-resolved attribute set. Unknown family names
+ * record straight through the SDK's Histogram with the series' pre-resolved handle (one key to hash). Unknown family names
  * asked of the returned object yield a recorder that drops and reports `unknown_family`.
  *
  * `forget(match)` drops the series `match` selects (by family name and attribute set) from the recorders:
@@ -250,8 +250,8 @@ export function createRecorders<C extends ContractSpec>(
     const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
-      // A histogram series holds nothing but its attribute set: the SDK keeps the buckets.
-      const resolver = new SeriesResolver<Attributes>(family, constant, drop, (attrs) => attrs, (attrs) => attrs);
+      // A histogram series is its handle (see seriesHandles: the SDK hashes one key per record); the SDK keeps the buckets.
+      const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => handle);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
       forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));
       continue;

@@ -29,7 +29,10 @@ interface Scope {
   readonly streams: Map<string, Stream>;
 }
 
-/** Chooses the series {@link SeriesStore.remove} deletes: `metric` is the family's exact name. */
+/**
+ * Chooses the series {@link SeriesStore.remove} deletes: `metric` is the family's exact name, `attributes`
+ * the data point's (a recorder's histogram series is a handle: read its labels with `seriesLabelsOf`).
+ */
 export type SeriesMatcher = (metric: string, attributes: Attributes) => boolean;
 
 /**

@@ -1,6 +1,7 @@
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Attributes } from '@opentelemetry/api';
 import type { FamilySpec } from '../../semconv/types.ts';
+import { seriesLabelsOf } from '../views.ts';
 
 /** Content type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -145,16 +146,17 @@ function targetInfo(attrs: Attributes): string {
 }
 
 /**
- * `k1="v1",k2="v2"` in the attribute set's own order (the recorders build it in documented order), after
- * the labels it inherits: a recorder's set inherits its family's constant instance labels (see
- * `trustedAttributeSets` in views.ts), which were first when they were own keys, and stay first.
+ * `k1="v1",k2="v2"`: for a recorder's attribute set or series handle (see `seriesLabelsOf` in views.ts), the
+ * family's constant instance labels first (the set inherits them), then the series' labels in documented
+ * order, never the handle; for any other set, its own keys in their order.
  * Keys that are not valid Prometheus label names (the SDK's `otel.metric.overflow`) get underscores.
  */
 export function labelString(attrs: Attributes): string {
-  const base = Object.getPrototypeOf(attrs) as object | null;
-  let s = base === Object.prototype || base === null ? '' : inheritedLabels(base);
-  for (const k of Object.keys(attrs)) {
-    const v = attrs[k];
+  const labels = seriesLabelsOf(attrs);
+  let s = labels === undefined ? '' : inheritedLabels(Object.getPrototypeOf(labels) as object);
+  const own = labels ?? attrs;
+  for (const k of Object.keys(own)) {
+    const v = own[k];
     if (v === undefined) continue;
     s += `${s ? ',' : ''}${labelNameOf(k)}="${escapeLabelValue(typeof v === 'string' ? v : String(v))}"`;
   }
