@@ -7,6 +7,9 @@
  * node_modules anyway. The ESM entry requires the CommonJS bundle rather than being an ES module bundle
  * itself: an ES module that imports `node:http` evaluates every export of its ESM facade, and in Node 24
  * some of those getters load the bundled undici (about 20 ms of start-up, measured with --cpu-prof).
+ * The bundle is minified, keeping function and class names (stack traces and logs still name them):
+ * compiling 570 KB of source was the largest piece of start-up, and 280 KB cut the added start-up from
+ * about 52 to 40 ms.
  * Part of `npm run build` (and so of `npm pack`); also the unit and e2e suites' globalSetup, since their
  * apps start with `--import otel-contracts/register`.
  *
@@ -38,7 +41,7 @@ export async function bundlePreload(): Promise<string[]> {
   const mjs = join(OUT_DIR, 'register.mjs');
   // Written beside and renamed into place, so a process starting meanwhile never loads half a file.
   const partial = (file: string) => `${file}.${process.pid}.partial`;
-  await build({ input: ENTRY, platform: 'node', logLevel: 'warn', output: { format: 'cjs', file: partial(cjs), codeSplitting: false } });
+  await build({ input: ENTRY, platform: 'node', logLevel: 'warn', output: { format: 'cjs', file: partial(cjs), codeSplitting: false, minify: true, keepNames: true } });
   renameSync(partial(cjs), cjs);
   writeFileSync(partial(mjs), ESM_ENTRY);
   renameSync(partial(mjs), mjs);
