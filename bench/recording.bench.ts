@@ -4,6 +4,10 @@
  * (`counter.add` / `histogram.record` with an attribute object), measured in one run.
  * The "+ instance label" rows record into a contract with a constant `instance_id` label, as the egress
  * sidecar's are: the clients put it on with `setDefaultLabels`, the bare SDK in every attribute set.
+ * The "http request" row is the preload's per-request work: both node:http diagnostics-channel events
+ * (support/http-events.ts) into the preload's http collector (trc_http_requests_total and
+ * trc_http_request_duration_seconds), against the same subscriber written on each peer; "node:http alone"
+ * is the events with no subscriber.
  * Targets (issue 12): counters below both clients; histograms at or below the bare SDK, both readers on.
  *   npm run bench   (node bench/recording.bench.ts)
  */
@@ -14,6 +18,9 @@ import { createPipeline } from '../instrumentation/pipeline.ts';
 import { ScrapeReader } from '../instrumentation/scrape/reader.ts';
 import { buildViews, meterNameOf } from '../instrumentation/views.ts';
 import { BENCH_INSTANCE_ID, benchContract, benchInstanceContract, METHOD, PROM_BUCKETS, RESULT, STATUS } from './support/bench-contract.ts';
+import { startHttpServerCollector } from '../collectors/http-server/collector.ts';
+import { trc } from '../semconv/index.ts';
+import { BENCH_ROUTES, requestEvents, subscribeRequestMetrics } from './support/http-events.ts';
 import { reportBenchmark } from './support/results.ts';
 import { FASTER_CLIENT, median, type Figure } from './support/table.ts';
 
@@ -81,6 +88,44 @@ function figures(io: (i: number) => void, pcBody: (i: number) => void, sdk: (i: 
     { name: 'ours', value: nsPerCall(one) },
     { name: 'ours, 2 readers', value: nsPerCall(two) },
   ];
+}
+
+/** ns per request through both node:http events while the subscriber `subscribe` installs is on. */
+function perRequest(subscribe: () => () => void): number {
+  const unsubscribe = subscribe();
+  try {
+    return nsPerCall(requestEvents);
+  } finally {
+    unsubscribe();
+  }
+}
+/** The preload's http collector on a pipeline with trc's families. */
+function oursHttp(envOfPipeline: Record<string, string>): () => () => void {
+  const recorders = createPipeline({ contracts: [trc], serviceName: 'bench', env: envOfPipeline }).recorders(trc);
+  return () => startHttpServerCollector(recorders, { routes: BENCH_ROUTES }).stop;
+}
+/** The same subscriber on a Prometheus client. */
+function promHttp(lib: typeof promClient): () => () => void {
+  const registers = [new lib.Registry()];
+  const labelNames = ['method', 'path_template', 'status'];
+  const requests = new lib.Counter({ name: 'trc_http_requests_total', help: 'h', labelNames, registers });
+  const duration = new lib.Histogram({ name: 'trc_http_request_duration_seconds', help: 'h', labelNames, buckets: PROM_BUCKETS, registers });
+  return () =>
+    subscribeRequestMetrics((seconds, labels) => {
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    });
+}
+/** The same subscriber on the bare SDK (one reader). */
+function sdkHttp(): () => () => void {
+  const m = new MeterProvider({ readers: [new ScrapeReader([])] }).getMeter('bare-http');
+  const requests = m.createCounter('trc_http_requests_total');
+  const duration = m.createHistogram('trc_http_request_duration_seconds');
+  return () =>
+    subscribeRequestMetrics((seconds, labels) => {
+      requests.add(1, labels);
+      duration.record(seconds, labels);
+    });
 }
 
 reportBenchmark('recording', 'Recording, per call', 'ns per call', [
@@ -151,6 +196,18 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
       (i) => oursTwoReaders.bench_three_seconds.record(v(i), { method: m(i), status: s(i), result: r(i) }),
       (i) => vh3.record(v(i), { method: m(i), status: s(i), result: r(i) }),
     ),
+  },
+  {
+    case: 'http request, both events (the preload)',
+    target: { of: 'otel-sdk', factor: 1 },
+    figures: [
+      { name: 'node:http alone', value: perRequest(() => () => {}) },
+      { name: '@prometheus-io/client', value: perRequest(promHttp(promIo as unknown as typeof promClient)) },
+      { name: 'prom-client', value: perRequest(promHttp(promClient)) },
+      { name: 'otel-sdk', value: perRequest(sdkHttp()) },
+      { name: 'ours', value: perRequest(oursHttp(env)) },
+      { name: 'ours, 2 readers', value: perRequest(oursHttp(bothReaders)) },
+    ],
   },
 ]);
 console.log('targets: counters below the faster Prometheus client; histograms (both readers too) at or below the bare SDK');
