@@ -177,8 +177,9 @@ function foldHistograms(stream: Stream, points: readonly DataPoint<Histogram>[],
 }
 
 /**
- * The identity of a series. A recorder's attribute set (see `trustedAttributeSets`) is made once per
- * series and handed to the SDK every time, so the set itself is the key: no string per series. Any
+ * The identity of a series. A recorder's attribute set or series handle (see `trustedAttributeSets`,
+ * `seriesHandles`) is made once per series and handed to the SDK every time, so it is itself the key: no
+ * string per series. Any
  * other set is keyed by its own keys and values, sorted by key, as the SDK hashes it.
  */
 function seriesKey(attrs: Attributes): unknown {
