@@ -226,8 +226,8 @@ class SeriesResolver<S> {
  * add per measurement); `flush()` hands what changed since the previous flush to the OTel instruments,
  * one call per changed series. The readers flush before every collection, so both see the same data,
  * and the SDK hashes a busy series once per collection instead of once per measurement. Histograms
- * record straight through the SDK's Histogram with the series' pre-resolved handle (one key to hash). Unknown family names
- * asked of the returned object yield a recorder that drops and reports `unknown_family`.
+ * record straight through the SDK's Histogram with the series' pre-resolved handle (one key to hash).
+ * Unknown family names asked of the returned object yield a recorder that drops and reports `unknown_family`.
  *
  * `forget(match)` drops the series `match` selects (by family name and attribute set) from the recorders:
  * their place in the family's budget is freed and what they buffered is discarded (the pipeline removes
@@ -250,7 +250,7 @@ export function createRecorders<C extends ContractSpec>(
     const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
-      // A histogram series is its handle (see seriesHandles: the SDK hashes one key per record); the SDK keeps the buckets.
+      // A histogram series is its handle (the SDK hashes one key per record); the SDK keeps the buckets.
       const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => handle);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
       forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));

@@ -54,7 +54,7 @@ export const SERIES_HANDLE = '#';
  * JSON.stringify, about 450 ns for three labels); a handle has one, {@link SERIES_HANDLE}, numbered per
  * family, and reaches its attribute set (a {@link trustedAttributeSets} set) through a symbol key, which
  * the SDK's hash ignores. The writers export the set's labels and never the handle (see {@link seriesLabelsOf}),
- * and the Views' allow-list passes handles through untouched. About 40 bytes per series.
+ * and the Views' allow-list passes handles through untouched. About 50 bytes per series.
  */
 export function seriesHandles(): (labels: Attributes) => Attributes {
   function SeriesHandle(this: Record<string | symbol, unknown>, n: number, labels: Attributes): void {

@@ -179,8 +179,7 @@ function foldHistograms(stream: Stream, points: readonly DataPoint<Histogram>[],
 /**
  * The identity of a series. A recorder's attribute set or series handle (see `trustedAttributeSets`,
  * `seriesHandles`) is made once per series and handed to the SDK every time, so it is itself the key: no
- * string per series. Any
- * other set is keyed by its own keys and values, sorted by key, as the SDK hashes it.
+ * string per series. Any other set is keyed by its own keys and values, sorted by key, as the SDK hashes it.
  */
 function seriesKey(attrs: Attributes): unknown {
   if (isTrustedAttributeSet(attrs)) return attrs;
