@@ -1,7 +1,8 @@
 /**
  * The published build (`npm run build`, run by `prepack`, so `npm pack` and `npm publish` always ship a
  * fresh one): the library, the CLI and the registry loader as JavaScript with `.d.ts` types in `dist/`,
- * and the preload as one bundled file per module system (`dist/preload/register.{mjs,cjs}`).
+ * and the preload as one bundle (`dist/preload/register.cjs`, with chunks loaded only when the OTLP push is on)
+ * and its ESM entry (`dist/preload/register.mjs`).
  * The repository's own scripts and tests keep running the TypeScript sources directly.
  *
  *   node scripts/build.ts
