@@ -14,8 +14,9 @@
  * The three are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
  * CPU time per request (user+system from /proc/PID/stat over the measured run), which shared-machine noise
  * disturbs less than throughput does. The loss is the median of the per-round losses (each variant against
- * the uninstrumented server of the same round, seconds apart), so that drift between rounds cancels out. The 1-minute load average is printed before and after: on a shared
- * 2-core machine, a busy neighbour moves every figure.
+ * the uninstrumented server of the same round, seconds apart), so that drift between rounds cancels out.
+ * The 1-minute load average is printed before and after: on a shared 2-core machine, a busy neighbour
+ * moves every figure.
  *
  * Environment: BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (10), BENCH_ROUNDS (5),
  * BENCH_STARTUP_RUNS (9).

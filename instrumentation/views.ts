@@ -69,8 +69,7 @@ export function seriesHandles(): (labels: Attributes) => Attributes {
 
 /** True for an attribute set made by a {@link trustedAttributeSets} maker, or a series handle of one. */
 export function isTrustedAttributeSet(attrs: Attributes): boolean {
-  const base = Object.getPrototypeOf(attrs) as object | null;
-  return base === HANDLE || (base !== null && Object.getPrototypeOf(base) === TRUSTED);
+  return seriesLabelsOf(attrs) !== undefined;
 }
 
 /**
