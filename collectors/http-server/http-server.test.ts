@@ -17,6 +17,17 @@ describe('configured templates', () => {
     expect(t.match('/users/42/extra')).toBeUndefined();
     expect(t.match('/')).toBeUndefined();
   });
+  it('a literal segment matches only itself, whole; empty segments do not count', () => {
+    expect(t.match('/users/mex')).toBe('/users/:id');
+    expect(t.match('/users/m')).toBe('/users/:id');
+    expect(t.match('//users//me//')).toBe('/users/me');
+    expect(t.match('/orders/9/item')).toBeUndefined();
+    expect(t.match('/orders/9/items/x')).toBeUndefined();
+    expect(t.match('/static')).toBe('/static/*');
+    expect(t.match('/static?x=/a/b')).toBe('/static/*');
+    expect(t.match('/statics/a')).toBeUndefined();
+    expect(t.match('/users/42?next=/users/me')).toBe('/users/:id');
+  });
   it('no templates: nothing matches', () => {
     expect(compileTemplates(undefined).match('/x')).toBeUndefined();
   });

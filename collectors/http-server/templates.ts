@@ -15,6 +15,8 @@ export interface RouteTemplates {
 interface Compiled {
   readonly template: string;
   readonly segments: readonly string[];
+  /** Per segment: a parameter (matches any one non-empty segment) rather than a literal. */
+  readonly params: readonly boolean[];
   readonly rest: boolean;
   /** More literal segments first, then longer, then without `*`. */
   readonly rank: number;
@@ -24,6 +26,34 @@ const isParam = (s: string) => s.startsWith(':') || (s.startsWith('{') && s.ends
 
 function split(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
+}
+
+const SLASH = 0x2f;
+
+/**
+ * Where the first `starts.length` non-empty segments of a request path begin and end (the query string
+ * ignored), written into `starts`/`ends`; returns the number of segments, all of them counted. The
+ * match runs once per request, so it reads the path in place instead of splitting it into strings.
+ */
+function segmentBounds(path: string, starts: Int32Array, ends: Int32Array): number {
+  let end = path.indexOf('?');
+  if (end < 0) end = path.length;
+  let n = 0;
+  let i = 0;
+  while (i < end) {
+    if (path.charCodeAt(i) === SLASH) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < end && path.charCodeAt(i) !== SLASH) i++;
+    if (n < starts.length) {
+      starts[n] = start;
+      ends[n] = i;
+    }
+    n++;
+  }
+  return n;
 }
 
 /**
@@ -39,22 +69,29 @@ export function compileTemplates(list: string | undefined): RouteTemplates {
     let segments = split(template);
     const rest = segments.at(-1) === '*';
     if (rest) segments = segments.slice(0, -1);
-    const literals = segments.filter((s) => !isParam(s)).length;
-    compiled.push({ template, segments, rest, rank: (rest ? 0 : 1_000_000) + literals * 1000 + segments.length });
+    const params = segments.map(isParam);
+    const literals = params.filter((p) => !p).length;
+    compiled.push({ template, segments, params, rest, rank: (rest ? 0 : 1_000_000) + literals * 1000 + segments.length });
   }
   compiled.sort((a, b) => b.rank - a.rank);
+  // Bounds of as many segments as the longest template has; a longer path only needs its count.
+  const longest = Math.max(0, ...compiled.map((c) => c.segments.length));
+  const starts = new Int32Array(longest);
+  const ends = new Int32Array(longest);
   return {
     templates: compiled.map((c) => c.template),
     match(path) {
       if (compiled.length === 0) return undefined;
-      const q = path.indexOf('?');
-      const parts = split(q >= 0 ? path.slice(0, q) : path);
+      const count = segmentBounds(path, starts, ends);
       for (const c of compiled) {
-        if (c.rest ? parts.length < c.segments.length : parts.length !== c.segments.length) continue;
+        const segments = c.segments;
+        if (c.rest ? count < segments.length : count !== segments.length) continue;
         let ok = true;
-        for (let i = 0; i < c.segments.length && ok; i++) {
-          const seg = c.segments[i] as string;
-          ok = isParam(seg) || seg === parts[i];
+        for (let i = 0; i < segments.length && ok; i++) {
+          if (c.params[i]) continue;
+          const seg = segments[i] as string;
+          const start = starts[i] as number;
+          ok = (ends[i] as number) - start === seg.length && path.startsWith(seg, start);
         }
         if (ok) return c.template;
       }
