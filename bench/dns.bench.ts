@@ -5,6 +5,8 @@
  *   direct   client → upstream
  *   proxy    client → egress sidecar (child process, policy allow-all) → upstream
  *   dnsmasq  client → dnsmasq as a forwarder (`--cache-size=0`) → upstream
+ *   relay    client → a bare Node UDP relay (no parsing, policy or metrics) → upstream: the floor of a
+ *            forwarder on Node's dgram, measured beside ours
  *
  * Two passes each: latency with one query in flight (p50/p99 of unloaded round trips) and throughput
  * with a window of queries in flight (QPS, p50/p99 under load). Bounded: a fixed count and a time cap
@@ -20,7 +22,7 @@
 import { query } from '../components/egress-sidecar/testing/dns-client.ts';
 import { runLoad, type LoadResult } from './support/dns-load.ts';
 import { stopAllProcesses } from '../test/processes.ts';
-import { startDnsmasq, startSidecar } from './support/dns-procs.ts';
+import { startDnsmasq, startNodeRelay, startSidecar } from './support/dns-procs.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row as TableRow } from './support/table.ts';
 import { runBench } from './support/run-bench.ts';
@@ -88,11 +90,12 @@ function addedP50(path: Row, direct: Row): number {
 /** The figures as benchmark rows: the egress sidecar is `ours`; latency ratios are to direct, QPS ratios to dnsmasq. */
 function tableRows(rows: readonly Row[]): TableRow[] {
   const by = (name: string) => rows.find((r) => r.name === name) as Row;
-  const [direct, proxy, dnsmasq] = [by('direct'), by('proxy'), by('dnsmasq')];
+  const [direct, proxy, dnsmasq, relay] = [by('direct'), by('proxy'), by('dnsmasq'), by('relay')];
   const peers = (pick: (r: Row) => number) => [
     { name: 'direct', value: pick(direct) },
     { name: 'ours', value: pick(proxy) },
     { name: 'dnsmasq', value: pick(dnsmasq) },
+    { name: 'node relay (floor)', value: pick(relay) },
   ];
   return [
     { case: 'p50, 1 in flight', figures: peers((r) => r.latency.p50us), ratioTo: 'direct' },
@@ -102,6 +105,7 @@ function tableRows(rows: readonly Row[]): TableRow[] {
       figures: [
         { name: 'ours', value: addedP50(proxy, direct) },
         { name: 'dnsmasq', value: addedP50(dnsmasq, direct) },
+        { name: 'node relay (floor)', value: addedP50(relay, direct) },
       ],
       target: { value: 40 },
     },
@@ -114,14 +118,16 @@ async function main(): Promise<void> {
     const upstream = await startDnsmasq({ authoritative: true });
     const proxy = await startSidecar(upstream.port);
     const forwarder = await startDnsmasq({ upstreamPort: upstream.port });
+    const relay = await startNodeRelay(upstream.port);
     console.log(`dns bench: ${ROUNDS} interleaved rounds after a ${WARMUP}-query warm-up; ${COUNT} queries per throughput pass (window ${WINDOW}), ${LATENCY_COUNT} per latency pass (window 1), cap ${CAP_MS} ms per pass; medians`);
-    console.log(`upstream dnsmasq (authoritative) :${upstream.port}, proxy :${proxy.port}, dnsmasq forwarder :${forwarder.port}\n`);
+    console.log(`upstream dnsmasq (authoritative) :${upstream.port}, proxy :${proxy.port}, dnsmasq forwarder :${forwarder.port}, node relay :${relay.port}\n`);
     const rows = await measureAll([
       { name: 'direct', port: upstream.port },
       { name: 'proxy', port: proxy.port },
       { name: 'dnsmasq', port: forwarder.port },
+      { name: 'relay', port: relay.port },
     ]);
-    reportBenchmark('dns', 'DNS on loopback: egress sidecar (ours) vs dnsmasq forwarder vs direct', 'µs', tableRows(rows));
+    reportBenchmark('dns', 'DNS on loopback: egress sidecar (ours) vs dnsmasq forwarder vs a bare Node relay vs direct', 'µs', tableRows(rows));
     console.log(`\nQPS per round (${WINDOW} in flight): ${rows.map((r) => `${r.name} ${r.rounds.join(' / ')}`).join('; ')}`);
     console.log(`p50 per round (1 in flight, µs): ${rows.map((r) => `${r.name} ${r.p50s.map((x) => x.toFixed(0)).join(' / ')}`).join('; ')}`);
     console.log(`under load: ${rows.map((r) => `${r.name} p50 ${r.load.p50us.toFixed(0)} µs p99 ${r.load.p99us.toFixed(0)} µs, lost ${r.latency.lost + r.load.lost}`).join('; ')}`);

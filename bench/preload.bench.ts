@@ -1,9 +1,11 @@
 /**
  * `npm run bench:preload` (not a test): the cost of the preload on a trivial node:http server, on loopback.
  *
- * Three ways of running bench/support/preload-server.cjs: no instrumentation, `--import otel-contracts/register`
- * (all collectors, scrape on a free port), and `--import @opentelemetry/auto-instrumentations-node/register`
- * with a Prometheus metrics exporter (traces and logs off, no cloud resource detectors). For each, autocannon
+ * Five ways of running bench/support/preload-server.cjs: no instrumentation, `--import otel-contracts/register`
+ * (all collectors, scrape on a free port), the same with only the http collector (what the peer below does),
+ * the same per-request HTTP metrics written on `@prometheus-io/client` (support/prom-io-preload.ts), and
+ * `--import @opentelemetry/auto-instrumentations-node/register` with a Prometheus metrics exporter (traces and
+ * logs off, no cloud resource detectors). For each, autocannon
  * runs a warm-up, then a bounded measurement; then start-up time added by each preload is the median wall time
  * of `node --import X -e "process.exit(0)"` minus that of plain node (Node's compile cache off, our default;
  * also "otel-contracts + cache", with OTEL_CONTRACTS_COMPILE_CACHE=true). Targets (issue 12, item 5):
@@ -11,7 +13,7 @@
  * The figures go to bench/results/preload.json and preload.svg (`reportBenchmark`), and from there to the
  * README (`bench/readme.ts`); otel-contracts is `ours` there.
  *
- * The three are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
+ * The five are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
  * CPU time per request (user+system from /proc/PID/stat over the measured run), which shared-machine noise
  * disturbs less than throughput does. The loss is the median of the per-round losses (each variant against
  * the uninstrumented server of the same round, seconds apart), so that drift between rounds cancels out.
@@ -35,6 +37,8 @@ const SHOWN: Readonly<Record<string, string>> = {
   none: 'none',
   'otel-contracts': 'ours',
   'otel-contracts + cache': 'ours + compile cache',
+  'otel-contracts, http only': 'ours, http collector only',
+  '@prometheus-io/client': '@prometheus-io/client (http metrics only)',
   'upstream auto-instr.': '@opentelemetry/auto-instrumentations-node',
 };
 
@@ -62,6 +66,12 @@ async function variants(): Promise<Variant[]> {
       flags: ['--import', 'otel-contracts/register'],
       env: { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_CONTRACTS_LOG_LEVEL: 'warn' },
     },
+    {
+      name: 'otel-contracts, http only',
+      flags: ['--import', 'otel-contracts/register'],
+      env: { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_CONTRACTS_LOG_LEVEL: 'warn', OTEL_CONTRACTS_COLLECTORS: 'http', OTEL_CONTRACTS_PROCESS_METRICS: 'false' },
+    },
+    { name: '@prometheus-io/client', flags: ['--import', `${REPO_ROOT}/bench/support/prom-io-preload.ts`], env: {} },
     {
       name: 'upstream auto-instr.',
       flags: ['--import', '@opentelemetry/auto-instrumentations-node/register'],
@@ -147,7 +157,8 @@ async function main(): Promise<void> {
   // The default keeps Node's compile cache off; also with it opted in (OTEL_CONTRACTS_COMPILE_CACHE=true).
   const ours = vs.find((v) => v.name === 'otel-contracts') as Variant;
   const cached: Variant = { name: 'otel-contracts + cache', flags: ours.flags, env: { ...ours.env, OTEL_CONTRACTS_COMPILE_CACHE: 'true' } };
-  const sv = vs.flatMap((v) => (v === ours ? [v, cached] : [v]));
+  // The @prometheus-io/client peer is loaded from this repository's TypeScript sources: its start-up would time those.
+  const sv = vs.filter((v) => v.name !== '@prometheus-io/client').flatMap((v) => (v === ours ? [v, cached] : [v]));
   const startup = new Map<string, number[]>(sv.map((v) => [v.name, []]));
   for (let i = 0; i < STARTUP_RUNS; i++) for (const v of sv) startup.get(v.name)?.push(await startupMs(v));
   const base = median(startup.get('none') ?? []);

@@ -20,7 +20,7 @@ import { buildViews, meterNameOf } from '../instrumentation/views.ts';
 import { BENCH_INSTANCE_ID, benchContract, benchInstanceContract, METHOD, PROM_BUCKETS, RESULT, STATUS } from './support/bench-contract.ts';
 import { startHttpServerCollector } from '../collectors/http-server/collector.ts';
 import { trc } from '../semconv/index.ts';
-import { BENCH_ROUTES, requestEvents, subscribeRequestMetrics } from './support/http-events.ts';
+import { BENCH_ROUTES, promRequestMetrics, requestEvents, subscribeRequestMetrics } from './support/http-events.ts';
 import { reportBenchmark } from './support/results.ts';
 import { FASTER_CLIENT, median, type Figure } from './support/table.ts';
 
@@ -103,18 +103,6 @@ function perRequest(subscribe: () => () => void): number {
 function oursHttp(envOfPipeline: Record<string, string>): () => () => void {
   const recorders = createPipeline({ contracts: [trc], serviceName: 'bench', env: envOfPipeline }).recorders(trc);
   return () => startHttpServerCollector(recorders, { routes: BENCH_ROUTES }).stop;
-}
-/** The same subscriber on a Prometheus client. */
-function promHttp(lib: typeof promClient): () => () => void {
-  const registers = [new lib.Registry()];
-  const labelNames = ['method', 'path_template', 'status'];
-  const requests = new lib.Counter({ name: 'trc_http_requests_total', help: 'h', labelNames, registers });
-  const duration = new lib.Histogram({ name: 'trc_http_request_duration_seconds', help: 'h', labelNames, buckets: PROM_BUCKETS, registers });
-  return () =>
-    subscribeRequestMetrics((seconds, labels) => {
-      requests.inc(labels);
-      duration.observe(labels, seconds);
-    });
 }
 /** The same subscriber on the bare SDK (one reader). */
 function sdkHttp(): () => () => void {
@@ -202,8 +190,8 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
     target: { of: 'otel-sdk', factor: 1 },
     figures: [
       { name: 'node:http alone', value: perRequest(() => () => {}) },
-      { name: '@prometheus-io/client', value: perRequest(promHttp(promIo as unknown as typeof promClient)) },
-      { name: 'prom-client', value: perRequest(promHttp(promClient)) },
+      { name: '@prometheus-io/client', value: perRequest(promRequestMetrics(promIo as unknown as typeof promClient)) },
+      { name: 'prom-client', value: perRequest(promRequestMetrics(promClient)) },
       { name: 'otel-sdk', value: perRequest(sdkHttp()) },
       { name: 'ours', value: perRequest(oursHttp(env)) },
       { name: 'ours, 2 readers', value: perRequest(oursHttp(bothReaders)) },

@@ -6,7 +6,7 @@ import { findProgram, startNode, startProcess, type TestProcess } from '../../te
 
 /**
  * Child processes of bench/dns.bench.ts on loopback, through test/processes.ts: dnsmasq
- * (authoritative from `--address`, or a forwarder) and the egress sidecar. Every child is stopped
+ * (authoritative from `--address`, or a forwarder), the egress sidecar and a bare Node relay. Every child is stopped
  * by `stopAllProcesses`, and SIGKILLed on exit or interrupt if that never runs.
  */
 
@@ -66,6 +66,40 @@ export async function startSidecar(upstreamPort: number, extraEnv: Record<string
       ...extraEnv,
     }),
   );
+  await waitForDns(p, port);
+  return { port, process: p };
+}
+
+/**
+ * The floor of a DNS forwarder on Node: one listening UDP socket and one connected to the upstream, the
+ * client's address filed under the query id and the answer sent back to it. No parsing, no policy, no
+ * metrics, no id rewriting or timeouts; answers go out with the same synchronous literal lookup the
+ * sidecar uses. What Node's dgram and the kernel cost per query, apart from everything the sidecar adds.
+ */
+const RELAY = `
+const dgram = require('node:dgram');
+const [listen, upstream] = process.argv.slice(1).map(Number);
+const clients = new Array(65536);
+const up = dgram.createSocket('udp4');
+const down = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, lookup: (host, _opts, cb) => cb(null, host, 4) });
+up.on('message', (m) => {
+  const id = m.readUInt16BE(0);
+  const c = clients[id];
+  if (c === undefined) return;
+  clients[id] = undefined;
+  down.send(m, c.port, c.address);
+});
+down.on('message', (m, rinfo) => {
+  clients[m.readUInt16BE(0)] = rinfo;
+  up.send(m);
+});
+up.connect(upstream, '127.0.0.1', () => down.bind(listen, '127.0.0.1'));
+`;
+
+/** Starts the bare Node relay ({@link RELAY}) in front of `upstreamPort`. */
+export async function startNodeRelay(upstreamPort: number): Promise<{ port: number; process: TestProcess }> {
+  const port = await freeTcpUdpPort();
+  const p = reportFailure(startNode('node relay', ['-e', RELAY, String(port), String(upstreamPort)]));
   await waitForDns(p, port);
   return { port, process: p };
 }

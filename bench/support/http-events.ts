@@ -1,10 +1,12 @@
 import diagnostics from 'node:diagnostics_channel';
+import type promClient from 'prom-client';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { methodLabel } from '../../collectors/http-server/method.ts';
 import { statusLabel } from '../../collectors/http-server/status.ts';
 import { compileTemplates } from '../../collectors/http-server/templates.ts';
+import { PROM_BUCKETS } from './bench-contract.ts';
 
 /**
  * The two diagnostics-channel events node:http publishes per request once they have a subscriber
@@ -61,4 +63,21 @@ export function subscribeRequestMetrics(record: (seconds: number, labels: Reques
     diagnostics.unsubscribe('http.server.request.start', onStart);
     diagnostics.unsubscribe('http.server.response.finish', onFinish);
   };
+}
+
+/**
+ * The same subscriber on a Prometheus client (prom-client or `@prometheus-io/client`, which share its API):
+ * `trc_http_requests_total` and `trc_http_request_duration_seconds` in a registry of their own.
+ * @returns the subscribe function (which returns the unsubscribe function).
+ */
+export function promRequestMetrics(lib: typeof promClient): () => () => void {
+  const registers = [new lib.Registry()];
+  const labelNames = ['method', 'path_template', 'status'];
+  const requests = new lib.Counter({ name: 'trc_http_requests_total', help: 'h', labelNames, registers });
+  const duration = new lib.Histogram({ name: 'trc_http_request_duration_seconds', help: 'h', labelNames, buckets: PROM_BUCKETS, registers });
+  return () =>
+    subscribeRequestMetrics((seconds, labels) => {
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    });
 }
