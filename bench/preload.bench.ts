@@ -1,9 +1,11 @@
 /**
  * `npm run bench:preload` (not a test): the cost of the preload on a trivial node:http server, on loopback.
  *
- * Five ways of running bench/support/preload-server.cjs: no instrumentation, `--import otel-contracts/register`
+ * Six ways of running bench/support/preload-server.cjs: no instrumentation, `--import otel-contracts/register`
  * (all collectors, scrape on a free port), the same with only the http collector (what the peer below does),
- * the same per-request HTTP metrics written on `@prometheus-io/client` (support/prom-io-preload.ts), and
+ * the same per-request HTTP metrics written on `@prometheus-io/client` (support/prom-io-preload.ts), the floor
+ * of any such subscriber (both node:http channels subscribed and each request timed, nothing recorded:
+ * support/channels-only-preload.cjs), and
  * `--import @opentelemetry/auto-instrumentations-node/register` with a Prometheus metrics exporter (traces and
  * logs off, no cloud resource detectors). For each, autocannon
  * runs a warm-up, then a bounded measurement; then start-up time added by each preload is the median wall time
@@ -13,7 +15,7 @@
  * The figures go to bench/results/preload.json and preload.svg (`reportBenchmark`), and from there to the
  * README (`bench/readme.ts`); otel-contracts is `ours` there.
  *
- * The five are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
+ * The six are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
  * CPU time per request (user+system from /proc/PID/stat over the measured run), which shared-machine noise
  * disturbs less than throughput does. The loss is the median of the per-round losses (each variant against
  * the uninstrumented server of the same round, seconds apart), so that drift between rounds cancels out.
@@ -39,6 +41,7 @@ const SHOWN: Readonly<Record<string, string>> = {
   'otel-contracts + cache': 'ours + compile cache',
   'otel-contracts, http only': 'ours, http collector only',
   '@prometheus-io/client': '@prometheus-io/client (http metrics only)',
+  'channels only': 'both channels, timed, nothing recorded (floor)',
   'upstream auto-instr.': '@opentelemetry/auto-instrumentations-node',
 };
 
@@ -72,6 +75,7 @@ async function variants(): Promise<Variant[]> {
       env: { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_CONTRACTS_LOG_LEVEL: 'warn', OTEL_CONTRACTS_COLLECTORS: 'http', OTEL_CONTRACTS_PROCESS_METRICS: 'false' },
     },
     { name: '@prometheus-io/client', flags: ['--import', `${REPO_ROOT}/bench/support/prom-io-preload.ts`], env: {} },
+    { name: 'channels only', flags: ['--require', `${REPO_ROOT}/bench/support/channels-only-preload.cjs`], env: {} },
     {
       name: 'upstream auto-instr.',
       flags: ['--import', '@opentelemetry/auto-instrumentations-node/register'],
@@ -157,8 +161,9 @@ async function main(): Promise<void> {
   // The default keeps Node's compile cache off; also with it opted in (OTEL_CONTRACTS_COMPILE_CACHE=true).
   const ours = vs.find((v) => v.name === 'otel-contracts') as Variant;
   const cached: Variant = { name: 'otel-contracts + cache', flags: ours.flags, env: { ...ours.env, OTEL_CONTRACTS_COMPILE_CACHE: 'true' } };
-  // The @prometheus-io/client peer is loaded from this repository's TypeScript sources: its start-up would time those.
-  const sv = vs.filter((v) => v.name !== '@prometheus-io/client').flatMap((v) => (v === ours ? [v, cached] : [v]));
+  // The @prometheus-io/client peer is loaded from this repository's TypeScript sources (its start-up would time
+  // those), and the channel floor does nothing at start-up.
+  const sv = vs.filter((v) => v.name !== '@prometheus-io/client' && v.name !== 'channels only').flatMap((v) => (v === ours ? [v, cached] : [v]));
   const startup = new Map<string, number[]>(sv.map((v) => [v.name, []]));
   for (let i = 0; i < STARTUP_RUNS; i++) for (const v of sv) startup.get(v.name)?.push(await startupMs(v));
   const base = median(startup.get('none') ?? []);
