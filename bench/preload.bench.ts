@@ -15,7 +15,8 @@
  * The figures go to bench/results/preload.json and preload.svg (`reportBenchmark`), and from there to the
  * README (`bench/readme.ts`); otel-contracts is `ours` there.
  *
- * The six are interleaved over BENCH_ROUNDS rounds and the median of each is printed, with the server's
+ * The six are interleaved over BENCH_ROUNDS rounds, each round starting one variant later than the one
+ * before, and the median of each is printed, with the server's
  * CPU time per request (user+system from /proc/PID/stat over the measured run), which shared-machine noise
  * disturbs less than throughput does. The loss is the median of the per-round losses (each variant against
  * the uninstrumented server of the same round, seconds apart), so that drift between rounds cancels out.
@@ -136,7 +137,13 @@ async function main(): Promise<void> {
 
   console.log(`load average before: ${load()}`);
   const runs = new Map<string, Run[]>(vs.map((v) => [v.name, []]));
-  for (let round = 0; round < ROUNDS; round++) for (const v of vs) runs.get(v.name)?.push(await throughput(v));
+  // Each round starts one variant later, so that a machine slowing down within a round weighs on every variant alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < vs.length; i++) {
+      const v = vs[(round + i) % vs.length] as Variant;
+      runs.get(v.name)?.push(await throughput(v));
+    }
+  }
   const med = (name: string, pick: (r: Run) => number) => median((runs.get(name) ?? []).map(pick));
   const noneRps = med('none', (r) => r.reqPerSec);
   const noneRounds = (runs.get('none') ?? []).map((r) => r.reqPerSec);
