@@ -1,8 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
-import type promClient from 'prom-client';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type promClient from 'prom-client';
 import { methodLabel } from '../../collectors/http-server/method.ts';
 import { statusLabel } from '../../collectors/http-server/status.ts';
 import { compileTemplates } from '../../collectors/http-server/templates.ts';
