@@ -11,6 +11,8 @@ export interface Variant {
   readonly name: string;
   readonly flags: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** False for a peer whose start-up says nothing of a preload a user would install (it is left out of the start-up row). */
+  readonly timesStartup?: boolean;
 }
 
 /**

@@ -75,7 +75,6 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
 
   const policy = new ActivePolicy(policyAtStart, pinned.names);
   const cleanups = createCleanups(logger);
-  const cleanup = cleanups.run;
 
   try {
     let resolver: Resolver | undefined;
@@ -177,10 +176,10 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       enforcementMode: mode,
       pipeline,
       pendingQueries: () => forwarder.pendingCount(),
-      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
+      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
     };
   } catch (e) {
-    await cleanup();
+    await cleanups.run();
     await pipeline.shutdown(1000).catch(() => undefined);
     throw e;
   }

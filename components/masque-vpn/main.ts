@@ -62,7 +62,6 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
   const metrics = createMasqueMetrics(env, logger);
   const { pipeline } = metrics;
   const cleanups = createCleanups(logger);
-  const cleanup = cleanups.run;
   try {
     let device: PacketDevice;
     try {
@@ -93,10 +92,10 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
       pipeline,
       device,
       tunnels: () => server.tunnels(),
-      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
+      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
     };
   } catch (e) {
-    await cleanup();
+    await cleanups.run();
     await pipeline.shutdown(1000).catch(() => undefined);
     throw e;
   }

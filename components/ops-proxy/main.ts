@@ -54,7 +54,6 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
   const metrics = createOpsProxyMetrics(env, logger);
   const { pipeline } = metrics;
   const cleanups = createCleanups(logger);
-  const cleanup = cleanups.run;
   try {
     const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
     if (listener) cleanups.add(() => listener.close());
@@ -95,10 +94,10 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
       connector,
       metricsAddress: server.address,
       pipeline,
-      ...componentStop(pipeline, logger, cleanup, Boolean(opts.exitHandlers)),
+      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
     };
   } catch (e) {
-    await cleanup();
+    await cleanups.run();
     await pipeline.shutdown(1000).catch(() => undefined);
     throw e;
   }
