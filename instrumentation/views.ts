@@ -107,7 +107,9 @@ export function createContractAllowList(allowed: readonly string[]): IAttributes
   const keys = new Set([...allowed, OVERFLOW_LABEL]);
   return {
     process(incoming: Attributes): Attributes {
-      if (isTrustedAttributeSet(incoming)) return incoming;
+      // A series handle first: histograms hand one to the SDK on every record (counters flush per collection).
+      const base = Object.getPrototypeOf(incoming) as object | null;
+      if (base === HANDLE || (base !== null && Object.getPrototypeOf(base) === TRUSTED)) return incoming;
       const out: Attributes = {};
       for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
       return out;

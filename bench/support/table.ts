@@ -14,7 +14,8 @@ export interface Figure {
 export type Target = { readonly of: string; readonly factor: number } | { readonly value: number };
 
 /**
- * One row: a case, its figures, and optionally its target. The target applies to the figure named `ours`.
+ * One row: a case, its figures, and optionally its target. The target applies to the figures named in
+ * `judged` (default: `ours`), and the row meets it only when every one of them does.
  * Benchmarks whose peers are not Prometheus clients name the peer their ratios are to in `ratioTo` (the
  * direct path, dnsmasq, no instrumentation); `unit` overrides the benchmark's unit for this row, and
  * `higherIsBetter` marks throughput figures.
@@ -23,6 +24,7 @@ export interface Row {
   readonly case: string;
   readonly figures: readonly Figure[];
   readonly target?: Target;
+  readonly judged?: readonly string[];
   readonly ratioTo?: string;
   readonly unit?: string;
   readonly higherIsBetter?: boolean;
@@ -59,12 +61,15 @@ export function describeTarget(t: Target, higherIsBetter = false): string {
   return `${op} ${t.factor === 1 ? '' : `${t.factor}x `}${t.of}`;
 }
 
-/** True when the row has a target and `ours` (or the named figure) is at or under it (at or over it for `higherIsBetter`). */
-export function meetsTarget(row: Row, name = 'ours'): boolean | undefined {
+/**
+ * True when the row has a target and every judged figure (see {@link Row}) is at or under it (at or over it
+ * for `higherIsBetter`); undefined without a target or a judged figure.
+ */
+export function meetsTarget(row: Row): boolean | undefined {
   const target = targetValueOf(row);
-  const mine = row.figures.find((f) => f.name === name)?.value;
-  if (target === undefined || mine === undefined) return undefined;
-  return row.higherIsBetter ? mine >= target : mine <= target;
+  const mine = row.figures.filter((f) => (row.judged ?? ['ours']).includes(f.name)).map((f) => f.value);
+  if (target === undefined || mine.length === 0) return undefined;
+  return mine.every((v) => (row.higherIsBetter ? v >= target : v <= target));
 }
 
 /** `x0.95`-style ratio of a figure to the row's reference, or '' when the row has no reference figure. */
