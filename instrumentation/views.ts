@@ -67,9 +67,13 @@ export function seriesHandles(): (labels: Attributes) => Attributes {
   return (labels) => Object.freeze(new Make(next++, labels));
 }
 
-/** True for an attribute set made by a {@link trustedAttributeSets} maker, or a series handle of one. */
+/**
+ * True for an attribute set made by a {@link trustedAttributeSets} maker, or a series handle of one. Two
+ * prototype reads at most, one for a handle: the Views' allow-list asks it of every histogram record.
+ */
 export function isTrustedAttributeSet(attrs: Attributes): boolean {
-  return seriesLabelsOf(attrs) !== undefined;
+  const base = Object.getPrototypeOf(attrs) as object | null;
+  return base === HANDLE || (base !== null && Object.getPrototypeOf(base) === TRUSTED);
 }
 
 /**
@@ -78,9 +82,8 @@ export function isTrustedAttributeSet(attrs: Attributes): boolean {
  * order, its inherited ones the family's constant labels.
  */
 export function seriesLabelsOf(attrs: Attributes): Attributes | undefined {
-  const base = Object.getPrototypeOf(attrs) as object | null;
-  if (base === HANDLE) return (attrs as { [LABELS]: Attributes })[LABELS];
-  return base !== null && Object.getPrototypeOf(base) === TRUSTED ? attrs : undefined;
+  if (!isTrustedAttributeSet(attrs)) return undefined;
+  return Object.getPrototypeOf(attrs) === HANDLE ? (attrs as { [LABELS]: Attributes })[LABELS] : attrs;
 }
 
 /**
@@ -107,9 +110,7 @@ export function createContractAllowList(allowed: readonly string[]): IAttributes
   const keys = new Set([...allowed, OVERFLOW_LABEL]);
   return {
     process(incoming: Attributes): Attributes {
-      // A series handle first: histograms hand one to the SDK on every record (counters flush per collection).
-      const base = Object.getPrototypeOf(incoming) as object | null;
-      if (base === HANDLE || (base !== null && Object.getPrototypeOf(base) === TRUSTED)) return incoming;
+      if (isTrustedAttributeSet(incoming)) return incoming;
       const out: Attributes = {};
       for (const k in incoming) if (Object.prototype.hasOwnProperty.call(incoming, k) && keys.has(k)) out[k] = incoming[k];
       return out;
