@@ -22,7 +22,7 @@ import { startHttpServerCollector } from '../collectors/http-server/collector.ts
 import { trc } from '../semconv/index.ts';
 import { BENCH_ROUTES, promRequestMetrics, requestEvents, subscribeRequestMetrics } from './support/http-events.ts';
 import { reportBenchmark } from './support/results.ts';
-import { FASTER_CLIENT, median, type Figure } from './support/table.ts';
+import { FASTER_CLIENT, median, type Figure, type Row } from './support/table.ts';
 
 const N = 1_000_000;
 /** Every target here holds for ours with one reader and with both (issue 12). */
@@ -118,11 +118,10 @@ function sdkHttp(): () => () => void {
     });
 }
 
-reportBenchmark('recording', 'Recording, per call', 'ns per call', [
+const rows: Row[] = [
   {
     case: 'counter add, 1 label + instance label',
     target: { of: FASTER_CLIENT, factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pioI.c1.inc({ result: r(i) }),
       (i) => pcI.c1.inc({ result: r(i) }),
@@ -134,7 +133,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'histogram record, 1 label + instance label',
     target: { of: 'otel-sdk', factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pioI.h1.observe({ result: r(i) }, v(i)),
       (i) => pcI.h1.observe({ result: r(i) }, v(i)),
@@ -146,7 +144,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'counter add, 1 enum label',
     target: { of: FASTER_CLIENT, factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pio.c1.inc({ result: r(i) }),
       (i) => pc.c1.inc({ result: r(i) }),
@@ -158,7 +155,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'counter add, 3 enum labels',
     target: { of: FASTER_CLIENT, factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pio.c3.inc({ method: m(i), status: s(i), result: r(i) }),
       (i) => pc.c3.inc({ method: m(i), status: s(i), result: r(i) }),
@@ -170,7 +166,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'histogram record, 1 enum label',
     target: { of: 'otel-sdk', factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pio.h1.observe({ result: r(i) }, v(i)),
       (i) => pc.h1.observe({ result: r(i) }, v(i)),
@@ -183,7 +178,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'histogram record, 3 enum labels',
     target: { of: 'otel-sdk', factor: 1 },
-    judged: BOTH_READERS,
     figures: figures(
       (i) => pio.h3.observe({ method: m(i), status: s(i), result: r(i) }, v(i)),
       (i) => pc.h3.observe({ method: m(i), status: s(i), result: r(i) }, v(i)),
@@ -196,7 +190,6 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
   {
     case: 'http request, both events (the preload)',
     target: { of: 'otel-sdk', factor: 1 },
-    judged: BOTH_READERS,
     figures: [
       { name: 'node:http alone', value: perRequest(() => () => {}) },
       { name: '@prometheus-io/client', value: perRequest(promRequestMetrics(promIo as unknown as typeof promClient)) },
@@ -206,6 +199,7 @@ reportBenchmark('recording', 'Recording, per call', 'ns per call', [
       { name: 'ours, 2 readers', value: perRequest(oursHttp(bothReaders)) },
     ],
   },
-]);
+];
+reportBenchmark('recording', 'Recording, per call', 'ns per call', rows.map((row) => ({ ...row, judged: BOTH_READERS })));
 console.log('targets: counters below the faster Prometheus client; histograms (both readers too) at or below the bare SDK');
 process.exit(0);

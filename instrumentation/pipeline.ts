@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { otlpMetricsUrl } from './push/otlp.ts';
 import type { PushStatus } from './push/recording-exporter.ts';
 import type { Recorders } from './recorders.ts';
-import { buildViews, seriesLabelsOf } from './views.ts';
+import { buildViews } from './views.ts';
 import { contractSetOf } from './pipeline/contract-set.ts';
 import { createReaders, pushgatewayTargetOf } from './pipeline/readers.ts';
 import { createRecorderCache } from './pipeline/recorder-cache.ts';
@@ -178,11 +178,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     removeSeries(labels, families) {
       const names = families ? new Set(families) : undefined;
       const entries = Object.entries(labels);
-      const match: SeriesMatcher = (family, attrs) => {
-        if (names !== undefined && !names.has(family)) return false;
-        const series = seriesLabelsOf(attrs) ?? attrs;
-        return entries.every(([k, v]) => series[k] === v);
-      };
+      const match: SeriesMatcher = (family, attrs) => (names === undefined || names.has(family)) && entries.every(([k, v]) => attrs[k] === v);
       for (const forget of forgetters) forget(match);
       return readers.cumulative.removeSeries(match);
     },

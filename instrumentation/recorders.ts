@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
 import type { SeriesMatcher } from './pipeline/series-store.ts';
-import { OVERFLOW_LABEL, seriesHandles, trustedAttributeSets } from './views.ts';
+import { OVERFLOW_LABEL, seriesHandles, seriesLabelsOf, trustedAttributeSets } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time shapes: derived from the `as const` contracts in semconv/generated/.
@@ -251,7 +251,7 @@ export function createRecorders<C extends ContractSpec>(
     const opts = { description: family.help, unit: family.unit };
     if (family.instrument === 'histogram') {
       // A histogram series is its handle (the SDK hashes one key per record); the SDK keeps the buckets.
-      const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => handle);
+      const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => seriesLabelsOf(handle) as Attributes);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
       forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));
       continue;

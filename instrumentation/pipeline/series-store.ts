@@ -1,6 +1,6 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import { isTrustedAttributeSet } from '../views.ts';
+import { isTrustedAttributeSet, seriesLabelsOf } from '../views.ts';
 import {
   AggregationTemporality,
   DataPointType,
@@ -30,8 +30,9 @@ interface Scope {
 }
 
 /**
- * Chooses the series {@link SeriesStore.remove} deletes: `metric` is the family's exact name, `attributes`
- * the data point's (a recorder's histogram series is a handle: read its labels with `seriesLabelsOf`).
+ * Chooses the series {@link SeriesStore.remove} and the recorders' `forget` delete: `metric` is the family's
+ * exact name, `attributes` the series' labels (for a recorder's series, the set a histogram handle stands
+ * for, with the family's constant labels inherited).
  */
 export type SeriesMatcher = (metric: string, attributes: Attributes) => boolean;
 
@@ -116,7 +117,7 @@ export class SeriesStore {
     for (const { streams } of this.scopes.values()) {
       for (const [name, s] of streams) {
         for (const [key, p] of s.series) {
-          if (match(name, p.attributes)) {
+          if (match(name, seriesLabelsOf(p.attributes) ?? p.attributes)) {
             s.series.delete(key);
             removed++;
           }
