@@ -72,31 +72,3 @@ export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipelin
     process.off('beforeExit', onBeforeExit);
   };
 }
-
-/** How a component stops: its listeners alone, or everything with the final push. Both idempotent. */
-export interface ComponentStop {
-  /** Runs the component's cleanup (close sockets, servers, devices) once; later calls share the first. */
-  closeListeners(): Promise<void>;
-  /** {@link closeListeners}, then the pipeline's bounded final push and shutdown, once. */
-  close(): Promise<void>;
-}
-
-/**
- * The stop sequence every component shares (egress sidecar, ops proxy, masque-vpn server): listeners
- * close first so nothing new is recorded, then the final push. With `exitHandlers`, SIGTERM, SIGINT
- * and a normal exit run the same sequence through {@link installExitHandlers}.
- */
-export function componentStop(pipeline: Pipeline, logger: Logger, cleanup: () => Promise<void>, exitHandlers: boolean): ComponentStop {
-  let closingListeners: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
-  const closeListeners = () => (closingListeners ??= cleanup());
-  if (exitHandlers) installExitHandlers(pipeline, logger, { beforeShutdown: closeListeners });
-  return {
-    closeListeners,
-    close: () =>
-      (closing ??= (async () => {
-        await closeListeners();
-        await pipeline.shutdown();
-      })()),
-  };
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { recordSample } from '../components/sample/sample.ts';
 import { componentContracts, selectContracts } from '../semconv/index.ts';
@@ -113,6 +114,24 @@ describe('scrape endpoint over HTTP', () => {
     expect(ok).toBeLessThan(60);
     const text = await p.render();
     expect(text).toContain(`otel_contracts_scrapes_rejected_total ${limited}\n`);
+  });
+
+  it('the rate limit is per client address: a flood from 127.0.0.2 leaves the scrape from 127.0.0.1 answered', async () => {
+    const p = pipelineFor('masque-vpn', { OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_CONTRACTS_ALLOW_NON_LOOPBACK: 'true', OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1:5' });
+    const { scrapeUrl } = await p.start();
+    const port = Number(new URL(scrapeUrl!).port);
+    const from = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/metrics', localAddress, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const noisy = await Promise.all(Array.from({ length: 30 }, () => from('127.0.0.2')));
+    expect(noisy.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
+    expect(await from('127.0.0.1')).toBe(200);
   });
 
   it('binds to loopback by default; another address only by explicit opt-in', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Command, Option } from 'commander';
-import type { HostPort } from '../../instrumentation/host-port.ts';
+import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
  * Command-line flags and environment of the egress sidecar, with embedded defaults so that
@@ -57,41 +57,6 @@ export const WELL_KNOWN_DOH_RESOLVERS: readonly string[] = [
   '1.1.1.1', '1.0.0.1', '8.8.8.8', '8.8.4.4', '9.9.9.9', '149.112.112.112', '208.67.222.222', '208.67.220.220',
   '2606:4700:4700::1111', '2606:4700:4700::1001', '2001:4860:4860::8888', '2001:4860:4860::8844', '2620:fe::fe', '2620:fe::9',
 ];
-
-/**
- * Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (all interfaces).
- * @param what the flag name, for the error message.
- * @throws SidecarConfigError for anything else or a port outside 0..65535.
- */
-export function parseHostPort(raw: string, what: string, opts: { requireIp?: boolean; defaultPort?: number } = {}): HostPort {
-  const s = raw.trim();
-  let host: string;
-  let portText: string | undefined;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (v6) {
-    host = v6[1] as string;
-    portText = v6[2];
-  } else if (isIP(s) === 6) {
-    host = s;
-  } else {
-    const m = /^([^:]*)(?::(\d+))?$/.exec(s);
-    if (!m) throw new SidecarConfigError(`${what} "${raw}": expected HOST:PORT, e.g. 127.0.0.1:15353 or [::1]:15353`);
-    host = m[1] === '' ? '0.0.0.0' : (m[1] as string);
-    portText = m[2];
-  }
-  if (portText === undefined && opts.defaultPort === undefined) {
-    throw new SidecarConfigError(`${what} "${raw}": the port is missing; expected HOST:PORT, e.g. 127.0.0.1:15353`);
-  }
-  const port = portText === undefined ? (opts.defaultPort as number) : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SidecarConfigError(`${what} "${raw}": port must be 0..65535`);
-  if (opts.requireIp && isIP(host) === 0) {
-    throw new SidecarConfigError(`${what} "${raw}": the host must be an IP address (upstream resolvers are never looked up by name)`);
-  }
-  if (!opts.requireIp && isIP(host) === 0 && host !== 'localhost') {
-    throw new SidecarConfigError(`${what} "${raw}": the host must be an IP address or localhost`);
-  }
-  return { host, port };
-}
 
 /**
  * Nameservers of a resolv.conf, port 53, in file order.
@@ -163,11 +128,11 @@ export function readSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     dohBlocklist?: string;
     blockDoh443?: boolean;
   }>();
-  const dnsListen = parseHostPort(o.dnsListen, '--dns-listen');
+  const dnsListen = parseHostPort(o.dnsListen, '--dns-listen', 'listen');
   const httpRaw = o.httpListen ?? (env.OPENSANDBOX_EGRESS_HTTP_ADDR || undefined);
-  const httpListen = parseHostPort(httpRaw ?? DEFAULT_HTTP_LISTEN, o.httpListen ? '--http-listen' : 'OPENSANDBOX_EGRESS_HTTP_ADDR');
+  const httpListen = parseHostPort(httpRaw ?? DEFAULT_HTTP_LISTEN, o.httpListen ? '--http-listen' : 'OPENSANDBOX_EGRESS_HTTP_ADDR', 'listen');
   const upstreams = o.upstream?.length
-    ? o.upstream.map((u) => parseHostPort(u, '--upstream', { requireIp: true, defaultPort: 53 }))
+    ? o.upstream.map((u) => parseHostPort(u, '--upstream', 'dial-ip', { defaultPort: 53 }))
     : readResolvConf(o.resolvConf);
   for (const u of upstreams) {
     if (u.port === dnsListen.port && (u.host === dnsListen.host || dnsListen.host === '0.0.0.0' || dnsListen.host === '::')) {

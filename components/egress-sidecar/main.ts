@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
-import { componentStop } from '../../instrumentation/exit.ts';
-import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
-import { isLoopback } from '../../instrumentation/scrape/server.ts';
+import { assertBindAllowed, isLoopback } from '../../instrumentation/scrape/server.ts';
 import { bounded } from './bounded.ts';
-import { readSidecarConfig, type EnforcementMode, type HostPort } from './config.ts';
+import { readSidecarConfig, SidecarConfigError, type EnforcementMode, type HostPort } from './config.ts';
 import { answerAddresses } from './dns-answers.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
 import { Forwarder } from './forwarder.ts';
@@ -15,8 +13,8 @@ import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
 import { ActivePolicy, initialPolicy } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
 import { Resolver, type AnswerHook } from './resolver.ts';
-import { formatHostPort } from '../../instrumentation/host-port.ts';
-import { createCleanups } from '../cleanups.ts';
+import { formatHostPort } from '../kit/host-port.ts';
+import { runComponent, startComponent, type ComponentStop } from '../kit/lifecycle.ts';
 
 /**
  * Entry of the egress sidecar (`npm start` = `node components/egress-sidecar/main.ts`): wires the
@@ -28,7 +26,7 @@ import { createCleanups } from '../cleanups.ts';
 export { sidecarVersion } from './metrics.ts';
 
 /** A running sidecar. */
-export interface EgressSidecar {
+export interface EgressSidecar extends ComponentStop {
   /** Where DNS listens (UDP and TCP share the port). */
   readonly dnsAddress: HostPort;
   /** Where the policy API, /healthz and /metrics listen. */
@@ -38,10 +36,6 @@ export interface EgressSidecar {
   readonly pipeline: Pipeline;
   /** Forwarded queries still waiting for an upstream (0 when idle: no leaked entries). */
   pendingQueries(): number;
-  /** Stops the listeners, the forwarder and the timers, reads the nftables counters a last time and deletes the table. Idempotent. */
-  closeListeners(): Promise<void>;
-  /** {@link closeListeners}, then the pipeline's bounded final push and shutdown. Idempotent. */
-  close(): Promise<void>;
 }
 
 /** Options of {@link runEgressSidecar}. */
@@ -74,9 +68,8 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
   const { pipeline, version } = metrics;
 
   const policy = new ActivePolicy(policyAtStart, pinned.names);
-  const cleanups = createCleanups(logger);
-
-  try {
+  return startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
+    guardHttpListen(cfg.httpListen, cfg.token, pipeline.config.prometheus.allowNonLoopback);
     let resolver: Resolver | undefined;
     const forwarder = new Forwarder({ upstreams: cfg.upstreams, timeoutMs: cfg.upstreamTimeoutMs, logger, onDrop: (reason) => resolver?.drop(reason) });
     await forwarder.start();
@@ -149,9 +142,6 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
 
     const { pushUrl } = await pipeline.start({ listen: false });
     const httpBase = `http://${formatHostPort(http.address)}`;
-    if (!isLoopback(http.address.host) && !cfg.token) {
-      logger.warn({ http: formatHostPort(http.address) }, 'the policy API listens beyond loopback without OPENSANDBOX_EGRESS_TOKEN: anyone who reaches it can change the egress policy');
-    }
     logger.info(
       {
         dns: `udp+tcp ${formatHostPort(dns.address)}`,
@@ -176,12 +166,22 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       enforcementMode: mode,
       pipeline,
       pendingQueries: () => forwarder.pendingCount(),
-      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
     };
-  } catch (e) {
-    await cleanups.run();
-    await pipeline.shutdown(1000).catch(() => undefined);
-    throw e;
+  });
+}
+
+/**
+ * The policy API and /metrics share `--http-listen`: beyond loopback they need the operator's opt-in
+ * (`OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true`), and the policy API a token, or anyone who reaches the port
+ * could rewrite the egress policy.
+ * @throws NonLoopbackBindError without the opt-in; SidecarConfigError without `OPENSANDBOX_EGRESS_TOKEN`.
+ */
+function guardHttpListen(at: HostPort, token: string | undefined, allowNonLoopback: boolean): void {
+  assertBindAllowed(at.host, allowNonLoopback, 'the policy API and metrics');
+  if (!isLoopback(at.host) && !token) {
+    throw new SidecarConfigError(
+      `--http-listen ${formatHostPort(at)} is beyond loopback without OPENSANDBOX_EGRESS_TOKEN: anyone who reaches it could change the egress policy; set OPENSANDBOX_EGRESS_TOKEN`,
+    );
   }
 }
 

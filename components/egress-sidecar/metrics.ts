@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import { processMetrics } from '../../collectors/process/index.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { createComponentPipeline } from '../kit/pipeline.ts';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import { egress } from '../../semconv/generated/egress.ts';
 import { self } from '../../semconv/generated/self.ts';
@@ -64,10 +64,7 @@ export interface SidecarMetrics {
  * @throws ConfigError for a bad `OTEL_*` value.
  */
 export function createSidecarMetrics(env: NodeJS.ProcessEnv, logger: Logger): SidecarMetrics {
-  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
-  const proc = processMetrics(env);
-  const pipeline = createPipeline({ contracts: [egress, ...proc.contracts], serviceName: 'opensandbox-egress', env, defaults: { exporters: ['prometheus'] }, logger });
-  proc.start(pipeline);
+  const pipeline = createComponentPipeline({ contracts: [egress], serviceName: 'opensandbox-egress', env, logger });
   const m = pipeline.recorders(egress);
   const s = pipeline.recorders(self);
   const version = sidecarVersion();

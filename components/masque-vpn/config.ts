@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parseCidr4, parseIpv4Cidr, PoolError } from './pool.ts';
-import type { HostPort } from '../../instrumentation/host-port.ts';
+import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
  * Command-line flags of `otel-contracts masque-vpn server` and `... client` (issue 15), read into
@@ -49,14 +49,6 @@ export interface ClientConfig {
   /** First reconnect delay, doubled per failure up to `maxBackoffMs`. */
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
-}
-
-/** Parses `HOST:PORT` or `[V6]:PORT`. @throws MasqueConfigError naming `flag`. */
-export function parseHostPort(flag: string, s: string): HostPort {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new MasqueConfigError(`${flag} ${JSON.stringify(s)}: expected HOST:PORT (e.g. 127.0.0.1:8080)`);
-  return { host: (m[1] ?? m[2]) as string, port };
 }
 
 function readPem(flag: string, path: string | undefined): Buffer {
@@ -108,11 +100,11 @@ export function readServerConfig(argv: readonly string[]): ServerConfig {
     throw new MasqueConfigError((e as PoolError).message);
   }
   return {
-    listen: parseHostPort('--listen', o.listen as string),
+    listen: parseHostPort(o.listen as string, '--listen', 'listen'),
     pool: o.pool as string,
     tun: o.tun as string,
     tls: { cert: readPem('--cert', o.cert), key: readPem('--key', o.key), ca: readPem('--ca', o.ca) },
-    metrics: parseHostPort('--metrics', o.metrics),
+    metrics: parseHostPort(o.metrics, '--metrics', 'listen'),
     mtu: intIn('--mtu', o.mtu, 1400, 576, 9000),
     routes: o.route ?? [],
   };

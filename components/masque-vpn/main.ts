@@ -1,21 +1,19 @@
 import type { Logger } from 'pino';
-import { componentStop } from '../../instrumentation/exit.ts';
-import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { startConnectIpClient, type ConnectIpClient } from './client.ts';
 import { readClientConfig, readServerConfig, type HostPort } from './config.ts';
 import type { PacketDevice } from './device.ts';
-import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
 import { createMasqueMetrics } from './metrics.ts';
 import { AddressPool, numberToIpv4 } from './pool.ts';
 import { startConnectIpServer } from './server.ts';
 import { openTun } from './tun.ts';
-import { formatHostPort } from '../../instrumentation/host-port.ts';
-import { createCleanups } from '../cleanups.ts';
+import { formatHostPort } from '../kit/host-port.ts';
+import { exitOnSignal, runComponent, startComponent, type ComponentStop } from '../kit/lifecycle.ts';
+import { startMetricsServer } from '../kit/metrics-server.ts';
 
 /**
- * Entry of `otel-contracts masque-vpn server|client` (issue 15; seed 004): composes the configuration,
+ * Entry of `otel-contracts masque-vpn server|client` (seed 004): composes the configuration,
  * the TUN device, the CONNECT-IP server or client and, on the server, the metrics wiring (metrics.ts)
  * and its /metrics endpoint.
  */
@@ -33,7 +31,7 @@ export interface RunOptions {
 }
 
 /** A running server. */
-export interface MasqueServer {
+export interface MasqueServer extends ComponentStop {
   readonly address: HostPort;
   readonly metricsAddress: HostPort;
   readonly metricsUrl: string;
@@ -42,10 +40,6 @@ export interface MasqueServer {
   readonly pipeline: Pipeline;
   readonly device: PacketDevice;
   tunnels(): number;
-  /** Closes the listener, sessions, TUN and metrics endpoint. Idempotent. */
-  closeListeners(): Promise<void>;
-  /** {@link closeListeners}, then the pipeline's final push and shutdown. Idempotent. */
-  close(): Promise<void>;
 }
 
 
@@ -61,8 +55,7 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
   const logger = opts.logger ?? createLogger('masque-vpn', env);
   const metrics = createMasqueMetrics(env, logger);
   const { pipeline } = metrics;
-  const cleanups = createCleanups(logger);
-  try {
+  return startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
     let device: PacketDevice;
     try {
       device = await (opts.openDevice ?? openTun)(cfg.tun, cfg.mtu);
@@ -79,26 +72,20 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
     const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
     cleanups.add(() => http.close());
     await pipeline.start({ listen: false });
-    const metricsUrl = `http://${formatHostPort(http.address)}/metrics`;
     logger.info(
-      { listen: formatHostPort(server.address), metrics: metricsUrl, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
-      `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${formatHostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${metricsUrl}`,
+      { listen: formatHostPort(server.address), metrics: http.url, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
+      `masque-vpn server listening: CONNECT-IP over HTTP/2 on https://${formatHostPort(server.address)}, TUN ${cfg.tun} ${serverAddress}/${pool.cidr.prefix}, metrics ${http.url}`,
     );
     return {
       address: server.address,
       metricsAddress: http.address,
-      metricsUrl,
+      metricsUrl: http.url,
       serverAddress,
       pipeline,
       device,
       tunnels: () => server.tunnels(),
-      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
     };
-  } catch (e) {
-    await cleanups.run();
-    await pipeline.shutdown(1000).catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 /** A running client. */
@@ -125,16 +112,7 @@ export async function runMasqueClient(argv: readonly string[], env: NodeJS.Proce
       await client.close();
       await device.close();
     })());
-  if (opts.exitHandlers) {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
-      signalled = true;
-      void close().finally(() => process.exit(0));
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
+  if (opts.exitHandlers) exitOnSignal(close);
   return { client, device, close };
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { processMetrics } from '../../collectors/process/index.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { createComponentPipeline } from '../kit/pipeline.ts';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import { masqueVpn } from '../../semconv/generated/masque-vpn.ts';
 import type { DropReason } from './ip-packet.ts';
@@ -50,10 +50,7 @@ export interface MasqueMetrics {
  * @throws ConfigError for a bad `OTEL_*` value.
  */
 export function createMasqueMetrics(env: NodeJS.ProcessEnv, logger: Logger): MasqueMetrics {
-  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
-  const proc = processMetrics(env);
-  const pipeline = createPipeline({ contracts: [masqueVpn, ...proc.contracts], serviceName: 'masque-vpn', env, defaults: { exporters: ['prometheus'] }, logger });
-  proc.start(pipeline);
+  const pipeline = createComponentPipeline({ contracts: [masqueVpn], serviceName: 'masque-vpn', env, logger });
   const m = pipeline.recorders(masqueVpn);
   let active = 0;
   m.masque_vpn_active_connections.record(0);

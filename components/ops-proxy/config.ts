@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Command, Option } from 'commander';
 import { canonicalName } from './wire.ts';
-import type { HostPort } from '../../instrumentation/host-port.ts';
+import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
  * Command line and environment of the ops proxy (issue 10, "CLI"):
@@ -79,30 +79,12 @@ export class OpsProxyConfigError extends Error {
  */
 export const DEFAULT_METRICS = '127.0.0.1:18090';
 
-/**
- * Parses `HOST:PORT` or `[V6]:PORT`.
- * @param what the flag, for the message.
- * @param listen true for a listen address (IP literal or localhost); false allows any host name.
- * @throws OpsProxyConfigError for anything else or a port outside 0..65535.
- */
-export function parseHostPort(raw: string, what: string, listen: boolean): HostPort {
-  const s = raw.trim();
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
-  if (!m) throw new OpsProxyConfigError(`${what} "${raw}": expected HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000`);
-  const host = m[1] as string;
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port > 65535) throw new OpsProxyConfigError(`${what} "${raw}": port must be 0..65535`);
-  if (listen && isIP(host) === 0 && host !== 'localhost') throw new OpsProxyConfigError(`${what} "${raw}": the host must be an IP address or localhost`);
-  if (!listen && port === 0) throw new OpsProxyConfigError(`${what} "${raw}": port 0 cannot be dialled`);
-  return { host, port };
-}
-
 function namedAddress(raw: string, what: string, listen: boolean): { name: string; address: HostPort } {
   const eq = raw.indexOf('=');
   if (eq <= 0) throw new OpsProxyConfigError(`${what} "${raw}": expected NAME=HOST:PORT`);
   const name = canonicalName(raw.slice(0, eq));
   if (name === undefined) throw new OpsProxyConfigError(`${what} "${raw}": "${raw.slice(0, eq)}" is not a routing name (1..253 characters a Host header allows)`);
-  return { name, address: parseHostPort(raw.slice(eq + 1), what, listen) };
+  return { name, address: parseHostPort(raw.slice(eq + 1), what, listen ? 'listen' : 'dial') };
 }
 
 function ms(raw: string, what: string, min: number, max: number): number {
@@ -164,9 +146,9 @@ export function readOpsProxyConfig(argv: readonly string[], env: NodeJS.ProcessE
     const https = one('https');
     if (http === undefined && https === undefined && tcp.length === 0) throw new OpsProxyConfigError('--control needs at least one public listener: --http, --https or --tcp');
     listen = {
-      control: parseHostPort(control, '--control', true),
-      http: http === undefined ? undefined : parseHostPort(http, '--http', true),
-      https: https === undefined ? undefined : parseHostPort(https, '--https', true),
+      control: parseHostPort(control, '--control', 'listen'),
+      http: http === undefined ? undefined : parseHostPort(http, '--http', 'listen'),
+      https: https === undefined ? undefined : parseHostPort(https, '--https', 'listen'),
       tcp,
       dataTimeoutMs: ms(one('dataTimeoutMs') as string, '--data-timeout-ms', 10, 600_000),
       headerTimeoutMs: ms(one('headerTimeoutMs') as string, '--header-timeout-ms', 10, 600_000),
@@ -191,7 +173,7 @@ export function readOpsProxyConfig(argv: readonly string[], env: NodeJS.ProcessE
       seen.add(r.name);
     }
     connect = {
-      targets: many('connect').map((c) => parseHostPort(c, '--connect', false)),
+      targets: many('connect').map((c) => parseHostPort(c, '--connect', 'dial')),
       registrations,
       registerIntervalMs: ms(one('registerIntervalMs') as string, '--register-interval-ms', 50, 3_600_000),
     };
@@ -199,6 +181,6 @@ export function readOpsProxyConfig(argv: readonly string[], env: NodeJS.ProcessE
 
   const token = env.OPS_PROXY_TOKEN ?? '';
   if (token === '') throw new OpsProxyConfigError('OPS_PROXY_TOKEN is not set: every peer needs the shared token (REGISTER and DATA are refused without it)');
-  return { listen, connect, metrics: parseHostPort(one('metrics') as string, '--metrics', true), token };
+  return { listen, connect, metrics: parseHostPort(one('metrics') as string, '--metrics', 'listen'), token };
 }
 

@@ -4,7 +4,7 @@ import type { ConnectConfig, HostPort } from './config.ts';
 import { connectDirect } from './direct-reader.ts';
 import { splice } from './splice.ts';
 import { LineSplitter, decodeListenerMessage, encode, type ForwardMessage } from './wire.ts';
-import { formatHostPort } from '../../instrumentation/host-port.ts';
+import { formatHostPort } from '../kit/host-port.ts';
 
 /**
  * The connecting peer (seed 001, "Present when peer is connecting to other peers"): one control

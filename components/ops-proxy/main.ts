@@ -1,15 +1,13 @@
 import type { Logger } from 'pino';
-import { componentStop } from '../../instrumentation/exit.ts';
-import { runComponent } from '../run-component.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { readOpsProxyConfig, type HostPort } from './config.ts';
 import { startConnector, type Connector } from './connector.ts';
 import { startListener, type Listener } from './listener.ts';
 import { createOpsProxyMetrics } from './metrics.ts';
-import { startMetricsServer } from '../../instrumentation/scrape/metrics-server.ts';
-import { formatHostPort } from '../../instrumentation/host-port.ts';
-import { createCleanups } from '../cleanups.ts';
+import { formatHostPort } from '../kit/host-port.ts';
+import { runComponent, startComponent, type ComponentStop } from '../kit/lifecycle.ts';
+import { startMetricsServer } from '../kit/metrics-server.ts';
 
 /**
  * Entry of the ops proxy (`otel-contracts ops-proxy …` or `node components/ops-proxy/main.ts …`): wires
@@ -18,7 +16,7 @@ import { createCleanups } from '../cleanups.ts';
  */
 
 /** A running ops-proxy process. */
-export interface OpsProxy {
+export interface OpsProxy extends ComponentStop {
   /** The listening role, when `--control` was given. */
   readonly listener: Listener | undefined;
   /** The connecting role, when `--connect` was given. */
@@ -26,10 +24,6 @@ export interface OpsProxy {
   /** Where /metrics and /healthz listen. */
   readonly metricsAddress: HostPort;
   readonly pipeline: Pipeline;
-  /** Closes the listeners and connections. Idempotent. */
-  closeListeners(): Promise<void>;
-  /** {@link closeListeners}, then the pipeline's bounded final push and shutdown. Idempotent. */
-  close(): Promise<void>;
 }
 
 /** Options of {@link runOpsProxy}. */
@@ -53,8 +47,7 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
   const logger = opts.logger ?? createLogger('ops-proxy', env);
   const metrics = createOpsProxyMetrics(env, logger);
   const { pipeline } = metrics;
-  const cleanups = createCleanups(logger);
-  try {
+  return startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
     const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
     if (listener) cleanups.add(() => listener.close());
     const server = await startMetricsServer(cfg.metrics, pipeline, logger, 'the ops proxy');
@@ -67,7 +60,6 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
       cleanups.add(() => c.close());
     }
     const { pushUrl } = await pipeline.start({ listen: false });
-    const metricsUrl = `http://${formatHostPort(server.address)}/metrics`;
     const where: string[] = [];
     if (listener) {
       where.push(`control ${formatHostPort(listener.control)}`);
@@ -84,23 +76,13 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
         tcp: listener?.tcp.map((t) => `${t.name}=${formatHostPort(t.address)}`),
         connect: cfg.connect?.targets.map(formatHostPort),
         register: cfg.connect?.registrations.map((r) => `${r.name}=${formatHostPort(r.backend)}`),
-        metrics: metricsUrl,
+        metrics: server.url,
         push: pushUrl ?? 'off',
       },
-      `ops proxy listening: ${where.join('; ')}; metrics ${metricsUrl}`,
+      `ops proxy listening: ${where.join('; ')}; metrics ${server.url}`,
     );
-    return {
-      listener,
-      connector,
-      metricsAddress: server.address,
-      pipeline,
-      ...componentStop(pipeline, logger, cleanups.run, Boolean(opts.exitHandlers)),
-    };
-  } catch (e) {
-    await cleanups.run();
-    await pipeline.shutdown(1000).catch(() => undefined);
-    throw e;
-  }
+    return { listener, connector, metricsAddress: server.address, pipeline };
+  });
 }
 
 if (import.meta.main) void runComponent('ops proxy', () => runOpsProxy(process.argv.slice(2), process.env, { exitHandlers: true }));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { processMetrics } from '../../collectors/process/index.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { createComponentPipeline } from '../kit/pipeline.ts';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import { opsProxy } from '../../semconv/generated/ops-proxy.ts';
 
@@ -50,10 +50,7 @@ export interface OpsProxyMetrics {
  * @throws ConfigError for a bad `OTEL_*` value.
  */
 export function createOpsProxyMetrics(env: NodeJS.ProcessEnv, logger: Logger): OpsProxyMetrics {
-  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
-  const proc = processMetrics(env);
-  const pipeline = createPipeline({ contracts: [opsProxy, ...proc.contracts], serviceName: 'ops-proxy', env, defaults: { exporters: ['prometheus'] }, logger });
-  proc.start(pipeline);
+  const pipeline = createComponentPipeline({ contracts: [opsProxy], serviceName: 'ops-proxy', env, logger });
   const m = pipeline.recorders(opsProxy);
   let connected = 0;
   // name → protocol → [sum seconds, count]. Nested maps: no composite string key, so any name is safe.

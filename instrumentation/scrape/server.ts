@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { TokenBucket } from './rate-limit.ts';
+import { PerClientRateLimit } from './rate-limit.ts';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from './serializer.ts';
 
 /** The podtrace endpoint's hardening headers (seed 003, "Security"). */
@@ -19,7 +19,7 @@ export interface ScrapeHandlerOptions {
    * response written piece by piece, so a big exposition is never held whole nor written in one block.
    */
   readonly stream?: () => AsyncIterable<string>;
-  /** Requests per second and burst of the token bucket (default 10 and 20). */
+  /** Requests per second and burst of each client address's token bucket (default 10 and 20). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** Told of each scrape refused with 429. */
   readonly onRejected?: () => void;
@@ -28,10 +28,11 @@ export interface ScrapeHandlerOptions {
 /**
  * A `(req, res) => boolean` handler for `GET /metrics`: answers and returns true for that path, returns
  * false for any other path so a component can serve its own routes on the same port (the egress
- * sidecar's policy API). Over the rate limit it answers 429 with `Retry-After: 1`.
+ * sidecar's policy API). A client over its address's rate limit gets 429 with `Retry-After: 1`; other
+ * addresses are still served.
  */
 export function createScrapeHandler(opts: ScrapeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const bucket = new TokenBucket(opts.rateLimit?.perSecond ?? 10, opts.rateLimit?.burst ?? 20);
+  const limit = new PerClientRateLimit(opts.rateLimit?.perSecond ?? 10, opts.rateLimit?.burst ?? 20);
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return false;
@@ -40,7 +41,7 @@ export function createScrapeHandler(opts: ScrapeHandlerOptions): (req: IncomingM
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return true;
     }
-    if (!bucket.take()) {
+    if (!limit.take(req.socket.remoteAddress)) {
       opts.onRejected?.();
       res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'text/plain' }).end('rate limit exceeded: reduce the scrape frequency\n');
       return true;
@@ -101,9 +102,10 @@ function drained(res: ServerResponse): Promise<void> {
 
 /** Raised when a non-loopback bind address is asked for without the explicit opt-in. */
 export class NonLoopbackBindError extends Error {
-  constructor(host: string) {
+  /** @param what the endpoint refused (`metrics`, `the policy API and metrics`). */
+  constructor(host: string, what = 'metrics') {
     super(
-      `refusing to serve metrics on non-loopback address ${host}: the endpoint binds to loopback by default; ` +
+      `refusing to serve ${what} on non-loopback address ${host}: the endpoint binds to loopback by default; ` +
         'set OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true (or pass --allow-non-loopback) to expose it',
     );
     this.name = 'NonLoopbackBindError';
@@ -121,8 +123,8 @@ export function isLoopback(host: string): boolean {
  * Checks a bind address against the loopback default.
  * @throws NonLoopbackBindError when `host` is not loopback and `allowNonLoopback` is false.
  */
-export function assertBindAllowed(host: string, allowNonLoopback: boolean): void {
-  if (!allowNonLoopback && !isLoopback(host)) throw new NonLoopbackBindError(host);
+export function assertBindAllowed(host: string, allowNonLoopback: boolean, what = 'metrics'): void {
+  if (!allowNonLoopback && !isLoopback(host)) throw new NonLoopbackBindError(host, what);
 }
 
 /** Options of {@link startScrapeServer}. */
