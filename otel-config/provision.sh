@@ -10,7 +10,7 @@
 #   - apt-get runs only when one of the needed commands is missing;
 #   - the collector is built with ocb (pinned in builder-config.yaml) into a persistent cache
 #     outside the clone, keyed by a hash of builder-config.yaml, and copied to
-#     <repo>/.cache/otelcol/otelcol-contracts. A build is skipped when the binary for the
+#     <repo>/.cache/otelcol/otelcol-contracts (an installed package: <cache>/otelcol/). A build is skipped when the binary for the
 #     current hash exists. GOMODCACHE and GOCACHE live in the same persistent cache, so a fresh
 #     clone on the same machine reuses them.
 #
@@ -29,7 +29,12 @@ REPO_DIR="$(cd "$SELF_DIR/.." && pwd)"
 MANIFEST="$SELF_DIR/builder-config.yaml"
 CACHE="${OTEL_CONTRACTS_CACHE:-${HOME:-/root}/.cache/otel-contracts}"
 TICK="${PROVISION_TICK:-30}"
-REPO_BIN_DIR="$REPO_DIR/.cache/otelcol"
+# A clone keeps the collector in <repo>/.cache; an installed package (under node_modules/, which the next
+# `npm ci` replaces) keeps it in the persistent cache, where `otel-contracts stack up` looks for it.
+case "$REPO_DIR" in
+  */node_modules/*) REPO_BIN_DIR="$CACHE/otelcol" ;;
+  *) REPO_BIN_DIR="$REPO_DIR/.cache/otelcol" ;;
+esac
 REPO_BIN="$REPO_BIN_DIR/otelcol-contracts"
 
 export DEBIAN_FRONTEND=noninteractive

@@ -66,7 +66,7 @@ export interface ForbiddenLabelSpec {
 /** One component's whole contract. */
 export interface ContractSpec {
   readonly id: string;
-  /** Seed document file name under ../shared/seeds/, or `none`. */
+  /** Seed document file name under docs/seeds/ (a copy of ../shared/seeds/), or `none`. */
   readonly seed: string;
   readonly brief: string;
   readonly prefix: string;

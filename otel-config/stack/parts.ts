@@ -2,7 +2,8 @@
 // how those options resolve into one spec per part (binary, arguments, environment, ports, URLs).
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join, relative, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../../semconv/package-root.ts';
 import pino from 'pino';
 import type { Logger } from 'pino';
@@ -96,12 +97,36 @@ export interface Resolved {
 
 
 /**
+ * Whether `root` is an installed copy of the package (under `node_modules/`), whose contents the next
+ * `npm ci` replaces: the stack then keeps its state and collector outside it.
+ */
+function isInstalled(root: string): boolean {
+  return root.split(sep).includes('node_modules');
+}
+
+/** The stack's state (pid files, logs, Prometheus data): `<clone>/.stack`, or `$XDG_STATE_HOME/otel-contracts/stack` (`~/.local/state/…`) for an install. */
+function defaultStateDir(root: string): string {
+  if (!isInstalled(root)) return join(root, '.stack');
+  return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'otel-contracts', 'stack');
+}
+
+/**
+ * Where `otel-contracts stack provision` (otel-config/provision.sh) puts the collector:
+ * `<clone>/.cache/otelcol/otelcol-contracts`, or for an install `$OTEL_CONTRACTS_CACHE/otelcol/otelcol-contracts`
+ * (default `~/.cache/otel-contracts/…`).
+ */
+function defaultCollectorBin(root: string): string {
+  if (!isInstalled(root)) return join(root, '.cache', 'otelcol', 'otelcol-contracts');
+  return join(process.env.OTEL_CONTRACTS_CACHE || join(homedir(), '.cache', 'otel-contracts'), 'otelcol', 'otelcol-contracts');
+}
+
+/**
  * Fills in the defaults of `opts` and builds the part specs.
  * @throws StackError when `opts.parts` names an unknown part.
  */
 export function resolveOptions(opts: StackOptions = {}): Resolved {
   const root = resolve(opts.root ?? PACKAGE_ROOT);
-  const stateDir = resolve(opts.stateDir ?? process.env.OTEL_CONTRACTS_STACK_DIR ?? join(root, '.stack'));
+  const stateDir = resolve(opts.stateDir ?? process.env.OTEL_CONTRACTS_STACK_DIR ?? defaultStateDir(root));
   const configDir = join(root, 'otel-config');
   const log =
     opts.logger ??
@@ -130,7 +155,7 @@ function buildSpecs(r: Resolved): PartSpec[] {
   const P = STACK_PORTS;
   const collectorBin = resolve(
     r.root,
-    r.opts.collectorBin ?? process.env.OTELCOL_BIN ?? join(r.root, '.cache', 'otelcol', 'otelcol-contracts'),
+    r.opts.collectorBin ?? process.env.OTELCOL_BIN ?? defaultCollectorBin(r.root),
   );
   const prometheusBin = r.opts.prometheusBin ?? process.env.PROMETHEUS_BIN ?? 'prometheus';
   const pushgatewayBin =

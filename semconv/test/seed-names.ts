@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Folder of the seed documents: `../shared/seeds/` beside the repository. */
-export const SEEDS_DIR = fileURLToPath(new URL('../../../shared/seeds/', import.meta.url));
+/**
+ * Folder of the seed documents, kept in the repository (`docs/seeds/`) so a clone tests alone; `.ci/run`
+ * checks that they are byte for byte the project's documents in `../shared/seeds/`.
+ */
+export const SEEDS_DIR = fileURLToPath(new URL('../../docs/seeds/', import.meta.url));
 
 function read(file: string): string {
   return readFileSync(`${SEEDS_DIR}${file}`, 'utf8');
