@@ -5,7 +5,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../../semconv/package-root.ts';
-import pino from 'pino';
+import { createLogger } from '../../instrumentation/logger.ts';
 import type { Logger } from 'pino';
 
 /** The processes of the native stack: Prometheus (9090), Pushgateway (9091), the OTel Collector (4317/4318). */
@@ -50,7 +50,7 @@ export interface StackOptions {
   fresh?: boolean;
   /** How long to wait for each part to become ready. Default 60 s. */
   readyTimeoutMs?: number;
-  /** pino logger; default: info level to stderr (LOG_LEVEL overrides). */
+  /** pino logger; default: createLogger (stderr, OTEL_CONTRACTS_LOG_LEVEL, readable on a terminal). */
   logger?: Logger;
   /** Where `up` / `status` write their human-readable lines. Default: process.stdout. */
   out?: (line: string) => void;
@@ -129,8 +129,7 @@ export function resolveOptions(opts: StackOptions = {}): Resolved {
   const stateDir = resolve(opts.stateDir ?? process.env.OTEL_CONTRACTS_STACK_DIR ?? defaultStateDir(root));
   const configDir = join(root, 'otel-config');
   const log =
-    opts.logger ??
-    pino({ name: 'otel-contracts-stack', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+    opts.logger ?? createLogger('otel-contracts-stack');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const parts = opts.parts ?? [...PART_NAMES];
   for (const p of parts) {
