@@ -55,10 +55,11 @@ beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), 'otel-contracts-installed-'));
   project = join(work, 'consumer');
   mkdirSync(project);
-  // `npm pack` runs prepack (the build), so the tarball holds a fresh dist/.
+  // `npm pack` runs `prepare` (the build), so the tarball holds a fresh dist/.
   const packed = await mustRun('npm pack', npm, ['pack', '--json', '--pack-destination', project], { cwd: sourceCopy(work) });
   const tarball = join(project, (JSON.parse(packed.slice(packed.indexOf('['))) as { filename: string }[])[0]!.filename);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // What `npm init -y` writes: a CommonJS project, where the README example must compile too.
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }));
   await mustRun('npm install <tarball>', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: project });
   for (const f of ['record.mjs', 'record.cjs', 'out-of-enum.ts', 'http-app.cjs']) copyFileSync(join(FIXTURES, f), join(project, f));
   writeFileSync(join(project, 'readme-example.ts'), readmeExample());

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { gunzipSync } from 'node:zlib';
 import { assertBindAllowed } from '../../../instrumentation/scrape/server.ts';
 import { decodeMetricsRequest, encodeMetricsResponse, encodeStatus, otlpEncodingOf, OtlpDecodeError, type OtlpMetricsRequest } from './decode.ts';
+import { listen } from '../../kit/listen.ts';
 
 /** The `Content-Type` of a response in each OTLP/HTTP encoding. */
 const CONTENT_TYPE = { protobuf: 'application/x-protobuf', json: 'application/json' } as const;
@@ -175,15 +176,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host.replace(/^\[|\]$/g, ''), () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  const { port } = await listen(server, { host, port: opts.port ?? 0 });
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const endpoint = `http://${urlHost}:${port}`;
   return {
