@@ -4,7 +4,7 @@
  * and a row with the seed document's own example queries.
  */
 import { VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardBuilder, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -13,8 +13,25 @@ import type { ContractLayout } from './layout.ts';
 import { familyQueries, JOB_VARIABLE, labelNames, type PanelQuery } from './queries.ts';
 import { grafanaUnit } from './units.ts';
 
-/** The Prometheus datasource provisioned by otel-config/grafana/provisioning/datasources/prometheus.yml. */
-export const DATASOURCE = { type: 'prometheus', uid: 'otel-contracts-prometheus' } as const;
+/** The dashboard's datasource variable: every panel and variable reads the Prometheus datasource chosen in it. */
+export const DATASOURCE_VARIABLE = 'datasource';
+
+/**
+ * What every query uses: the datasource picked in the `datasource` variable, so a dashboard imported
+ * into any Grafana works with whichever Prometheus datasource it has. It starts on the one that
+ * otel-config/grafana/provisioning/datasources/prometheus.yml provisions in the local stack.
+ */
+export const DATASOURCE = { type: 'prometheus', uid: `\${${DATASOURCE_VARIABLE}}` } as const;
+
+/** The uid of the local stack's provisioned Prometheus datasource (named `Prometheus`). */
+const PROVISIONED_DATASOURCE = 'otel-contracts-prometheus';
+
+function datasourceVariable(): DatasourceVariableBuilder {
+  return new DatasourceVariableBuilder(DATASOURCE_VARIABLE)
+    .label('Prometheus')
+    .type('prometheus')
+    .current({ text: 'Prometheus', value: PROVISIONED_DATASOURCE });
+}
 
 /** The title of the row that holds the seed document's example queries. */
 export const SEED_ROW_TITLE = 'Seed examples';
@@ -94,6 +111,7 @@ export function buildDashboard(contract: ContractSpec, layout: ContractLayout): 
     .refresh('10s')
     .time({ from: 'now-30m', to: 'now' })
     .timezone('browser');
+  builder.withVariable(datasourceVariable());
   for (const v of variables) builder.withVariable(variable(v, familyCarrying(contract, v).name));
   let id = 1;
   const sections = [...new Set(contract.families.map((f) => f.section))];

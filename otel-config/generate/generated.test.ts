@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { componentContracts, type ComponentContractId } from '../../semconv/index.ts';
 import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
 import { readsFamily } from './docs.ts';
+import { DATASOURCE_VARIABLE, dashboardUid } from './dashboard.ts';
 import { layouts } from './layouts/index.ts';
 import { staleFiles } from './main.ts';
 import { dashboardPath, docPath, REPO_ROOT, rulesPath } from './outputs.ts';
@@ -26,7 +27,7 @@ interface Panel {
 }
 interface Dashboard {
   panels: Panel[];
-  templating: { list: { name: string; query: string }[] };
+  templating: { list: { name: string; type: string; query: string }[] };
 }
 interface RuleFile {
   groups: { name: string; rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
@@ -84,8 +85,15 @@ describe('generated dashboards, rules and docs', () => {
       expect(problems).toEqual([]);
     });
 
+    it('reads every panel and variable from the Prometheus datasource picked in its first variable, so an import works in any Grafana', () => {
+      expect(d.templating.list[0]).toMatchObject({ name: DATASOURCE_VARIABLE, type: 'datasource', query: 'prometheus' });
+      const uids = new Set(JSON.stringify(d).match(/"uid":\s*"[^"]*"/g)?.map((m) => m.replace(/^"uid":\s*/, '')));
+      uids.delete(JSON.stringify(dashboardUid(contract)));
+      expect([...uids]).toEqual([`"\${${DATASOURCE_VARIABLE}}"`]);
+    });
+
     it('offers the job and instance labels as variables, and filters every family on each variable it carries', () => {
-      const variables = d.templating.list.map((v) => v.name);
+      const variables = d.templating.list.filter((v) => v.type === 'query').map((v) => v.name);
       expect(variables[0]).toBe(JOB_VARIABLE);
       for (const l of contract.instanceLabels) expect(variables, `instance label ${l.name}`).toContain(l.name);
       const unfiltered: string[] = [];
@@ -104,7 +112,7 @@ describe('generated dashboards, rules and docs', () => {
       expect(exprs.length).toBeGreaterThan(contract.families.length);
       const undocumented = exprs.flatMap((e) => metricNames(e).filter((n) => !documented.has(n)).map((n) => `${n} in ${e}`));
       expect(undocumented).toEqual([]);
-      for (const v of d.templating.list) parsePromQL(v.query.replace(/^label_values\((\w+), \w+\)$/, '$1'));
+      for (const v of d.templating.list.filter((x) => x.type === 'query')) parsePromQL(v.query.replace(/^label_values\((\w+), \w+\)$/, '$1'));
     });
 
     it('matches enum labels only on their documented members', () => {
