@@ -40,6 +40,25 @@ describe('capsule stream (RFC 9297 §3.2)', () => {
     expect(() => new CapsuleParser().push(b.subarray(0, end))).toThrow(CapsuleError);
   });
 
+  it('a stream that ends inside a capsule is malformed (RFC 9297 §3.3), at every cut; at a boundary it is not', () => {
+    const stream = Buffer.concat([encodeCapsule(0x2a2a, Uint8Array.of(1, 2, 3)), encodeIpDatagram(Buffer.alloc(100, 7))]);
+    const boundaries = new Set([0, 6, stream.length]); // 0x2a2a: 2-byte type, 1-byte length, 3 value bytes
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const p = new CapsuleParser();
+      p.push(stream.subarray(0, cut));
+      if (boundaries.has(cut)) expect(() => p.end()).not.toThrow();
+      else expect(() => p.end(), `cut at ${cut}`).toThrow(CapsuleError);
+    }
+    const at = (bytes: number[]) => () => {
+      const p = new CapsuleParser();
+      p.push(Uint8Array.from(bytes));
+      p.end();
+    };
+    expect(at([0x6a])).toThrow(/inside a capsule's Type varint/);
+    expect(at([0x00, 0x80, 0x00])).toThrow(/inside the Length varint/);
+    expect(at([0x00, 0x05, 0x00, 0x01])).toThrow(/2 of 5 value bytes/);
+  });
+
   it('DATAGRAM without a context ID is malformed', () => {
     expect(() => decodeDatagram(new Uint8Array(0))).toThrow(CapsuleError);
   });

@@ -86,4 +86,21 @@ export class CapsuleParser {
     this.pending = o === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(o));
     return out;
   }
+
+  /**
+   * Tells the parser the stream ended (HTTP/2 END_STREAM). RFC 9297 §3.3: a capsule stream that ends
+   * inside a capsule is malformed, whether it stops inside the Type or Length varint or before the
+   * Value's last byte.
+   * @throws CapsuleError saying where the stream stopped, when bytes of an incomplete capsule are held.
+   */
+  end(): void {
+    const held = this.pending;
+    if (held.length === 0) return;
+    // push() only keeps a tail whose varints are representable, so these reads cannot throw.
+    const t = readVarint(held, 0);
+    const l = t && readVarint(held, t.next);
+    if (!t) throw new CapsuleError(`the capsule stream ended inside a capsule's Type varint (${held.length} of ${1 << ((held[0] as number) >>> 6)} bytes)`);
+    if (!l) throw new CapsuleError(`the capsule stream ended inside the Length varint of a capsule of type 0x${t.value.toString(16)}`);
+    throw new CapsuleError(`the capsule stream ended inside a capsule of type 0x${t.value.toString(16)}: ${held.length - l.next} of ${l.value} value bytes`);
+  }
 }

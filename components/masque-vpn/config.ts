@@ -4,11 +4,10 @@ import { parseCidr4, parseIpv4Cidr, PoolError } from './pool.ts';
 import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
- * Command-line flags of `otel-contracts masque-vpn server` and `... client` (issue 15), read into
- * checked configurations; certificate files are read here so a missing file fails at start-up with its
- * flag named.
+ * Command-line flags of `otel-contracts masque-vpn server` and `... client`, read into checked
+ * configurations; certificate files are read here so a missing file fails at start-up with its flag named.
+ * Addresses are parsed by the component kit (`parseHostPort`).
  */
-
 
 /** A bad flag value, with the flag named. */
 export class MasqueConfigError extends Error {

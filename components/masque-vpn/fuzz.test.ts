@@ -1,6 +1,7 @@
+import { constants } from 'node:http2';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scrapeUntil, total } from '../../test/exposition.ts';
+import { scrape, scrapeUntil, total } from '../../test/exposition.ts';
 import { pollUntil } from '../../test/poll.ts';
 import { CapsuleError, CapsuleParser, CapsuleType, encodeCapsule } from './capsule.ts';
 import { decodeAddressAssign, decodeDatagram, decodeRouteAdvertisement, encodeIpDatagram } from './connect-ip-capsules.ts';
@@ -13,6 +14,8 @@ import { seededRandom } from '../../test/prng.ts';
 
 // Fuzz of the capsule stream: seeded (reproducible) random bytes and mutated valid streams, first into
 // the parser and decoders, then into a live server over HTTP/2, which must keep serving a good tunnel.
+// Then the malformed endings of RFC 9297 §3.3 (END_STREAM inside a varint or a capsule, a length over
+// the limit): each reset with PROTOCOL_ERROR as a real HTTP/2 client sees it, and counted.
 
 
 /** A valid capsule stream with packets, address and route capsules and an unknown type. */
@@ -119,5 +122,61 @@ describe('capsule stream fuzz (live server)', () => {
     const s = await scrapeUntil(server.metricsUrl, 'only the good tunnel holds an address', (x) => total(x, 'masque_vpn_ip_pool_used') === 1, { timeoutMs: 10_000 });
     expect(total(s, 'masque_vpn_errors_total', { error_type: 'masque' })).toBeGreaterThanOrEqual(20);
     expect(total(s, 'masque_vpn_packets_sent_total', { client_id: 'good' })).toBe(40);
+  });
+
+  it('a stream ending inside a varint or a capsule, or declaring a capsule over the limit, is reset with PROTOCOL_ERROR and counted; clean endings are not; the server serves a new client afterwards', async () => {
+    const before = total((await scrape(server.metricsUrl)).samples, 'masque_vpn_errors_total', { error_type: 'masque' });
+    const datagram = encodeIpDatagram(udp4('10.98.0.9', '10.98.0.1', 1000, 7, Buffer.alloc(40)));
+    const malformed: [string, Buffer, boolean][] = [
+      // [what, bytes sent, whether END_STREAM follows them]
+      ['END_STREAM inside a Type varint', Buffer.concat([datagram, Buffer.from([0x40])]), true],
+      ['END_STREAM inside a Length varint', Buffer.concat([datagram, Buffer.from([0x00, 0x80, 0x00])]), true],
+      ['END_STREAM inside a value', datagram.subarray(0, datagram.length - 1), true],
+      ['END_STREAM after a Length, before the value', datagram.subarray(0, 2), true],
+      ['a declared length over the limit, stream left open', Buffer.from([0x00, 0x80, 0x01, 0x11, 0x71]), false],
+      ['a declared length over the limit in an 8-byte varint', Buffer.from([0x00, 0xc0, 0, 0, 0, 0, 0x01, 0x11, 0x71]), false],
+    ];
+    for (const [what, bytes, end] of malformed) {
+      const t = await openRawTunnel(url, pki.ca, pki.client('fuzzer'));
+      tunnels.push(t);
+      if (end) t.stream.end(bytes);
+      else t.stream.write(bytes);
+      expect({ what, code: await t.closed }).toEqual({ what, code: constants.NGHTTP2_PROTOCOL_ERROR });
+      t.close();
+    }
+    // A client that accepts no DATA (flow-control window 0), so the server's capsules stay queued: the reset does not wait for it.
+    const stalled = await openRawTunnel(url, pki.ca, pki.client('fuzzer'), {}, { initialWindowSize: 0 });
+    tunnels.push(stalled);
+    stalled.stream.end(Buffer.from([0x40]));
+    expect(await stalled.closed).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
+    stalled.close();
+    // Valid streams cut at seeded random points and ended there: a reset exactly when the cut is inside a capsule.
+    const r = seededRandom(0x3303);
+    let inside = 0;
+    for (let i = 0; i < 12; i++) {
+      const parts = [validStream(r), validStream(r)];
+      const whole = Buffer.concat(parts);
+      const cut = i % 3 === 0 ? parts[0]!.length : 1 + Math.floor(r() * (whole.length - 1));
+      const parser = new CapsuleParser();
+      parser.push(whole.subarray(0, cut));
+      const cutInside = parser.buffered > 0;
+      if (cutInside) inside++;
+      const t = await openRawTunnel(url, pki.ca, pki.client('fuzzer'));
+      tunnels.push(t);
+      t.stream.end(whole.subarray(0, cut));
+      expect({ cut, code: await t.closed }).toEqual({ cut, code: cutInside ? constants.NGHTTP2_PROTOCOL_ERROR : constants.NGHTTP2_NO_ERROR });
+      t.close();
+    }
+    expect(inside).toBeGreaterThan(0);
+    const s = await scrapeUntil(server.metricsUrl, 'every malformed stream counted and every address returned', (x) => total(x, 'masque_vpn_ip_pool_used') === 1, { timeoutMs: 10_000 });
+    expect(total(s, 'masque_vpn_errors_total', { error_type: 'masque' }) - before).toBe(malformed.length + 1 + inside);
+    // A client arriving now is served: address, routes, and an echo through its tunnel.
+    const next = await openRawTunnel(url, pki.ca, pki.client('good'));
+    tunnels.push(next);
+    expect(next.status).toBe(200);
+    await pollUntil('an address for the new client', async () => next.capsules.length, (n) => n >= 2, { timeoutMs: 5000, intervalMs: 20 });
+    const addr = Array.from(decodeAddressAssign(next.capsules[0]!.value)[0]!.address).join('.');
+    next.stream.write(encodeIpDatagram(icmpEcho4(addr, '10.98.0.1', 9, 1, Buffer.alloc(16))));
+    await pollUntil('an echo reply to the new client', async () => next.capsules.filter((c) => c.type === CapsuleType.DATAGRAM).length, (n) => n === 1, { timeoutMs: 5000, intervalMs: 10 });
   });
 });

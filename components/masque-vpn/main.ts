@@ -15,9 +15,8 @@ import { startMetricsServer } from '../kit/metrics-server.ts';
 /**
  * Entry of `otel-contracts masque-vpn server|client` (seed 004): composes the configuration,
  * the TUN device, the CONNECT-IP server or client and, on the server, the metrics wiring (metrics.ts)
- * and its /metrics endpoint.
+ * and its /metrics endpoint, on the component kit's lifecycle.
  */
-
 
 /** Opens the packet device of an endpoint: the TUN by default; tests pass an in-process one. */
 export type DeviceFactory = (name: string, mtu: number) => Promise<PacketDevice>;
@@ -32,30 +31,39 @@ export interface RunOptions {
 
 /** A running server. */
 export interface MasqueServer extends ComponentStop {
+  /** The CONNECT-IP (HTTP/2 + TLS) address. */
   readonly address: HostPort;
+  /** The /metrics address, and its URL `http://HOST:PORT/metrics`. */
   readonly metricsAddress: HostPort;
   readonly metricsUrl: string;
   /** The TUN's (server's) address in the pool. */
   readonly serverAddress: string;
   readonly pipeline: Pipeline;
   readonly device: PacketDevice;
+  /** Open CONNECT-IP tunnels. */
   tunnels(): number;
 }
 
-
 /**
- * Starts a server: TUN with the pool's first address, CONNECT-IP on `--listen`, /metrics on `--metrics`.
- * Logs `masque-vpn server listening: ...` (JSON on stderr) with both addresses once ready.
+ * Starts a server: /metrics on `--metrics`, the TUN with the pool's first address, CONNECT-IP on
+ * `--listen`. Logs `masque-vpn server listening: ...` (JSON on stderr) with both addresses once ready.
+ * `--metrics` must be a loopback address unless `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true`; `--listen` may be
+ * any address (it is the VPN's public endpoint).
  * @param argv flags without `server` (see readServerConfig).
- * @throws MasqueConfigError / CommanderError for flags; TunError; the listen errors. Nothing stays open after a throw.
+ * @throws MasqueConfigError / CommanderError for flags; NonLoopbackBindError for `--metrics` beyond
+ *   loopback without the opt-in; TunError; the listen errors. Nothing stays open after a throw.
  */
 export async function runMasqueServer(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<MasqueServer> {
   const cfg = readServerConfig(argv);
   const pool = new AddressPool(cfg.pool);
   const logger = opts.logger ?? createLogger('masque-vpn', env);
   const metrics = createMasqueMetrics(env, logger);
+  metrics.pool(pool.total, pool.usedCount);
   const { pipeline } = metrics;
   return startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
+    // /metrics first: a refused --metrics address (beyond loopback without the opt-in) fails before a TUN is created.
+    const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
+    cleanups.add(() => http.close());
     let device: PacketDevice;
     try {
       device = await (opts.openDevice ?? openTun)(cfg.tun, cfg.mtu);
@@ -69,8 +77,6 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
     metrics.start(() => device.linkUp());
     const server = await startConnectIpServer({ listen: cfg.listen, tls: cfg.tls, pool, routes: cfg.routes, device, metrics, logger });
     cleanups.add(() => server.close());
-    const http = await startMetricsServer(cfg.metrics, pipeline, logger, 'masque-vpn');
-    cleanups.add(() => http.close());
     await pipeline.start({ listen: false });
     logger.info(
       { listen: formatHostPort(server.address), metrics: http.url, tun: cfg.tun, address: `${serverAddress}/${pool.cidr.prefix}`, pool: cfg.pool, clientAddresses: pool.total, routes: cfg.routes },
@@ -92,6 +98,7 @@ export async function runMasqueServer(argv: readonly string[], env: NodeJS.Proce
 export interface MasqueClient {
   readonly client: ConnectIpClient;
   readonly device: PacketDevice;
+  /** Ends the tunnel, stops reconnecting and closes the device. Idempotent. */
   close(): Promise<void>;
 }
 

@@ -7,9 +7,13 @@ import type { DropReason } from './ip-packet.ts';
 
 /**
  * The masque-vpn server's metrics wiring: the pipeline (service `masque-vpn`) and the typed recorders
- * of the 19 `masque_vpn_*` families of seed 004, fed by the events the server reports (sessions,
- * CONNECT-IP streams and requests, packets, drops, errors, the pool) plus two read at each collection:
- * uptime and the TUN link state. The serving side never touches the pipeline's set-up.
+ * of the 19 `masque_vpn_*` families of seed 004, fed by the events the server reports (VPN connections,
+ * HTTP/2 streams, CONNECT-IP requests, packets, drops, errors, the pool) plus two read at each
+ * collection: uptime and the TUN link state. The serving side never touches the pipeline's set-up.
+ *
+ * Every series starts, at 0 or with zero counts, as soon as its label set is known (Prometheus' advice:
+ * export 0 for every series known in advance, so `rate()` and alerts see the first event): the label-less
+ * and enum-only series at creation, a client's series when its VPN connection or its stream begins.
  */
 
 /** `error_type` values of `masque_vpn_errors_total` (seed 004, "Error Metrics"). */
@@ -19,11 +23,18 @@ export type ErrorType = 'connection' | 'packet' | 'auth' | 'tun' | 'masque';
 export interface MasqueMetrics {
   readonly pipeline: Pipeline;
   readonly m: Recorders<typeof masqueVpn>;
-  /** An authenticated HTTP/2 connection began: `total_connections` + 1, `active_connections` + 1. */
-  connectionOpened(): void;
-  /** It ended after `seconds`: `active_connections` - 1, `connection_duration_seconds{client_id}`. */
+  /**
+   * A client's VPN connection began (its HTTP/2 session got its first tunnel): `total_connections` + 1,
+   * `active_connections` + 1, and the client's traffic counters and `connection_duration_seconds` series
+   * start (at 0, zero counts) if they do not exist yet.
+   */
+  connectionOpened(clientId: string): void;
+  /** It ended (its last tunnel closed) after `seconds`: `active_connections` - 1, `connection_duration_seconds{client_id}`. */
   connectionClosed(clientId: string, seconds: number): void;
-  /** An HTTP/2 stream of an authenticated client opened: `quic_streams_total{client_id,stream_type="bidirectional"}`. */
+  /**
+   * An HTTP/2 stream of an authenticated client opened: `quic_streams_total{client_id,stream_type="bidirectional"}` + 1
+   * (`"unidirectional"` starts at 0: HTTP/2 has no such streams), `quic_stream_duration_seconds{client_id}` starts.
+   */
   streamOpened(clientId: string): void;
   /** It closed after `seconds`: `quic_stream_duration_seconds{client_id}`. */
   streamClosed(clientId: string, seconds: number): void;
@@ -35,7 +46,9 @@ export interface MasqueMetrics {
   sent(clientId: string, bytes: number): void;
   /** Time spent on one packet, client → TUN (`inbound`) or TUN → client (`outbound`), in seconds. */
   processed(direction: 'inbound' | 'outbound', seconds: number): void;
+  /** One packet dropped: `packet_drops_total{reason}`. */
   drop(reason: DropReason): void;
+  /** One error: `errors_total{error_type}`. */
   error(type: ErrorType): void;
   /** The pool's client addresses: `ip_pool_total`, `ip_pool_used`, `ip_pool_available`. */
   pool(total: number, used: number): void;
@@ -43,9 +56,21 @@ export interface MasqueMetrics {
   start(linkUp: () => boolean): void;
 }
 
+/** Seconds since `t0` (a `process.hrtime.bigint()` reading): what the duration histograms record. */
+export function secondsSince(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Counts one error in `errors_total{error_type}` and logs it (warn) with `detail`. */
+export function reportError(metrics: MasqueMetrics, logger: Logger, type: ErrorType, detail: Record<string, unknown>, msg: string): void {
+  metrics.error(type);
+  logger.warn({ error_type: type, ...detail }, msg);
+}
+
 /**
- * Creates the pipeline and recorders, with every enum series of the label-less and enum-labelled
- * counters started at 0 (so `rate()` and `check` see them from the first scrape).
+ * Creates the pipeline and recorders, with every series of the label-less and enum-labelled families
+ * started (counters and gauges at 0, histograms with zero counts), so `rate()` and `check` see them from
+ * the first scrape.
  * @param env `OTEL_*` (see `readConfig`).
  * @throws ConfigError for a bad `OTEL_*` value.
  */
@@ -60,21 +85,33 @@ export function createMasqueMetrics(env: NodeJS.ProcessEnv, logger: Logger): Mas
   for (const t of ['connection', 'packet', 'auth', 'tun', 'masque'] as const) m.masque_vpn_errors_total.add(0, { error_type: t });
   for (const r of ['invalid', 'oversized', 'processing_error'] as const) m.masque_vpn_packet_drops_total.add(0, { reason: r });
   for (const s of ['success', 'failed'] as const) m.masque_vpn_masque_requests_total.add(0, { method: 'CONNECT', status: s });
+  for (const d of ['inbound', 'outbound'] as const) m.masque_vpn_packet_processing_duration_seconds.begin({ direction: d });
+  m.masque_vpn_masque_request_duration_seconds.begin({ method: 'CONNECT' });
 
   return {
     pipeline,
     m,
-    connectionOpened() {
+    connectionOpened(clientId) {
       active++;
       m.masque_vpn_total_connections.add(1);
       m.masque_vpn_active_connections.record(active);
+      const client = { client_id: clientId };
+      m.masque_vpn_packets_received_total.add(0, client);
+      m.masque_vpn_bytes_received_total.add(0, client);
+      m.masque_vpn_packets_sent_total.add(0, client);
+      m.masque_vpn_bytes_sent_total.add(0, client);
+      m.masque_vpn_connection_duration_seconds.begin(client);
     },
     connectionClosed(clientId, seconds) {
       active--;
       m.masque_vpn_active_connections.record(active);
       m.masque_vpn_connection_duration_seconds.record(seconds, { client_id: clientId });
     },
-    streamOpened: (clientId) => m.masque_vpn_quic_streams_total.add(1, { client_id: clientId, stream_type: 'bidirectional' }),
+    streamOpened(clientId) {
+      m.masque_vpn_quic_streams_total.add(1, { client_id: clientId, stream_type: 'bidirectional' });
+      m.masque_vpn_quic_streams_total.add(0, { client_id: clientId, stream_type: 'unidirectional' });
+      m.masque_vpn_quic_stream_duration_seconds.begin({ client_id: clientId });
+    },
     streamClosed: (clientId, seconds) => m.masque_vpn_quic_stream_duration_seconds.record(seconds, { client_id: clientId }),
     request(status, seconds) {
       m.masque_vpn_masque_requests_total.add(1, { method: 'CONNECT', status });

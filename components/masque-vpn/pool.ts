@@ -1,7 +1,7 @@
 /**
- * The server's IPv4 address pool (issue 15): a CIDR whose first host address is the server's TUN
- * address and whose other host addresses (network and broadcast excluded) are handed to clients one
- * each (RFC 9484 §4.7.1 ADDRESS_ASSIGN, prefix /32), the next free one after the last handed out, and returned when the client
+ * The server's IPv4 address pool: a CIDR whose first host address is the server's TUN address and whose
+ * other host addresses (network and broadcast excluded) are handed to clients one each (RFC 9484 §4.7.1
+ * ADDRESS_ASSIGN, prefix /32), the next free one after the last handed out, and returned when the client
  * leaves. `masque_vpn_ip_pool_{total,used,available}` (seed 004, "Resource Metrics") count the client
  * addresses.
  */

@@ -1,4 +1,5 @@
-import { numberToIpv4 } from './pool.ts';
+import type { AddressRange } from './connect-ip-capsules.ts';
+import { numberToBytes, numberToIpv4, parseIpv4Cidr, type AddressPool } from './pool.ts';
 
 /**
  * IPv4 address ranges of ROUTE_ADVERTISEMENT (RFC 9484 §4.7.3: start and end, inclusive) as the CIDR
@@ -24,4 +25,25 @@ export function rangeToCidrs(start: number, end: number): string[] {
     a += size;
   }
   return out;
+}
+
+/**
+ * What the server advertises in ROUTE_ADVERTISEMENT: the pool's range and each extra route, merged where
+ * they overlap or touch and sorted by start address (RFC 9484 §4.7.3 requires ascending, non-overlapping
+ * ranges), every IP protocol (0).
+ * @param routes IPv4 CIDRs (`--route`), already validated.
+ * @throws PoolError for a route that is not an IPv4 CIDR.
+ */
+export function advertisedRanges(pool: AddressPool, routes: readonly string[]): AddressRange[] {
+  const ranges = [cidrRange(pool.cidr.network, pool.cidr.prefix), ...routes.map((r) => {
+    const c = parseIpv4Cidr(r, '--route');
+    return cidrRange(c.network, c.prefix);
+  })].sort((a, b) => a.start - b.start);
+  const merged: { start: number; end: number }[] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r.start <= last.end + 1) last.end = Math.max(last.end, r.end);
+    else merged.push({ ...r });
+  }
+  return merged.map((r) => ({ version: 4, start: numberToBytes(r.start), end: numberToBytes(r.end), ipProtocol: 0 }));
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream, type Settings } from 'node:http2';
 import { CapsuleParser, type Capsule } from '../capsule.ts';
 
 /**
@@ -22,11 +22,13 @@ export interface RawTunnel {
 
 /**
  * Opens the tunnel.
+ * @param headers added to (or replacing) the CONNECT-IP request headers.
+ * @param settings the session's HTTP/2 SETTINGS (`initialWindowSize: 0`: a client that accepts no DATA).
  * @throws Error when the TLS handshake or the session fails before the response (a refused certificate).
  */
-export function openRawTunnel(url: string, ca: string, cert: { cert: string; key: string }, headers: Record<string, string> = {}): Promise<RawTunnel> {
+export function openRawTunnel(url: string, ca: string, cert: { cert: string; key: string }, headers: Record<string, string> = {}, settings: Settings = {}): Promise<RawTunnel> {
   return new Promise((resolve, reject) => {
-    const session = connect(url, { ca: readFileSync(ca), cert: readFileSync(cert.cert), key: readFileSync(cert.key), ALPNProtocols: ['h2'] });
+    const session = connect(url, { ca: readFileSync(ca), cert: readFileSync(cert.cert), key: readFileSync(cert.key), ALPNProtocols: ['h2'], settings });
     session.on('error', reject);
     session.on('close', () => reject(new Error('session closed before a response (certificate refused?)')));
     session.once('remoteSettings', () => {
