@@ -1,8 +1,8 @@
 /**
- * The exposition stays byte-for-byte what it was before the hot-path, memory and streaming work (issue 12):
- * the same recorded data (`recordSample` over all five contracts, 136 families, plus the self-metrics) renders
- * to the checked-in golden files, with one reader and with both, after one scrape and after a second round of
- * recording. The blocks of the self-metrics families are left out (other work adds to them), except the drops
+ * The exposition stays byte-for-byte what it was before the recording hot path, the series memory and the
+ * streaming render were reworked: the same recorded data (`recordSample` over all five contracts, 136
+ * families, plus the self-metrics) renders to the checked-in golden files, with one reader and with both,
+ * after one scrape and after a second round of recording. The blocks of the self-metrics families are left out (other work adds to them), except the drops
  * counter, which the second round exercises. Regenerate only on a deliberate format change: `UPDATE_GOLDEN=1 vitest run --project unit instrumentation/exposition-golden.test.ts`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { self as selfContract } from '../semconv/generated/self.ts';
 import type { ContractSpec } from '../semconv/types.ts';
@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { otlpMetricsUrl } from './push/otlp.ts';
 import type { PushStatus } from './push/recording-exporter.ts';
 import type { Recorders } from './recorders.ts';
+import type { CollectedTransform } from './scrape/reader.ts';
 import { buildViews } from './views.ts';
 import { contractSetOf } from './pipeline/contract-set.ts';
 import { createReaders, pushgatewayTargetOf } from './pipeline/readers.ts';
@@ -17,7 +18,7 @@ import { buildResource, groupingKeyOf } from './pipeline/resource.ts';
 import { createScrapeEndpoint } from './pipeline/scrape-endpoint.ts';
 import { createSelfMetrics } from './pipeline/self-metrics.ts';
 import { createShutdown, type ShutdownReport } from './pipeline/shutdown.ts';
-import type { SeriesMatcher } from './pipeline/series-store.ts';
+import type { SeriesMatcher } from './views.ts';
 
 export type { ShutdownReport };
 
@@ -32,11 +33,12 @@ export interface PipelineOptions {
   readonly defaults?: ConfigDefaults;
   readonly logger?: Logger;
   /**
-   * What `/metrics`, {@link Pipeline.render} and the Pushgateway push serve, given the pipeline's own
-   * rendering as `own`: for a process that serves more than its own families (a cluster primary merging
-   * its workers'). Default: `own` unchanged.
+   * What `/metrics`, {@link Pipeline.render} and the Pushgateway push serialize, given the pipeline's own
+   * collected data: for a process that serves more than its own series (a cluster primary merging its
+   * workers' data points), still written by the one exact-name serializer. Default: the collected data
+   * unchanged. The OTLP push never goes through it.
    */
-  readonly exposition?: (own: () => Promise<string>) => Promise<string>;
+  readonly transformCollected?: CollectedTransform;
 }
 
 /**
@@ -52,6 +54,12 @@ export interface Pipeline {
   recorders<C extends ContractSpec>(contract: C): Recorders<C>;
   /** Renders the exposition of every family the pipeline holds. @throws Error without a scrape reader. */
   render(): Promise<string>;
+  /**
+   * Collects this process's own series as {@link render} serializes them, before `transformCollected`
+   * (a cluster worker sends these data points to its primary).
+   * @throws Error without a scrape reader; AggregateError when the collection reports errors.
+   */
+  collect(): Promise<ResourceMetrics>;
   /** `GET /metrics` handler to mount in a component's own HTTP server; returns false for other paths. */
   readonly scrapeHandler: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
@@ -140,15 +148,17 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     meterProvider,
     instanceLabels,
     onDrop: selfMetrics.onDrop,
-    onCreated: (created) => {
+    onCreated: (created, meterName) => {
       flushers.push(created.flush);
+      // Histogram series started with zero counts reach the cumulative copy at the same collection.
+      flushers.push(() => readers.cumulative.begin(meterName, created.begun()));
       forgetters.push(created.forget);
     },
   });
   selfMetrics.attach(recorders(selfContract));
 
   const gatewayTarget = pushgatewayTargetOf(config, resource, () => groupingKeyOf(contracts, instanceLabels, resource));
-  const scrape = createScrapeEndpoint(config, readers.scrape, selfMetrics.onScrapeRejected, opts.exposition);
+  const scrape = createScrapeEndpoint(config, readers.scrape, selfMetrics.onScrapeRejected, opts.transformCollected);
   const push = readers.push;
 
   return {
@@ -158,6 +168,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     logger,
     recorders,
     render: scrape.render,
+    collect: scrape.collect,
     scrapeHandler: scrape.handler,
     async start(startOpts = {}) {
       const out: { scrapeUrl?: string; pushUrl?: string; pushgatewayUrl?: string } = {};

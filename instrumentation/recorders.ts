@@ -1,8 +1,7 @@
 import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
-import type { SeriesMatcher } from './pipeline/series-store.ts';
-import { OVERFLOW_LABEL, seriesHandles, seriesLabelsOf, trustedAttributeSets } from './views.ts';
+import { OVERFLOW_LABEL, seriesHandles, seriesLabelsOf, trustedAttributeSets, type SeriesMatcher } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time shapes: derived from the `as const` contracts in semconv/generated/.
@@ -42,6 +41,18 @@ export interface GaugeRecorder<F extends FamilySpec> {
  */
 export interface HistogramRecorder<F extends FamilySpec> {
   record(value: number, ...labels: LabelArgs<F>): void;
+  /**
+   * Starts the series with zero counts and no observation, if it does not exist yet: it is exported from
+   * the next collection on, so `rate()` and `histogram_quantile()` see its first observation (Prometheus'
+   * advice: export every series known in advance). Labels are checked as by `record`.
+   */
+  begin(...labels: LabelArgs<F>): void;
+}
+
+/** A histogram series started by `HistogramRecorder.begin`: its family and its series handle. */
+export interface BegunSeries {
+  readonly family: FamilySpec;
+  readonly attributes: Attributes;
 }
 type RecorderOf<F extends FamilySpec> = F['instrument'] extends 'counter'
   ? CounterRecorder<F>
@@ -229,6 +240,9 @@ class SeriesResolver<S> {
  * record straight through the SDK's Histogram with the series' pre-resolved handle (one key to hash).
  * Unknown family names asked of the returned object yield a recorder that drops and reports `unknown_family`.
  *
+ * `begun()` hands over (once) the histogram series started by `begin` since the last call, for the
+ * pipeline to add with zero counts to what it exports.
+ *
  * `forget(match)` drops the series `match` selects (by family name and attribute set) from the recorders:
  * their place in the family's budget is freed and what they buffered is discarded (the pipeline removes
  * them from the exported state at the same time, see `Pipeline.removeSeries`).
@@ -241,7 +255,8 @@ export function createRecorders<C extends ContractSpec>(
   meter: Meter,
   constantLabels: Readonly<Record<string, string>>,
   onDrop: DropSink,
-): { recorders: Recorders<C>; flush: () => void; forget: (match: SeriesMatcher) => void } {
+): { recorders: Recorders<C>; flush: () => void; forget: (match: SeriesMatcher) => void; begun: () => BegunSeries[] } {
+  const begun: BegunSeries[] = [];
   const byName: Record<string, CounterRecorder<FamilySpec> | GaugeRecorder<FamilySpec> | HistogramRecorder<FamilySpec>> = Object.create(null);
   const flushers: (() => void)[] = [];
   const forgetters: ((match: SeriesMatcher) => void)[] = [];
@@ -252,7 +267,7 @@ export function createRecorders<C extends ContractSpec>(
     if (family.instrument === 'histogram') {
       // A histogram series is its handle (the SDK hashes one key per record); the SDK keeps the buckets.
       const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => seriesLabelsOf(handle) as Attributes);
-      byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop);
+      byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop, (attributes) => begun.push({ family, attributes }));
       forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));
       continue;
     }
@@ -291,7 +306,7 @@ export function createRecorders<C extends ContractSpec>(
   const forget = (match: SeriesMatcher) => {
     for (const f of forgetters) f(match);
   };
-  return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush, forget };
+  return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush, forget, begun: () => begun.splice(0) };
 }
 
 function markDirty(s: Series, dirty: Series[]): void {
@@ -333,8 +348,20 @@ function gaugeRecorder(resolver: SeriesResolver<Series>, dirty: Series[], drop: 
   };
 }
 
-function histogramRecorder(histogram: Histogram, resolver: SeriesResolver<Attributes>, drop: (r: DropReason, d: string) => void): HistogramRecorder<FamilySpec> {
+function histogramRecorder(
+  histogram: Histogram,
+  resolver: SeriesResolver<Attributes>,
+  drop: (r: DropReason, d: string) => void,
+  onBegin: (handle: Attributes) => void,
+): HistogramRecorder<FamilySpec> {
+  const begun = new WeakSet<Attributes>();
   return {
+    begin(labels?: Readonly<Record<string, unknown>>) {
+      const attrs = resolver.resolve(labels);
+      if (attrs === undefined || begun.has(attrs)) return;
+      begun.add(attrs);
+      onBegin(attrs);
+    },
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       // The SDK would drop a negative observation with only a diag warning; count it as ours instead.
       if (!Number.isFinite(value) || value < 0) return drop('invalid_value', `value ${value} for a histogram`);

@@ -87,6 +87,13 @@ export function seriesLabelsOf(attrs: Attributes): Attributes | undefined {
 }
 
 /**
+ * Chooses the series `SeriesStore.remove` and the recorders' `forget` delete: `metric` is the family's
+ * exact name, `attributes` the series' labels (for a recorder's series, the set a histogram handle stands
+ * for, with the family's constant labels inherited).
+ */
+export type SeriesMatcher = (metric: string, attributes: Attributes) => boolean;
+
+/**
  * A plain copy of a recorder's attribute set (or the set a handle stands for) with its constant labels
  * first, then its own (what Prometheus and OTLP receivers see); any other attribute set is returned as it
  * is. For writers that read own keys only (the OTLP transformer uses `Object.keys`).

@@ -5,7 +5,7 @@ import { scrape, total } from '../test/exposition.ts';
 import { stopAllProcesses } from '../test/processes.ts';
 import { FIXTURES, runApp } from './testing/harness.ts';
 
-// Item 2 of issue 13: every collection is fresh. The network-bytes collector batches socket byte counts and
+// Every collection is fresh. The network-bytes collector batches socket byte counts and
 // records them on its own timer; here the timer is 10 minutes and the client's connection stays open (so
 // no close records them either): only the scrape's own flush can make them appear.
 

@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import { RUNTIME_COLLECTORS, type RuntimeCollectorName } from '../collectors/runtime/index.ts';
+import { componentContracts, type ComponentContractId } from '../semconv/index.ts';
 
 /** Every collector name `OTEL_CONTRACTS_COLLECTORS` accepts; `runtime` stands for all runtime ones. */
 export const COLLECTOR_NAMES = [...RUNTIME_COLLECTORS, 'cgroup', 'http'] as const;
@@ -17,6 +18,10 @@ export interface PreloadOptions {
   readonly bytesIntervalMs?: number;
   readonly cgroupIntervalMs?: number;
   readonly cgroupRoot?: string;
+  /** Contracts the app records into itself through {@link preloadPipeline}, from `OTEL_CONTRACTS_APP_CONTRACTS`. */
+  readonly appContracts: readonly ComponentContractId[];
+  /** Names in `OTEL_CONTRACTS_APP_CONTRACTS` that are not contracts (logged, ignored). */
+  readonly unknownContracts: readonly string[];
 }
 
 /**
@@ -28,6 +33,9 @@ export interface PreloadOptions {
  * - `OTEL_CONTRACTS_CPU_INTERVAL_MS` (1000), `OTEL_CONTRACTS_RTT_INTERVAL_MS` (10000),
  *   `OTEL_CONTRACTS_BYTES_INTERVAL_MS` (5000), `OTEL_CONTRACTS_CGROUP_INTERVAL_MS` (5000),
  *   `OTEL_CONTRACTS_CGROUP_ROOT` (`/sys/fs/cgroup`).
+ * - `OTEL_CONTRACTS_APP_CONTRACTS`: comma list of contract ids (`trc`, `egress`, `ops-proxy`, `podtrace`,
+ *   `masque-vpn`) the app records into itself through the preload's pipeline (`preloadPipeline()`): every
+ *   family of each is then in the preload's exposition and push; default none.
  * - service name default: the app script's base name without extension (`node` for `-e`/REPL);
  *   `OTEL_SERVICE_NAME` overrides it inside the pipeline.
  */
@@ -59,10 +67,22 @@ export function readPreloadOptions(env: NodeJS.ProcessEnv = process.env, argv: r
     bytesIntervalMs: interval('OTEL_CONTRACTS_BYTES_INTERVAL_MS'),
     cgroupIntervalMs: interval('OTEL_CONTRACTS_CGROUP_INTERVAL_MS'),
     cgroupRoot: env.OTEL_CONTRACTS_CGROUP_ROOT?.trim() || undefined,
+    ...appContractsOf(env.OTEL_CONTRACTS_APP_CONTRACTS),
   };
 }
 
 /** The runtime collectors among the chosen ones. */
 export function runtimeSubset(collectors: ReadonlySet<CollectorName>): Set<RuntimeCollectorName> {
   return new Set(RUNTIME_COLLECTORS.filter((n) => collectors.has(n)));
+}
+
+function appContractsOf(raw: string | undefined): { appContracts: ComponentContractId[]; unknownContracts: string[] } {
+  const appContracts: ComponentContractId[] = [];
+  const unknownContracts: string[] = [];
+  for (const part of (raw ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+    if (Object.hasOwn(componentContracts, part)) {
+      if (!appContracts.includes(part as ComponentContractId)) appContracts.push(part as ComponentContractId);
+    } else unknownContracts.push(part);
+  }
+  return { appContracts, unknownContracts };
 }

@@ -1,4 +1,5 @@
 import { isMainThread } from 'node:worker_threads';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { startCgroupCollector } from '../collectors/cgroup/collector.ts';
 import { startHttpServerCollector } from '../collectors/http-server/collector.ts';
 import { processMetrics } from '../collectors/process/index.ts';
@@ -11,7 +12,8 @@ import { podtrace } from '../semconv/generated/podtrace.ts';
 import { installExitHandlers } from '../instrumentation/exit.ts';
 import type { Logger } from '../instrumentation/logger.ts';
 import { createPipeline, type Pipeline } from '../instrumentation/pipeline.ts';
-import { preloadContracts, trcHttp } from './contracts.ts';
+import { preloadContractsWith, trcHttp } from './contracts.ts';
+import { PRELOAD_HANDLE } from './handle.ts';
 import { createPreloadLogger } from './logger.ts';
 import { readPreloadOptions, runtimeSubset } from './options.ts';
 
@@ -41,7 +43,7 @@ export interface PreloadHandle {
   flush(): void;
 }
 
-const STARTED = Symbol.for('otel-contracts.preload');
+const STARTED = PRELOAD_HANDLE;
 type Global = typeof globalThis & { [STARTED]?: PreloadHandle | null };
 
 /**
@@ -81,24 +83,26 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): PreloadHandl
 
 function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
   const opts = readPreloadOptions(env);
+  if (opts.unknownContracts.length) logger.warn({ unknown: opts.unknownContracts }, 'OTEL_CONTRACTS_APP_CONTRACTS: unknown contracts ignored (use trc, egress, ops-proxy, podtrace or masque-vpn)');
   if (opts.unknown.length) logger.warn({ unknown: opts.unknown }, 'OTEL_CONTRACTS_COLLECTORS: unknown names ignored (use runtime, dns, tcp, rtt, bytes, fs, cpu, cgroup, http or none)');
   const proc = processMetrics(env);
   // Node cluster / pm2: the primary serves one /metrics for all workers; see cluster/.
   const role = clusterRoleOf(env);
   let primary: ClusterPrimary | undefined;
   const pipeline = createPipeline({
-    contracts: [...preloadContracts, ...proc.contracts],
+    contracts: [...preloadContractsWith(opts.appContracts), ...proc.contracts],
     serviceName: opts.serviceName,
     env: role === 'standalone-worker' ? standaloneWorkerEnv(env) : env,
     logger,
-    exposition: (own) => (primary ? primary.render(own) : own()),
+    // The primary serializes its own data points merged with its workers' (the one serializer writes both).
+    ...(role === 'primary' ? { transformCollected: async (own: ResourceMetrics) => (primary ? primary.merge(own) : own) } : {}),
   });
   if (role === 'primary') {
     const dropped = pipeline.recorders(self).otel_contracts_cluster_messages_dropped_total;
-    primary = startClusterPrimary({ cluster, logger, onDropped: (reason) => dropped.add(1, { reason }) });
+    primary = startClusterPrimary({ cluster, logger, onDropped: () => dropped.add(1, { reason: 'malformed' }) });
     // cluster.fork() passes the environment on: workers know their primary aggregates.
     process.env[PRIMARY_ENV] = String(process.pid);
-  } else if (role === 'worker') answerPrimary(() => pipeline.render(), logger);
+  } else if (role === 'worker') answerPrimary(() => pipeline.collect(), logger);
   const pod = pipeline.recorders(podtrace);
   const collectors: Collector[] = [];
   // Read before every collection through its own onCollect hook, so it stays out of `collectors` (and `flush`).
@@ -120,6 +124,7 @@ function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
   };
   attempt('cgroup', () => startCgroupCollector(pod, { intervalMs: opts.cgroupIntervalMs, root: opts.cgroupRoot, env }));
   let scrapePort: number | undefined;
+  // trcHttp and the whole trc share the id `trc`: the recorders are the pipeline's trc ones either way.
   attempt('http', () => startHttpServerCollector(pipeline.recorders(trcHttp), { routes: opts.httpRoutes, ignoreLocalPort: () => scrapePort }));
 
   const flush = () => {

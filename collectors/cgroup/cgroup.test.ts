@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { find, parseExposition, total } from '../../test/exposition.ts';
+import { hostCgroupVersion, makeLimitedCgroup } from '../../test/limited-cgroup.ts';
 import { createPipeline } from '../../instrumentation/pipeline.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
 import { alertLevel } from './alert-level.ts';
@@ -90,13 +92,34 @@ describe('readers', () => {
     expect(s?.io.usageBytes).toBe(0);
   });
 
-  it('the live cgroup of this process', () => {
+  it("the live cgroup of this process, in this host's version, as its own files say", () => {
+    const version = hostCgroupVersion();
     const loc = locateCgroup();
-    expect(loc).toBeDefined();
+    expect(loc?.version).toBe(version);
     const s = readCgroup(loc!);
+    expect(s.version).toBe(version);
     expect(s.memory.usageBytes).toBeGreaterThan(0);
     expect(s.cpu.usageUs).toBeGreaterThan(0);
-    if (s.memory.limitBytes !== null && s.memory.limitBytes !== undefined) expect(s.memory.limitBytes).toBeLessThan(2 ** 60);
+    // The memory limit, read here straight from the file: a number, or null for "no limit" (v2 `max`, v1's
+    // page-counter maximum), never 2^63; undefined where the file is absent (the v2 root cgroup).
+    const file = loc!.version === 2 ? join(loc!.dir, 'memory.max') : join(loc!.dirs.memory as string, 'memory.limit_in_bytes');
+    const raw = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+    const expected = raw === undefined ? undefined : raw === 'max' || BigInt(raw) >= 2n ** 60n ? null : Number(raw);
+    expect(s.memory.limitBytes).toBe(expected);
+  });
+
+  it.runIf(process.getuid?.() === 0)("a real limited cgroup in this host's version (root): the limits as written", async () => {
+    const cg = makeLimitedCgroup('cgroup-test', { memoryBytes: 256 * 1024 * 1024, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000 });
+    try {
+      expect(cg.version).toBe(hostCgroupVersion());
+      const s = readCgroup(cg.location);
+      expect(s.version).toBe(cg.version);
+      expect(s.memory.limitBytes).toBe(268_435_456);
+      expect(s.cpu).toMatchObject({ quotaUs: 50_000, periodUs: 100_000 });
+      expect(s.memory.usageBytes).toBeGreaterThanOrEqual(0);
+    } finally {
+      await cg.remove();
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { createCgroupRecorder } from '../cgroup/record.ts';
 import type { Collector, CollectorLogger, PodtraceRecorders } from '../types.ts';
 import { parseLine } from './parse.ts';
 import { buildProgram, describeSelection, READY_LINE, type Selection } from './program.ts';
-import { createEbpfRecorder } from './record.ts';
+import { createEbpfRecorder, recordKnownSeries } from './record.ts';
 
 /** Options of {@link startEbpfCollector}. */
 export interface EbpfCollectorOptions {
@@ -19,6 +19,8 @@ export interface EbpfCollectorOptions {
   readonly libcPaths: readonly string[];
   /** The traced processes' cgroup, for the resource families (undefined: none this time). */
   readonly cgroup: () => CgroupLocation | undefined;
+  /** Process names known before bpftrace attaches: their series start at zero (see `recordKnownSeries`). */
+  readonly knownProcessNames?: readonly string[];
   readonly logger: CollectorLogger;
   readonly env?: NodeJS.ProcessEnv;
   /** Interval of the kernel maps' print, ms (default 1000). */
@@ -183,11 +185,9 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
   const program = buildProgram(opts.selection, { libcPaths: opts.libcPaths, intervalMs: opts.printIntervalMs });
   let currentPid = 0;
   let stopping = false;
-  let run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
-  let probes = run.probes;
-  let restarts = 0;
 
-  // Resource families from the traced processes' cgroup.
+  // Resource families from the traced processes' cgroup: read once before bpftrace starts and again once it
+  // has attached (about 2 s later), so that the first scrape already has the CPU utilization, which needs two readings.
   const recordCgroup = createCgroupRecorder(rec, resolveNamespace(opts.env));
   let cgroupSource = 'none yet';
   const readResources = () => {
@@ -196,6 +196,12 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
     cgroupSource = loc.version === 2 ? `cgroup v2 ${loc.dir}` : `cgroup v1 ${loc.dirs.memory ?? Object.values(loc.dirs)[0] ?? ''}`;
     recordCgroup(readCgroup(loc), performance.now());
   };
+  recordKnownSeries(rec, opts.knownProcessNames ?? []);
+  readResources();
+
+  let run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
+  let probes = run.probes;
+  let restarts = 0;
   readResources();
   const cgroupTimer = setInterval(readResources, opts.cgroupIntervalMs ?? 5_000);
   cgroupTimer.unref();

@@ -1,8 +1,15 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createPipeline } from '../../instrumentation/pipeline.ts';
+import { podtrace } from '../../semconv/generated/podtrace.ts';
+import { find, parseExposition, readExposition } from '../../test/exposition.ts';
 import { parseLine, splitKey } from './parse.ts';
 import { buildProgram } from './program.ts';
 import { BYTES, HIST, LAST } from './probes/kinds.ts';
-import { bucketValue, createEbpfRecorder } from './record.ts';
+import { bucketValue, createEbpfRecorder, recordKnownSeries } from './record.ts';
+import { resolveTarget } from './target.ts';
 import type { PodtraceRecorders } from '../types.ts';
 
 /** Recorders that keep every call: family → list of [value, labels]. */
@@ -104,5 +111,85 @@ describe('the generated program', () => {
     expect(buildProgram({ kind: 'cgroup', ids: [7n] }, { libcPaths: [] })).toContain('/@cg[cgroup]');
     expect(buildProgram({ kind: 'comm', comm: 'python3' }, { libcPaths: [] })).toContain('comm == "python3"');
     expect(() => buildProgram({ kind: 'comm', comm: 'a"b' }, { libcPaths: [] })).toThrow(/quotes/);
+  });
+});
+
+describe('series known at start', () => {
+  const quiet = { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_CONTRACTS_LOG_LEVEL: 'silent' };
+  const named = podtrace.families.filter((f) => f.labels.some((l) => l.name === 'process_name'));
+
+  it('every process-named family holds each known name at zero, with every documented label key, before any event', async () => {
+    const p = createPipeline({ contracts: [podtrace], serviceName: 'known-series-test', env: quiet });
+    try {
+      expect(recordKnownSeries(p.recorders(podtrace), ['python3', 'sleep', 'python3', ''])).toEqual(['python3', 'sleep']);
+      const { samples, type } = readExposition(await p.render(), new Set(podtrace.families.filter((f) => f.type === 'histogram').map((f) => f.name)));
+      for (const f of named) {
+        expect(type.get(f.name), f.name).toBe(f.type);
+        for (const process_name of ['python3', 'sleep']) {
+          const series = samples.filter((s) => s.family === f.name && s.labels.process_name === process_name);
+          expect(series.length, `${f.name}{process_name="${process_name}"}`).toBeGreaterThan(0);
+          for (const s of series) {
+            expect(Object.keys(s.labels).filter((k) => k !== 'le').sort(), s.name).toEqual(f.labels.map((l) => l.name).sort());
+            expect(s.value, `${s.name}${JSON.stringify(s.labels)}`).toBe(0);
+          }
+        }
+      }
+      // The label values the program records, one series each: the byte counters both ways, the FS gauge per operation.
+      const seriesOf = (name: string) => find(samples, name, { process_name: 'sleep' }).map((s) => s.labels);
+      expect(seriesOf('podtrace_network_bytes_total')).toEqual([
+        { type: 'NET', process_name: 'sleep', direction: 'send' },
+        { type: 'NET', process_name: 'sleep', direction: 'recv' },
+      ]);
+      expect(seriesOf('podtrace_filesystem_bytes_total').map((l) => l.operation)).toEqual(['read', 'write']);
+      expect(seriesOf('podtrace_fs_latency_seconds_gauge').map((l) => l.type)).toEqual(['read', 'write', 'fsync']);
+      expect(seriesOf('podtrace_cpu_block_seconds_histogram_count')).toEqual([{ type: 'CPU', process_name: 'sleep' }]);
+      expect(find(samples, 'podtrace_fs_latency_seconds_histogram_bucket', { process_name: 'sleep' })).toHaveLength((podtrace.families.find((f) => f.name === 'podtrace_fs_latency_seconds_histogram')?.buckets?.length ?? 0) + 1);
+    } finally {
+      await p.shutdown(1000);
+    }
+  });
+
+  it('the first events add to the started series: one series each, counts from zero', async () => {
+    const p = createPipeline({ contracts: [podtrace], serviceName: 'known-series-test', env: quiet });
+    try {
+      const rec = p.recorders(podtrace);
+      recordKnownSeries(rec, ['python3']);
+      await p.render();
+      const ebpf = createEbpfRecorder(rec);
+      ebpf.map('@hist', new Map([[`python3,${HIST.fs},2`, { count: 3, total: 900_000 }]]));
+      ebpf.map('@bytes', new Map([[`python3,${BYTES.write}`, 4096]]));
+      ebpf.map('@last', new Map([[`python3,${LAST.fsync}`, 2_000_000]]));
+      const samples = parseExposition(await p.render());
+      const py = { process_name: 'python3' };
+      expect(find(samples, 'podtrace_fs_latency_seconds_histogram_count', py).map((s) => s.value)).toEqual([3]);
+      expect(find(samples, 'podtrace_fs_latency_seconds_histogram_bucket', { ...py, le: '0.0004' }).map((s) => s.value)).toEqual([3]);
+      expect(find(samples, 'podtrace_filesystem_bytes_total', { ...py, operation: 'write' }).map((s) => s.value)).toEqual([4096]);
+      expect(find(samples, 'podtrace_fs_latency_seconds_gauge', { ...py, type: 'fsync' }).map((s) => s.value)).toEqual([0.002]);
+      expect(find(samples, 'podtrace_dns_latency_seconds_histogram_count', py).map((s) => s.value)).toEqual([0]);
+    } finally {
+      await p.shutdown(1000);
+    }
+  });
+
+  it('the names known at start: the command name of each --pid process (threads as their process), the --comm name', () => {
+    const proc = mkdtempSync(join(tmpdir(), 'podtrace-proc-'));
+    try {
+      for (const [pid, tgid, comm] of [
+        [41, 41, 'worker'],
+        [42, 41, 'worker-thread'],
+        [50, 50, 'sidecar'],
+      ] as const) {
+        mkdirSync(join(proc, String(pid)));
+        writeFileSync(join(proc, String(pid), 'status'), `Name:\t${comm}\nTgid:\t${tgid}\n`);
+        writeFileSync(join(proc, String(pid), 'comm'), `${comm}\n`);
+      }
+      expect(resolveTarget({ pids: ['42', '41', '50'] }, { proc }).knownProcessNames).toEqual(['worker', 'sidecar']);
+      expect(resolveTarget({ comm: 'python3' }, { proc }).knownProcessNames).toEqual(['python3']);
+      expect(resolveTarget({ comm: 'a-very-long-command-name' }, { proc }).knownProcessNames).toEqual(['a-very-long-com']);
+      // This process, through the real /proc: the name the probes will report.
+      expect(resolveTarget({ pids: [String(process.pid)] }).knownProcessNames).toEqual([readFileSync('/proc/self/comm', 'utf8').trim()]);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
   });
 });

@@ -25,6 +25,41 @@ export function bucketValue(b: number, n: number, totalNs: number): number {
 }
 
 /**
+ * Starts, at zero, every series the program records for each of `names` (the process names known before
+ * bpftrace attaches), so that the first scrape holds every process-named family with all its labels:
+ * `network_bytes_total` (send, recv) and `filesystem_bytes_total` (read, write) at 0; the five histograms
+ * with no observation (`begin`: every bucket, `_sum` and `_count` at 0); the latest-value gauges at 0
+ * until the first event (`fs_latency_seconds_gauge` for read, write and fsync). Names are taken once;
+ * empty ones are left out. Never throws.
+ * @returns the names started.
+ */
+export function recordKnownSeries(rec: Rec, names: readonly string[]): string[] {
+  const started = [...new Set(names.filter((n) => n !== ''))];
+  for (const process_name of started) {
+    try {
+      const net = { type: 'NET', process_name } as const;
+      const dns = { type: 'DNS', process_name } as const;
+      const cpu = { type: 'CPU', process_name } as const;
+      for (const direction of ['send', 'recv'] as const) rec.podtrace_network_bytes_total.add(0, { ...net, direction });
+      for (const operation of ['read', 'write'] as const) rec.podtrace_filesystem_bytes_total.add(0, { type: 'FS', process_name, operation });
+      rec.podtrace_rtt_seconds.begin(net);
+      rec.podtrace_latency_seconds.begin(net);
+      rec.podtrace_dns_latency_seconds_histogram.begin(dns);
+      rec.podtrace_fs_latency_seconds_histogram.begin({ type: 'FS', process_name });
+      rec.podtrace_cpu_block_seconds_histogram.begin(cpu);
+      rec.podtrace_rtt_latest_seconds.record(0, net);
+      rec.podtrace_latency_latest_seconds.record(0, net);
+      rec.podtrace_dns_latency_seconds_gauge.record(0, dns);
+      for (const type of ['read', 'write', 'fsync'] as const) rec.podtrace_fs_latency_seconds_gauge.record(0, { type, process_name });
+      rec.podtrace_cpu_block_seconds_gauge.record(0, cpu);
+    } catch {
+      // never into the tracer's start-up
+    }
+  }
+  return started;
+}
+
+/**
  * Turns the program's cumulative maps into podtrace measurements: each print is compared with the
  * previous one (the maps are never cleared in the kernel, so nothing is lost between a read and a
  * clear), and only what changed is recorded.

@@ -18,6 +18,12 @@ export interface Target {
   /** Notes for the start-up log (e.g. a truncated comm). */
   readonly notes: readonly string[];
   /**
+   * The `process_name`s known at start, whose series start at zero before bpftrace attaches: the command
+   * name of each `--pid` process, of each process in the `--cgroup` tree, or the `--comm` name itself.
+   * Processes forked or moved in later bring their names with their first event.
+   */
+  readonly knownProcessNames: readonly string[];
+  /**
    * Whether the target still lives (checked before restarting a bpftrace that died): a given pid is
    * alive (`--pid`, cgroup v1), the cgroup directory exists (cgroup v2), a process has the comm (`--comm`).
    */
@@ -58,6 +64,20 @@ export function processComms(proc = '/proc'): [pid: number, comm: string][] {
     }
   }
   return out;
+}
+
+/** The command name of process `pid` (its thread-group leader's: what the probes report), or undefined once it is gone. */
+function commOf(pid: number, proc: string): string | undefined {
+  try {
+    return readFileSync(join(proc, String(pid), 'comm'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The distinct command names of `pids` that are still there. */
+function commsOf(pids: readonly number[], proc: string): string[] {
+  return [...new Set(pids.map((p) => commOf(p, proc)).filter((c): c is string => c !== undefined && c !== ''))];
 }
 
 /** Pids whose comm is `comm` right now. */
@@ -105,7 +125,14 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
       if (!pids.includes(tgid)) pids.push(tgid);
     }
     const first = pids[0] as number;
-    return { selection: { kind: 'pid', pids }, cgroup: () => cgroupOfPid(first, proc), samplePids: pids, notes: [], alive: () => pids.some((p) => existsSync(join(proc, String(p)))) };
+    return {
+      selection: { kind: 'pid', pids },
+      cgroup: () => cgroupOfPid(first, proc),
+      samplePids: pids,
+      notes: [],
+      knownProcessNames: commsOf(pids, proc),
+      alive: () => pids.some((p) => existsSync(join(proc, String(p)))),
+    };
   }
   if ('cgroup' in req) {
     const path = req.cgroup;
@@ -121,7 +148,15 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
     if (statfsSync(dir).type === CGROUP2_SUPER_MAGIC) {
       const ids = walkDirs(dir).map((d) => statSync(d, { bigint: true }).ino);
       const location: CgroupLocation = { version: 2, dir };
-      return { selection: { kind: 'cgroup', ids }, cgroup: () => location, samplePids: procsIn(dir).slice(0, 1), notes: [], alive: () => existsSync(join(dir, 'cgroup.procs')) };
+      const inside = walkDirs(dir).flatMap(procsIn);
+      return {
+        selection: { kind: 'cgroup', ids },
+        cgroup: () => location,
+        samplePids: procsIn(dir).slice(0, 1),
+        notes: [],
+        knownProcessNames: commsOf(inside, proc),
+        alive: () => existsSync(join(dir, 'cgroup.procs')),
+      };
     }
     const pids = [...new Set(walkDirs(dir).flatMap(procsIn))];
     if (pids.length === 0) {
@@ -135,7 +170,14 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
       if (existsSync(d)) dirs[c] = d;
     }
     const location: CgroupLocation = { version: 1, dirs };
-    return { selection: { kind: 'pid', pids }, cgroup: () => location, samplePids: pids.slice(0, 1), alive: () => pids.some((p) => existsSync(join(proc, String(p)))), notes: [`cgroup v1: tracing the ${pids.length} process(es) in ${dir} at start and their descendants`] };
+    return {
+      selection: { kind: 'pid', pids },
+      cgroup: () => location,
+      samplePids: pids.slice(0, 1),
+      knownProcessNames: commsOf(pids, proc),
+      alive: () => pids.some((p) => existsSync(join(proc, String(p)))),
+      notes: [`cgroup v1: tracing the ${pids.length} process(es) in ${dir} at start and their descendants`],
+    };
   }
   const comm = req.comm;
   if (!/^[^"\\\n]+$/.test(comm)) throw new EbpfInputError(`--comm "${comm}": expected a command name without quotes or backslashes`);
@@ -152,6 +194,7 @@ export function resolveTarget(req: TargetRequest, opts: { readonly proc?: string
     },
     samplePids: pidsByComm(cut, proc).slice(0, 1),
     notes,
+    knownProcessNames: [cut],
     alive: () => pidsByComm(cut, proc).length > 0,
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fakeRecorders, sumOf } from './fake-recorders.ts';
+import { fakeRecorders, sumOf } from './testing/fake-recorders.ts';
 import { startFsCollector } from './fs.ts';
 import { untraced } from './untraced.ts';
 

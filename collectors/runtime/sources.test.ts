@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startCpuBlockCollector } from './cpu-block.ts';
-import { fakeRecorders } from './fake-recorders.ts';
+import { fakeRecorders } from './testing/fake-recorders.ts';
 import { readRunQueueWaits, runQueueWaitDelta } from './schedstat.ts';
 import { parseSsOutput } from './ss-parse.ts';
 import { findSs, ownSocketInodes, startTcpRttCollector } from './tcp-rtt.ts';
@@ -51,15 +55,42 @@ describe('TCP RTT via ss', () => {
     ]);
   });
 
-  it('finds this process\'s socket inodes', () => {
-    expect(ownSocketInodes()).toBeInstanceOf(Set);
+  it("finds this process's socket inodes: both ends of a loopback TCP connection it holds, as ss reports them", async () => {
+    const server = createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const client = connect(port, '127.0.0.1');
+    await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
+    try {
+      // The kernel's inodes of the two sockets, from ss (iproute2), filtered to this connection.
+      const out = execFileSync(findSs() as string, ['-tinHe', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+      const inodes = parseSsOutput(out).map((r) => r.inode);
+      expect(inodes).toHaveLength(2);
+      const own = ownSocketInodes();
+      for (const ino of inodes) expect(own.has(ino), `socket inode ${ino} among ${[...own].join(',')}`).toBe(true);
+    } finally {
+      client.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('finds ss on PATH first, then in the standard directories', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-path-'));
+    try {
+      writeFileSync(join(dir, 'ss'), '');
+      expect(findSs({ PATH: `/nonexistent:${dir}` })).toBe(join(dir, 'ss'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // iproute2 is a prerequisite here (npm run provision installs it): with nothing on PATH, the standard directories have it.
+    const ss = findSs({ PATH: '/nonexistent' });
+    expect(ss).toMatch(/^\/(usr\/)?s?bin\/ss$/);
+    expect(existsSync(ss as string)).toBe(true);
   });
 
   it('refuses to start without ss, or without /proc', () => {
     const { rec } = fakeRecorders();
     expect(() => startTcpRttCollector(rec, () => 't', { ssPath: '/nonexistent/ss' })).toThrow(/ss. not found/);
-    const ss = findSs({ PATH: '/nonexistent' }); // the standard directories are searched too
-    expect(ss === undefined || ss.endsWith('/ss')).toBe(true);
-    if (ss) expect(() => startTcpRttCollector(rec, () => 't', { ssPath: ss, fdDir: '/nonexistent' })).toThrow(/ENOENT/);
+    expect(() => startTcpRttCollector(rec, () => 't', { ssPath: findSs() as string, fdDir: '/nonexistent' })).toThrow(/ENOENT/);
   });
 });

@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { startDnsCollector } from './dns.ts';
-import { fakeRecorders, sumOf } from './fake-recorders.ts';
+import { fakeRecorders, sumOf } from './testing/fake-recorders.ts';
 import { udpPayloadBytes } from './network-bytes.ts';
 import { callbackIndex, disguise, patchMethod } from './wrap.ts';
 

@@ -8,7 +8,9 @@ import {
   type MetricCollectOptions,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import { SeriesStore, type SeriesMatcher } from './series-store.ts';
+import type { SeriesMatcher } from '../views.ts';
+import type { BegunSeries } from '../recorders.ts';
+import { SeriesStore } from './series-store.ts';
 
 /**
  * Observable counters report cumulative values already; asking the SDK for their deltas would make it
@@ -24,15 +26,16 @@ function temporalityOf(type: InstrumentType): AggregationTemporality {
  * would, from one copy of every series, which can be removed ({@link removeSeries}).
  *
  * The exporting readers (the exact-name scrape reader, the OTLP push reader) are not registered with the
- * MeterProvider: each is bound to this reader as its metric producer ({@link bind}), so scrape and push read
- * the same state and the SDK keeps no per-reader cumulative copy. The MeterProvider's `forceFlush()` and
- * `shutdown()` reach them through this reader: a flush pushes, and shutdown runs the push reader's final
- * export before this reader stops collecting.
+ * MeterProvider: each is bound to this reader as its metric producer ({@link bind}, through the SDK-internal
+ * `MetricReader.setMetricProducer`), so scrape and push read the same state and the SDK keeps no per-reader
+ * cumulative copy. The MeterProvider's `forceFlush()` and `shutdown()` reach them through this reader: a
+ * flush pushes, and shutdown runs the push reader's final export before this reader stops collecting.
  */
 export class CumulativeReader extends MetricReader {
   private readonly store = new SeriesStore(millisToHrTime(Date.now()));
   private readonly beforeCollect: () => void;
   private readonly bound: IMetricReader[] = [];
+  private readonly begun: [string, readonly BegunSeries[]][] = [];
 
   /** @param beforeCollect runs before every collection (collector hooks, the recorders' flush into the SDK). */
   constructor(beforeCollect: () => void) {
@@ -46,6 +49,15 @@ export class CumulativeReader extends MetricReader {
    */
   bind(reader: MetricReader): void {
     const producer: MetricProducer = { collect: (options) => this.collect(options) };
+    // `MetricReader.setMetricProducer` is SDK-internal, not public API: sdk-metrics documents it as "should
+    // only be called once by the SDK and should be considered internal" (the MeterProvider calls it when a
+    // reader is registered). We call it in the MeterProvider's place, once per reader, because the SDK has
+    // no public way to make one reader read another's state: the public `metricProducers` option only adds
+    // producers beside the SDK's, and `collect()` throws until this one is set. Registering the scrape and
+    // push readers with the MeterProvider instead would make the SDK keep one cumulative copy per reader,
+    // which can never forget a series (no `removeSeries`). Checked against each SDK upgrade by
+    // instrumentation/sdk-internals.test.ts (the method exists, a reader collects from the producer it is
+    // given, a second call throws).
     reader.setMetricProducer(producer);
     this.bound.push(reader);
   }
@@ -59,7 +71,16 @@ export class CumulativeReader extends MetricReader {
     const { resourceMetrics, errors } = await super.collect(options);
     const now = millisToHrTime(Date.now());
     this.store.merge(resourceMetrics.scopeMetrics, now);
+    for (const [scopeName, series] of this.begun.splice(0)) this.store.begin(scopeName, series, now);
     return { resourceMetrics: { resource: resourceMetrics.resource, scopeMetrics: this.store.snapshot(now) }, errors };
+  }
+
+  /**
+   * Histogram series started with zero counts (`HistogramRecorder.begin`) under the meter `scopeName`:
+   * added to the cumulative copy at the next collection, unless they exist by then.
+   */
+  begin(scopeName: string, series: readonly BegunSeries[]): void {
+    if (series.length > 0) this.begun.push([scopeName, series]);
   }
 
   /**

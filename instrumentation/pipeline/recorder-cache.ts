@@ -1,9 +1,9 @@
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ContractSpec } from '../../semconv/types.ts';
-import { createRecorders, type DropSink, type Recorders } from '../recorders.ts';
+import { createRecorders, type BegunSeries, type DropSink, type Recorders } from '../recorders.ts';
 import { meterNameOf } from '../views.ts';
 import type { InstanceLabelsByContract } from './resource.ts';
-import type { SeriesMatcher } from './series-store.ts';
+import type { SeriesMatcher } from '../views.ts';
 
 /** Options of {@link createRecorderCache}. */
 export interface RecorderCacheOptions {
@@ -17,7 +17,7 @@ export interface RecorderCacheOptions {
    * Told each new contract's `flush`, which the readers must run before every collection, and its
    * `forget`, which removes series from its recorders (see `createRecorders`).
    */
-  readonly onCreated: (created: { flush: () => void; forget: (match: SeriesMatcher) => void }) => void;
+  readonly onCreated: (created: { flush: () => void; forget: (match: SeriesMatcher) => void; begun: () => BegunSeries[] }, meterName: string) => void;
 }
 
 /**
@@ -34,9 +34,12 @@ export function createRecorderCache(opts: RecorderCacheOptions): <C extends Cont
     if (!known) throw new Error(`contract "${contract.id}" is not part of this pipeline (built with ${contracts.map((c) => c.id).join(', ')})`);
     let r = cache.get(contract.id) as Recorders<C> | undefined;
     if (!r) {
-      const created = createRecorders(contract, meterProvider.getMeter(meterNameOf(contract)), instanceLabels.get(contract.id) ?? {}, onDrop);
-      onCreated(created);
-      r = created.recorders;
+      // The pipeline's own copy of the contract: a caller may hold a subset of it under the same id (the
+      // preload's trc HTTP families) or another module's copy (an app beside the bundled preload).
+      const meterName = meterNameOf(known);
+      const created = createRecorders(known, meterProvider.getMeter(meterName), instanceLabels.get(known.id) ?? {}, onDrop);
+      onCreated(created, meterName);
+      r = created.recorders as Recorders<C>;
       cache.set(contract.id, r);
     }
     return r;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { PipelineConfig } from '../config.ts';
-import type { ScrapeReader } from '../scrape/reader.ts';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { CollectedTransform, ScrapeReader } from '../scrape/reader.ts';
 import { createScrapeHandler, startScrapeServer } from '../scrape/server.ts';
 
 /** What a scraper (or the Pushgateway push) reads: the exposition, its `/metrics` handler and the standalone server. */
@@ -10,6 +11,13 @@ export interface ScrapeEndpoint {
    * @throws Error when there is no scrape reader (the `prometheus` reader is off and no Pushgateway is configured).
    */
   render(): Promise<string>;
+  /**
+   * Collects the data {@link render} serializes, before the transform given to {@link createScrapeEndpoint}:
+   * this process's own series (the cumulative copy).
+   * @throws Error when there is no scrape reader (as {@link render}); AggregateError when the collection
+   *   reports errors.
+   */
+  collect(): Promise<ResourceMetrics>;
   /** `GET /metrics` handler (rate-limited); returns false for other paths. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
@@ -26,26 +34,32 @@ export interface ScrapeEndpoint {
 /**
  * Creates the scrape endpoint over `reader`.
  * @param onRejected told of every request the rate limit refuses.
- * @param exposition when given, what is served (and PUT to the Pushgateway) instead of the reader's own
- *   rendering, which it receives as `own` (the preloaded cluster primary merges its workers' there).
+ * @param transform when given, every render (scrape, Pushgateway PUT) serializes `transform(collected)`
+ *   instead of the collected data (the preloaded cluster primary merges its workers' data points there);
+ *   see `ScrapeReader.setTransform`.
  */
 export function createScrapeEndpoint(
   config: PipelineConfig,
   reader: ScrapeReader | undefined,
   onRejected: () => void,
-  exposition?: (own: () => Promise<string>) => Promise<string>,
+  transform?: CollectedTransform,
 ): ScrapeEndpoint {
-  const own = async (): Promise<string> => {
-    if (!reader) throw new Error('the prometheus reader is off (OTEL_METRICS_EXPORTER); nothing to render');
+  const off = () => new Error('the prometheus reader is off (OTEL_METRICS_EXPORTER); nothing to render');
+  reader?.setTransform(transform);
+  const render = async (): Promise<string> => {
+    if (!reader) throw off();
     return reader.render();
   };
-  const render = exposition ? () => exposition(own) : own;
-  // The reader's own exposition is streamed as it renders; a merged one (cluster primary) is served whole.
-  const stream = reader && !exposition ? () => reader.stream() : undefined;
+  const collect = async (): Promise<ResourceMetrics> => {
+    if (!reader) throw off();
+    return reader.collectOwn();
+  };
+  const stream = reader ? () => reader.stream() : undefined;
   const handler = createScrapeHandler({ render, ...(stream ? { stream } : {}), rateLimit: config.prometheus.rateLimit, onRejected });
   let server: Server | undefined;
   return {
     render,
+    collect,
     handler,
     async listen(keepAlive) {
       if (!reader || !config.exporters.has('prometheus')) return undefined;

@@ -1,6 +1,8 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import { isTrustedAttributeSet, seriesLabelsOf } from '../views.ts';
+import { isTrustedAttributeSet, seriesLabelsOf, type SeriesMatcher } from '../views.ts';
+import { ValueType } from '@opentelemetry/api';
+import type { BegunSeries } from '../recorders.ts';
 import {
   AggregationTemporality,
   DataPointType,
@@ -28,13 +30,6 @@ interface Scope {
   readonly scope: InstrumentationScope;
   readonly streams: Map<string, Stream>;
 }
-
-/**
- * Chooses the series {@link SeriesStore.remove} and the recorders' `forget` delete: `metric` is the family's
- * exact name, `attributes` the series' labels (for a recorder's series, the set a histogram handle stands
- * for, with the family's constant labels inherited).
- */
-export type SeriesMatcher = (metric: string, attributes: Attributes) => boolean;
 
 /**
  * The one cumulative copy of every series the pipeline exports. The SDK's single reader collects with
@@ -106,6 +101,27 @@ export class SeriesStore {
       if (metrics.length) out.push({ scope, metrics });
     }
     return out;
+  }
+
+  /**
+   * Adds each begun histogram series that does not exist yet with zero counts and no observation, under
+   * the scope of its contract's meter (`scopeName`), so it is exported from now on. The stream's
+   * descriptor and boundaries are the family's, as its View sets them.
+   */
+  begin(scopeName: string, series: readonly BegunSeries[], now: HrTime): void {
+    const scope = this.scopeOf({ name: scopeName, version: '' });
+    for (const { family, attributes } of series) {
+      let stream = scope.streams.get(family.name);
+      if (!stream) {
+        const descriptor: MetricDescriptor = { name: family.name, description: family.help, unit: family.unit, valueType: ValueType.DOUBLE };
+        scope.streams.set(family.name, (stream = { descriptor, dataPointType: DataPointType.HISTOGRAM, isMonotonic: false, series: new Map() }));
+      }
+      const key = seriesKey(attributes);
+      if (stream.series.has(key)) continue;
+      const boundaries = [...(family.buckets ?? [])];
+      const value: Histogram = { buckets: { boundaries, counts: new Array<number>(boundaries.length + 1).fill(0) }, count: 0, sum: 0 };
+      stream.series.set(key, { attributes, startTime: now, endTime: now, value });
+    }
   }
 
   /**

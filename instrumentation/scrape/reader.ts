@@ -1,4 +1,4 @@
-import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { FamilySpec } from '../../semconv/types.ts';
 import { serializeChunks } from './serializer.ts';
 import { SharedRender } from './shared-render.ts';
@@ -7,10 +7,17 @@ import { SharedRender } from './shared-render.ts';
 export const SLICE_MS = 4;
 
 /**
- * The pull reader: a MetricReader (public SDK API) that renders the Prometheus text exposition on demand
- * with the exact-name serializer, instead of the stock exporter's, which appends `_total` to every counter.
- * It reads cumulative data, as Prometheus expects: in a pipeline it is bound to the `CumulativeReader`
- * (one cumulative copy shared with the push reader); registered with a MeterProvider on its own, it is a
+ * Turns the data a render collected into the data it serializes (see {@link ScrapeReader.setTransform}).
+ * May reject; the render then fails with that error.
+ */
+export type CollectedTransform = (collected: ResourceMetrics) => Promise<ResourceMetrics>;
+
+/**
+ * The pull reader: a MetricReader subclass (subclassing is public SDK API) that renders the Prometheus text
+ * exposition on demand with the exact-name serializer, instead of the stock exporter's, which appends `_total`
+ * to every counter. It reads cumulative data, as Prometheus expects: in a pipeline it is bound to the
+ * `CumulativeReader` (one cumulative copy shared with the push reader; the binding uses the SDK-internal
+ * `setMetricProducer`, see `CumulativeReader.bind`); registered with a MeterProvider on its own, it is a
  * cumulative reader (the MetricReader default).
  *
  * A render serializes in slices of at most about {@link SLICE_MS} and yields to the event loop between
@@ -22,6 +29,7 @@ export class ScrapeReader extends MetricReader {
   private readonly targetInfo: boolean;
   private readonly sliceMs: number;
   private inflight: SharedRender | undefined;
+  private transform: CollectedTransform | undefined;
 
   /**
    * @param families the documented families, written in this order with HELP and TYPE even before data.
@@ -62,10 +70,31 @@ export class ScrapeReader extends MetricReader {
     return out;
   }
 
+  /**
+   * From now on, every render serializes `transform(collected)` instead of what it collected (a process
+   * that serves more than its own series: a cluster primary merging its workers' data points). Renders
+   * under way keep the transform they started with. `undefined` serializes the collected data again.
+   */
+  setTransform(transform: CollectedTransform | undefined): void {
+    this.transform = transform;
+  }
+
+  /**
+   * Collects what a render serializes before any transform: every series of the cumulative copy.
+   * @throws AggregateError when the collection reports errors (an observable callback threw); Error when
+   *   the reader is shut down or not yet registered with a MeterProvider.
+   */
+  async collectOwn(): Promise<ResourceMetrics> {
+    const { resourceMetrics, errors } = await this.collect();
+    if (errors.length) throw new AggregateError(errors, 'metric collection failed');
+    return resourceMetrics;
+  }
+
   private async produce(shared: SharedRender): Promise<void> {
     try {
-      const { resourceMetrics, errors } = await this.collect();
-      if (errors.length) throw new AggregateError(errors, 'metric collection failed');
+      const transform = this.transform;
+      const collected = await this.collectOwn();
+      const resourceMetrics = transform ? await transform(collected) : collected;
       // The collection ran in one go: let the event loop turn before the first slice.
       await new Promise<void>((resolve) => setImmediate(resolve));
       let sliceStart = performance.now();

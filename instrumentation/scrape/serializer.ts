@@ -54,7 +54,7 @@ export function* serializeChunks(rm: ResourceMetrics, opts: SerializeOptions): G
     if (out.full()) yield out.take();
   }
   for (const m of collected.values()) {
-    const type = typeOf(m);
+    const type = prometheusTypeOf(m);
     if (!type) continue;
     out.add(header(m.descriptor.name, m.descriptor.description, type));
     yield* samples(m, out);
@@ -86,7 +86,12 @@ class Chunk {
   }
 }
 
-function typeOf(m: MetricData): 'counter' | 'gauge' | 'histogram' | undefined {
+/**
+ * The Prometheus type a collected metric is written as: `counter` for a monotonic sum, `gauge` for a
+ * non-monotonic sum or a gauge, `histogram` for an explicit-bucket histogram; undefined for what is not
+ * written (exponential histograms).
+ */
+export function prometheusTypeOf(m: MetricData): 'counter' | 'gauge' | 'histogram' | undefined {
   switch (m.dataPointType) {
     case DataPointType.SUM:
       return m.isMonotonic ? 'counter' : 'gauge';

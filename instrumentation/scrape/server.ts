@@ -106,7 +106,7 @@ export class NonLoopbackBindError extends Error {
   constructor(host: string, what = 'metrics') {
     super(
       `refusing to serve ${what} on non-loopback address ${host}: the endpoint binds to loopback by default; ` +
-        'set OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true (or pass --allow-non-loopback) to expose it',
+        'set OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true (or pass --allow-non-loopback where the command has it) to expose it',
     );
     this.name = 'NonLoopbackBindError';
   }

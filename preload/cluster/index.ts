@@ -7,9 +7,10 @@ export { PRIMARY_ENV } from './protocol.ts';
 
 /**
  * This process's part in a Node `cluster` (or pm2 cluster mode):
- * - `primary`: not a cluster worker. It serves `/metrics` as always, and once it forks workers, merges theirs in.
+ * - `primary`: not a cluster worker. It serves `/metrics` as always, and once it forks workers, merges their
+ *   data points into its own before the one serializer renders them.
  * - `worker`: a cluster worker whose primary runs the preload (it set {@link PRIMARY_ENV} to its pid): it does
- *   not listen; it answers the primary.
+ *   not listen; it answers the primary's collect requests with its collected data points.
  * - `standalone-worker`: a cluster worker whose primary does not run the preload (pm2's daemon): it serves its
  *   own `/metrics`, on the scrape port plus its pm2 instance number (`NODE_APP_INSTANCE`) when there is one.
  */

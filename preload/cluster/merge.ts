@@ -1,88 +1,146 @@
-import type { ParsedFamily, ParsedSample } from './exposition.ts';
+import type { CollectedFamily, CollectedHistogram, FamilyMeta } from './collected.ts';
 
-/** The label every gauge series carries in the aggregate: the Node `cluster` worker id (`0` for the primary). */
-export const WORKER_ID_LABEL = 'worker_id';
+/**
+ * How a gauge's series combine across the processes, without adding a label (a contract's families keep
+ * exactly their documented labels): `sum` (prom-client's default), `first` (the first process's, the
+ * primary's when it has one), `min` or `max` per label set.
+ */
+export type GaugeAggregator = 'sum' | 'first' | 'min' | 'max';
 
-/** One process's exposition, parsed, and who it comes from. */
+/**
+ * The aggregator of a gauge family, by what it measures:
+ * - `first`: the same for every process: `*_info` (prom-client's `first` for `nodejs_version_info`),
+ *   `process_max_fds`, podtrace's cgroup `podtrace_resource_*` (the workers share their cgroup);
+ * - `min`: `process_start_time_seconds`, the cluster's start (prom-client omits it; a sum means nothing);
+ * - `max`: podtrace's latest-value latencies (`*_latest_seconds`, `*_seconds_gauge`): the worst process's;
+ * - `sum`: everything else, e.g. `process_resident_memory_bytes`, `process_open_fds`: the cluster's total.
+ */
+export function gaugeAggregatorOf(name: string): GaugeAggregator {
+  if (name.endsWith('_info') || name === 'process_max_fds' || name.startsWith('podtrace_resource_')) return 'first';
+  if (name === 'process_start_time_seconds') return 'min';
+  if (/_latest_seconds$|_seconds_gauge$/.test(name)) return 'max';
+  return 'sum';
+}
+
+/** One process's collected families, and who it comes from. */
 export interface Member {
   /** `cluster.worker.id` as a string; `0` for the primary. */
   readonly workerId: string;
-  readonly families: readonly ParsedFamily[];
+  readonly families: readonly CollectedFamily[];
 }
 
-/** Counter and histogram samples kept from workers that exited, by family (see {@link retire}). */
-export interface Retired {
-  readonly families: Map<string, ParsedFamily>;
+/** Whether a family's series add up across processes (counters and histograms): see {@link mergeMembers}. */
+export function isSummed(type: CollectedFamily['type']): boolean {
+  return type === 'counter' || type === 'histogram';
 }
 
-/** An empty {@link Retired}. */
-export function createRetired(): Retired {
-  return { families: new Map() };
-}
-
-const key = (s: ParsedSample) => `${s.name}\u0000${[...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
-const summed = (type: string) => type === 'counter' || type === 'histogram';
-
-/**
- * Adds the counter and histogram samples of an exited worker's last exposition into `retired`, so the
- * aggregate never goes down when a worker dies: what was already scraped from it stays in the sums.
- * Its gauges are dropped (its series stop).
- */
-export function retire(retired: Retired, member: Member): void {
-  for (const f of member.families) {
-    if (!summed(f.type)) continue;
-    let into = retired.families.get(f.name);
-    if (!into) {
-      into = { name: f.name, type: f.type, help: f.help, samples: [] };
-      retired.families.set(f.name, into);
-    }
-    addInto(into, f.samples);
-  }
-}
-
-function addInto(into: ParsedFamily, samples: readonly ParsedSample[]): void {
-  const index = new Map(into.samples.map((s, i) => [key(s), i]));
-  for (const s of samples) {
-    const k = key(s);
-    const i = index.get(k);
-    if (i === undefined) {
-      index.set(k, into.samples.length);
-      into.samples.push({ ...s });
-    } else {
-      const prior = into.samples[i] as ParsedSample;
-      into.samples[i] = { ...prior, value: prior.value + s.value };
-    }
-  }
+type Value = { labels: (readonly [string, string])[]; value: number };
+type Histogram = { labels: (readonly [string, string])[]; boundaries: readonly number[]; counts: number[]; sum: number; count: number };
+interface Merged extends FamilyMeta {
+  readonly type: CollectedFamily['type'];
+  readonly series: Map<string, Value | Histogram>;
 }
 
 /**
- * The cluster's one exposition, in the style of prom-client's `AggregatorRegistry` (counters summed across
- * workers) with per-worker gauges: counters and histograms (`_bucket`, `_sum`, `_count`) summed by label set
- * over the members and the retired workers; gauges kept per member with a `worker_id` label added (the
- * primary's as `0`), since a sum of gauges (memory, open descriptors, last latencies) means nothing.
- * Families keep the order in which they are first seen; HELP and TYPE come from their first appearance.
+ * Families being merged: series by family and label set, with the rules of {@link mergeMembers}. Holds
+ * copies: the members' data is never changed.
  */
-export function mergeMembers(members: readonly Member[], retired: Retired): ParsedFamily[] {
-  const out = new Map<string, ParsedFamily>();
-  const familyOf = (f: ParsedFamily) => {
-    let into = out.get(f.name);
-    if (!into) {
-      into = { name: f.name, type: f.type, help: f.help, samples: [] };
-      out.set(f.name, into);
-    }
-    return into;
-  };
-  for (const m of members) {
-    for (const f of m.families) {
-      const into = familyOf(f);
-      if (into.type !== f.type) continue; // a worker disagreeing on a family's type is left out of it
-      if (summed(f.type)) addInto(into, f.samples);
-      else for (const s of f.samples) into.samples.push({ ...s, labels: [...s.labels.filter(([k]) => k !== WORKER_ID_LABEL), [WORKER_ID_LABEL, m.workerId]] });
+export class Aggregate {
+  private readonly byName = new Map<string, Merged>();
+
+  /** Adds one process's families; families keep the order in which they are first seen, and their first HELP. */
+  add(member: Member): void {
+    for (const f of member.families) {
+      let into = this.byName.get(f.name);
+      if (!into) this.byName.set(f.name, (into = { name: f.name, help: f.help, unit: f.unit, type: f.type, series: new Map() }));
+      if (into.type !== f.type) continue;
+      if (f.type === 'histogram') for (const s of f.series) addHistogram(into.series, s);
+      else if (f.type === 'counter') for (const s of f.series) addValue(into.series, s.labels, s.value);
+      else {
+        const combine = COMBINE[gaugeAggregatorOf(f.name)];
+        for (const s of f.series) combineValue(into.series, s.labels, s.value, combine);
+      }
     }
   }
-  for (const f of retired.families.values()) {
-    const into = familyOf(f);
-    if (into.type === f.type) addInto(into, f.samples);
+
+  /** The merged families, as plain data. */
+  families(): CollectedFamily[] {
+    return [...this.byName.values()].map((f): CollectedFamily => {
+      const meta = { name: f.name, help: f.help, unit: f.unit };
+      const series = [...f.series.values()];
+      return f.type === 'histogram' ? { ...meta, type: f.type, series: series as Histogram[] } : { ...meta, type: f.type, series: series as Value[] };
+    });
   }
-  return [...out.values()];
+}
+
+/** A label set's identity: its pairs sorted by name (label order does not make another series). */
+function keyOf(labels: readonly (readonly [string, string])[]): string {
+  return JSON.stringify([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function addValue(into: Map<string, Value | Histogram>, labels: readonly (readonly [string, string])[], value: number): void {
+  const key = keyOf(labels);
+  const prior = into.get(key) as Value | undefined;
+  if (prior) prior.value += value;
+  else into.set(key, { labels: [...labels], value });
+}
+
+const COMBINE: Readonly<Record<GaugeAggregator, (prior: number, next: number) => number>> = {
+  sum: (a, b) => a + b,
+  first: (a) => a,
+  min: Math.min,
+  max: Math.max,
+};
+
+function combineValue(into: Map<string, Value | Histogram>, labels: readonly (readonly [string, string])[], value: number, combine: (prior: number, next: number) => number): void {
+  const key = keyOf(labels);
+  const prior = into.get(key) as Value | undefined;
+  if (prior) prior.value = combine(prior.value, value);
+  else into.set(key, { labels: [...labels], value });
+}
+
+function addHistogram(into: Map<string, Value | Histogram>, s: CollectedHistogram): void {
+  const key = keyOf(s.labels);
+  const prior = into.get(key) as Histogram | undefined;
+  if (!prior) {
+    into.set(key, { labels: [...s.labels], boundaries: s.boundaries, counts: [...s.counts], sum: s.sum, count: s.count });
+    return;
+  }
+  if (prior.boundaries.length !== s.boundaries.length || prior.boundaries.some((b, i) => b !== s.boundaries[i])) return;
+  for (let i = 0; i < prior.counts.length; i++) prior.counts[i] = (prior.counts[i] as number) + (s.counts[i] as number);
+  prior.sum += s.sum;
+  prior.count += s.count;
+}
+
+/**
+ * The cluster's one set of families: `members` in order (the primary first, then the workers by id), then
+ * `retired`, the summed families of workers that exited (so that nothing already served goes backwards
+ * when a worker dies).
+ *
+ * The rules, per family type. prom-client's `AggregatorRegistry` sums every metric by default and lets a
+ * metric name another aggregator (`omit` for `process_start_time_seconds`, `first` for
+ * `nodejs_version_info`, `average`/`min`/`max` for the event-loop lag). No rule adds a label: the merged
+ * families keep exactly their documented labels.
+ *
+ * - `counter`: summed per label set over the processes (prom-client's `sum`): the cluster's total.
+ * - `histogram`: bucket counts, `_sum` and `_count` summed per label set (prom-client's `sum`). A series
+ *   whose bucket bounds differ from the first one seen cannot be added and is left out.
+ * - `gauge`: combined per label set by {@link gaugeAggregatorOf} (sum, first, min or max, by what the
+ *   family measures); `process_cpu_seconds_total` is a counter and is summed.
+ *
+ * A process whose family has another type than the one first seen is left out of that family.
+ */
+export function mergeMembers(members: readonly Member[], retired: Aggregate): CollectedFamily[] {
+  const out = new Aggregate();
+  for (const m of members) out.add(m);
+  out.add({ workerId: '', families: retired.families() });
+  return out.families();
+}
+
+/**
+ * Keeps the counters and histograms of a worker's last collected families in `retired` (see
+ * {@link mergeMembers}); its gauges stop.
+ */
+export function retire(retired: Aggregate, member: Member): void {
+  retired.add({ workerId: member.workerId, families: member.families.filter((f) => isSummed(f.type)) });
 }

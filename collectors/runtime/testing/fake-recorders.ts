@@ -1,4 +1,4 @@
-import type { PodtraceRecorders } from '../types.ts';
+import type { PodtraceRecorders } from '../../types.ts';
 
 /** One call made on a {@link fakeRecorders} recorder. */
 export interface Call {
