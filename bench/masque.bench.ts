@@ -1,6 +1,6 @@
 /**
  * `npm run bench:masque`: the masque-vpn tunnel against the direct path, between two network namespaces
- * joined by a veth pair, in one run (issue 15, "Benchmark"; needs root, `ip`, `ping`, `curl`, `openssl`):
+ * joined by a veth pair, in one run (needs root, `ip`, `ping`, `curl`, `openssl`):
  *
  *   direct   client namespace → veth → server namespace (10.201.0.1)
  *   tunnel   client namespace → TUN → client process → HTTP/2 + TLS over the veth → server process → TUN (10.77.0.1)
@@ -8,7 +8,7 @@
  * Figures: UDP echo packets per second (WINDOW datagrams of 64 bytes in flight for UDP_S seconds); ping
  * round trip p50 (PINGS pings 10 ms apart) and the p50 the tunnel adds; bulk TCP throughput of one
  * connection (BULK_BYTES or BULK_S seconds, whichever first). Ratios tunnel / direct. Not a test: no
- * threshold fails the run (issue 15 sets no targets). The figures go to bench/results/masque.json and
+ * threshold fails the run (the tunnel has no target figures). The figures go to bench/results/masque.json and
  * masque.svg (`reportBenchmark`; the tunnel is `ours`, ratios are to direct), and from there to the README
  * (`bench/readme.ts`). Env: MASQUE_BENCH_UDP_S (5), MASQUE_BENCH_WINDOW (64), MASQUE_BENCH_PINGS
  * (200), MASQUE_BENCH_BULK_BYTES (536870912), MASQUE_BENCH_BULK_S (10).

@@ -10,7 +10,7 @@
  * logs off, no cloud resource detectors). For each, autocannon
  * runs a warm-up, then a bounded measurement; then start-up time added by each preload is the median wall time
  * of `node --import X -e "process.exit(0)"` minus that of plain node (Node's compile cache off, our default;
- * also "otel-contracts + cache", with OTEL_CONTRACTS_COMPILE_CACHE=true). Targets (issue 12, item 5):
+ * also "otel-contracts + cache", with OTEL_CONTRACTS_COMPILE_CACHE=true). Targets:
  * throughput loss ≤ 5 %, start-up added ≤ 50 ms. Every child is stopped at the end, also on failure or Ctrl-C.
  * The figures go to bench/results/preload.json and preload.svg (`reportBenchmark`), and from there to the
  * README (`bench/readme.ts`); otel-contracts is `ours` there.

@@ -8,7 +8,7 @@
  * (support/http-events.ts) into the preload's http collector (trc_http_requests_total and
  * trc_http_request_duration_seconds), against the same subscriber written on each peer; "node:http alone"
  * is the events with no subscriber.
- * Targets (issue 12): counters below both clients; histograms at or below the bare SDK, both readers on.
+ * Targets: counters below both clients; histograms at or below the bare SDK, both readers on.
  *   npm run bench   (node bench/recording.bench.ts)
  */
 import promClient from 'prom-client';
@@ -25,7 +25,7 @@ import { reportBenchmark } from './support/results.ts';
 import { FASTER_CLIENT, median, type Figure, type Row } from './support/table.ts';
 
 const N = 1_000_000;
-/** Every target here holds for ours with one reader and with both (issue 12). */
+/** Every target here must hold for ours with one reader and with both. */
 const BOTH_READERS = ['ours', 'ours, 2 readers'];
 const RUNS = 5;
 

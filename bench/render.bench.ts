@@ -4,7 +4,7 @@
  * For the 100k case, each implementation serves `/metrics` from a node:http server in this process; the
  * figure is the time from the request to the last byte, and the event loop's longest stall meanwhile
  * (a 1 ms timer probe: the longest gap between its ticks, and to the last byte). Between scrapes 1 % of the series change.
- * Targets (issue 12): 100k render at or under 0.5x the faster client, stall at or under 10 ms.
+ * Targets: 100k render at or under 0.5x the faster client, stall at or under 10 ms.
  *   npm run bench   (node bench/render.bench.ts)
  */
 import { createServer, request, type Server } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * `otel-contracts podtrace --cgroup` under process churn (issue 11, bad input), as root with bpftrace and
+ * `otel-contracts podtrace --cgroup` under process churn (a bad-input case), as root with bpftrace and
  * cgroup v2: 10 000 short-lived processes (`/bin/true`, exec'd through more distinct names than the largest
  * `process_name` series budget of the podtrace families, so each process has its own command name) started
  * one after another in a fresh cgroup. Every family stays within its series budget (past it, series fold

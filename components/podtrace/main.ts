@@ -3,12 +3,14 @@ import { checkPrerequisites, EbpfInputError, prereqOptionsFromEnv } from '../../
 import { describeSelection } from '../../collectors/ebpf/program.ts';
 import { libcPaths, resolveTarget, type TargetRequest } from '../../collectors/ebpf/target.ts';
 import { ConfigError } from '../../instrumentation/config.ts';
-import { installExitHandlers } from '../../instrumentation/exit.ts';
 import { createLogger, type Logger } from '../../instrumentation/logger.ts';
-import { processMetrics } from '../../collectors/process/index.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { assertBindAllowed, NonLoopbackBindError } from '../../instrumentation/scrape/server.ts';
 import { podtrace } from '../../semconv/generated/podtrace.ts';
 import { self } from '../../semconv/generated/self.ts';
+import { parseHostPort, type HostPort } from '../kit/host-port.ts';
+import { startComponent, type ComponentStop } from '../kit/lifecycle.ts';
+import { createComponentPipeline } from '../kit/pipeline.ts';
 import { DEFAULT_GRACE_SECONDS, removeExitedGauges } from './exited-gauges.ts';
 
 /**
@@ -36,24 +38,21 @@ export interface PodtraceOptions {
   readonly restartBackoffMs?: { readonly min: number; readonly max: number };
 }
 
-/** A running podtrace. */
-export interface Podtrace {
+/** A running podtrace; `close()` stops bpftrace (its final maps recorded), then makes the pipeline's final push. */
+export interface Podtrace extends ComponentStop {
   readonly pipeline: Pipeline;
   readonly collector: EbpfCollector;
   readonly scrapeUrl?: string;
-  /** Stops bpftrace (its final maps recorded), then the pipeline's final push. Idempotent. */
-  close(): Promise<void>;
 }
 
 /**
- * `host:port`, `[v6]:port` or `:port` → the scrape reader's defaults.
- * @throws EbpfInputError for anything else.
+ * `PODTRACE_METRICS_ADDR` (default {@link DEFAULT_METRICS_ADDR}), parsed by the component kit: `HOST:PORT`
+ * or `[V6]:PORT` with an IP literal or `localhost`; `:PORT` means every interface, as upstream's Go server
+ * reads it, which the loopback guard refuses without `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true`.
+ * @throws HostPortError (a ConfigError) naming the variable.
  */
-export function parseMetricsAddr(raw: string): { prometheusHost: string; prometheusPort: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(raw.trim());
-  const port = Number(m?.[3]);
-  if (!m || !(port >= 0 && port <= 65535)) throw new EbpfInputError(`PODTRACE_METRICS_ADDR="${raw}": expected HOST:PORT, e.g. ${DEFAULT_METRICS_ADDR}`);
-  return { prometheusHost: m[1] ?? (m[2] || '127.0.0.1'), prometheusPort: port };
+export function metricsAddressOf(env: NodeJS.ProcessEnv): HostPort {
+  return parseHostPort(env.PODTRACE_METRICS_ADDR?.trim() || DEFAULT_METRICS_ADDR, 'PODTRACE_METRICS_ADDR', 'listen');
 }
 
 /**
@@ -70,46 +69,52 @@ export function graceSecondsOf(env: NodeJS.ProcessEnv): number {
 }
 
 /**
- * Checks the prerequisites (root, bpftrace, BTF, tracefs, which it mounts when it can), resolves the
- * target, starts bpftrace and the pipeline, and serves the podtrace families.
+ * Reads the configuration, checks the prerequisites (root, bpftrace, BTF, tracefs, which it mounts when it
+ * can), resolves the target, starts the pipeline (the podtrace and process families) with every series
+ * known at start at zero (`recordKnownSeries`, collectors/ebpf/record.ts), attaches bpftrace, and serves
+ * the podtrace families. Start-up and stop follow the component kit (`startComponent`): a failure half-way
+ * closes what was opened.
  *
  * The scrape address is `PODTRACE_METRICS_ADDR` unless `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT` say
- * otherwise; a non-loopback address needs `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true` (pipeline hardening).
+ * otherwise; a non-loopback address needs `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true`, checked before
+ * bpftrace starts.
  *
- * @throws EbpfInputError (exit 2) for a missing prerequisite or a bad target; ConfigError for a bad
- *   `OTEL_*` value; Error when bpftrace fails to attach (its message included).
+ * @throws HostPortError / ConfigError for a bad `PODTRACE_METRICS_ADDR` or `OTEL_*` value; NonLoopbackBindError
+ *   for a refused address; EbpfInputError for a missing prerequisite or a bad target; Error when bpftrace
+ *   fails to attach (its message included) or the metrics port cannot be opened.
  */
 export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = process.env, opts: PodtraceOptions = {}): Promise<Podtrace> {
   const logger = opts.logger ?? createLogger('podtrace', env);
-  const prereq = checkPrerequisites(prereqOptionsFromEnv(env));
-  if (prereq.mountedTracefs) logger.info({ tracefs: prereq.tracefs }, 'mounted tracefs');
-  const target = resolveTarget(req, { ...(opts.proc ? { proc: opts.proc } : {}) });
-  for (const note of target.notes) logger.info(note);
-  const addr = parseMetricsAddr(env.PODTRACE_METRICS_ADDR?.trim() || DEFAULT_METRICS_ADDR);
+  const addr = metricsAddressOf(env);
   const graceMs = graceSecondsOf(env) * 1000;
-  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
-  const proc = processMetrics(env);
-  const pipeline = createPipeline({ contracts: [podtrace, ...proc.contracts], serviceName: 'podtrace', env, defaults: { exporters: ['prometheus'], ...addr }, logger });
-  proc.start(pipeline);
-  // Exited processes' latest gauges go after the grace period; the collector records through recorders that note the names.
-  const exited = removeExitedGauges(pipeline.recorders(podtrace), {
-    pipeline,
-    graceMs,
-    ...(opts.proc ? { proc: opts.proc } : {}),
-    onRemoved: (name) => logger.debug({ process_name: name }, 'removed the latest-value gauges of an exited process'),
-  });
-  const rec = exited.recorders;
-  const restartsTotal = pipeline.recorders(self).otel_contracts_tracer_restarts_total;
-  const libcs = libcPaths(target.samplePids, opts.proc);
-  if (libcs.length === 0) logger.warn('no libc found: resolver calls (getaddrinfo...) are not timed; plain UDP port-53 exchanges still are');
+  const pipeline = createComponentPipeline({ contracts: [podtrace], serviceName: 'podtrace', env, logger, defaults: { exporters: ['prometheus'], prometheusHost: addr.host, prometheusPort: addr.port } });
+  const handle = await startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
+    const { prometheus } = pipeline.config;
+    if (pipeline.config.exporters.has('prometheus')) assertBindAllowed(prometheus.host, prometheus.allowNonLoopback, 'metrics (PODTRACE_METRICS_ADDR)');
+    const prereq = checkPrerequisites(prereqOptionsFromEnv(env));
+    if (prereq.mountedTracefs) logger.info({ tracefs: prereq.tracefs }, 'mounted tracefs');
+    const target = resolveTarget(req, { ...(opts.proc ? { proc: opts.proc } : {}) });
+    for (const note of target.notes) logger.info(note);
+    // Exited processes' latest gauges go after the grace period; the collector records through recorders that note the names.
+    const exited = removeExitedGauges(pipeline.recorders(podtrace), {
+      pipeline,
+      graceMs,
+      ...(opts.proc ? { proc: opts.proc } : {}),
+      onRemoved: (name) => logger.debug({ process_name: name }, 'removed the latest-value gauges of an exited process'),
+    });
+    cleanups.add(() => exited.stop());
+    const rec = exited.recorders;
+    const restartsTotal = pipeline.recorders(self).otel_contracts_tracer_restarts_total;
+    const libcs = libcPaths(target.samplePids, opts.proc);
+    if (libcs.length === 0) logger.warn('no libc found: resolver calls (getaddrinfo...) are not timed; plain UDP port-53 exchanges still are');
 
-  let collector: EbpfCollector;
-  try {
-    collector = await startEbpfCollector(rec, {
+    const collector = await startEbpfCollector(rec, {
       selection: target.selection,
       bpftrace: prereq.bpftrace,
       libcPaths: libcs,
       cgroup: target.cgroup,
+      // The series of the names known now start at zero before bpftrace attaches: the first scrape holds every family.
+      knownProcessNames: target.knownProcessNames,
       logger,
       env,
       // bpftrace dying is logged, counted and restarted with backoff while the target lives.
@@ -120,43 +125,30 @@ export async function runPodtrace(req: TargetRequest, env: NodeJS.ProcessEnv = p
       },
       ...(opts.printIntervalMs !== undefined ? { printIntervalMs: opts.printIntervalMs } : {}),
     });
-  } catch (e) {
-    exited.stop();
-    await pipeline.shutdown(1000).catch(() => undefined);
-    throw e;
-  }
-  let started: { scrapeUrl?: string; pushUrl?: string };
-  try {
-    started = await pipeline.start();
-  } catch (e) {
-    exited.stop();
-    await collector.close();
-    await pipeline.shutdown(1000).catch(() => undefined);
-    throw e;
-  }
-  logger.info(
-    { target: describeSelection(target.selection), probes: collector.probes, bpftracePid: collector.pid, bpftrace: prereq.version, libc: libcs, metrics: started.scrapeUrl ?? 'off', push: started.pushUrl ?? 'off', source: collector.source },
-    `podtrace attached ${collector.probes} probes to ${describeSelection(target.selection)}; metrics ${started.scrapeUrl ?? 'off'}`,
-  );
-
-  let closing: Promise<void> | undefined;
-  const handle: Podtrace = {
-    pipeline,
-    collector,
-    ...(started.scrapeUrl ? { scrapeUrl: started.scrapeUrl } : {}),
-    close: () =>
-      (closing ??= (async () => {
-        exited.stop();
-        await collector.close();
-        await pipeline.shutdown();
-      })()),
-  };
+    cleanups.add(() => collector.close());
+    const started = await pipeline.start();
+    logger.info(
+      {
+        target: describeSelection(target.selection),
+        probes: collector.probes,
+        bpftracePid: collector.pid,
+        bpftrace: prereq.version,
+        libc: libcs,
+        knownProcessNames: target.knownProcessNames,
+        metrics: started.scrapeUrl ?? 'off',
+        push: started.pushUrl ?? 'off',
+        source: collector.source,
+      },
+      `podtrace attached ${collector.probes} probes to ${describeSelection(target.selection)}; metrics ${started.scrapeUrl ?? 'off'}`,
+    );
+    return { pipeline, collector, ...(started.scrapeUrl ? { scrapeUrl: started.scrapeUrl } : {}) };
+  });
+  // Beyond the kit's lifecycle: bpftrace dying for good (the target gone) ends the command, with its final push.
   if (opts.exitHandlers) {
-    installExitHandlers(pipeline, logger, { beforeShutdown: () => collector.close() });
-    void collector.exited.then(async (e) => {
+    void handle.collector.exited.then(async (e) => {
       if (e.expected) return;
-      logger.error({ code: e.code, signal: e.signal, restarts: collector.restarts }, 'bpftrace exited and the traced target is gone: stopping podtrace (final push, exit 1)');
-      await pipeline.shutdown().catch(() => undefined);
+      logger.error({ code: e.code, signal: e.signal, restarts: handle.collector.restarts }, 'bpftrace exited and the traced target is gone: stopping podtrace (final push, exit 1)');
+      await handle.close().catch(() => undefined);
       process.exit(1);
     });
   }
@@ -172,7 +164,8 @@ export interface PodtraceFlags {
 
 /**
  * The `podtrace` command: exactly one of `--pid`, `--cgroup`, `--comm`. Runs until SIGTERM/SIGINT.
- * @returns undefined once running; 2 for bad input or a missing prerequisite (message on stderr); 1 when
+ * @returns undefined once running; 2 for bad input (a flag, `PODTRACE_METRICS_ADDR` or another variable, an
+ *   address beyond loopback without the opt-in) or a missing prerequisite (message on stderr); 1 when
  *   bpftrace could not attach or the metrics port could not be opened.
  */
 export async function runPodtraceCommand(flags: PodtraceFlags, env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
@@ -186,7 +179,7 @@ export async function runPodtraceCommand(flags: PodtraceFlags, env: NodeJS.Proce
     await runPodtrace(req, env, { exitHandlers: true });
     return undefined;
   } catch (e) {
-    const bad = e instanceof EbpfInputError || e instanceof ConfigError;
+    const bad = e instanceof EbpfInputError || e instanceof ConfigError || e instanceof NonLoopbackBindError;
     process.stderr.write(`otel-contracts podtrace: ${(e as Error).message}\n`);
     return bad ? 2 : 1;
   }

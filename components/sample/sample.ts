@@ -1,16 +1,29 @@
-import { processMetrics } from '../../collectors/process/index.ts';
-import { createPipeline, type Pipeline } from '../../instrumentation/pipeline.ts';
-import { installExitHandlers } from '../../instrumentation/exit.ts';
+import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
+import { parseHostPort } from '../kit/host-port.ts';
+import { startComponent, type ComponentStop } from '../kit/lifecycle.ts';
+import { createComponentPipeline } from '../kit/pipeline.ts';
 import { plausibleMeasurements } from './plausible.ts';
 
 /** Options of {@link runSample}. */
 export interface SampleOptions {
   readonly contracts: readonly ContractSpec[];
-  /** `HOST:PORT` for /metrics; overrides OTEL_EXPORTER_PROMETHEUS_HOST/PORT. */
+  /**
+   * `HOST:PORT` (or `[V6]:PORT`) for /metrics, parsed by the component kit; overrides
+   * OTEL_EXPORTER_PROMETHEUS_HOST/PORT. `:PORT` means every interface, which needs `allowNonLoopback`.
+   */
   readonly listen?: string;
   readonly allowNonLoopback?: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /** Install SIGTERM/SIGINT/exit handlers with the final push (the CLI does; tests in-process do not). */
+  readonly exitHandlers?: boolean;
+}
+
+/** A running sample: its pipeline and where it serves and pushes; `close()` makes the final push. */
+export interface Sample extends ComponentStop {
+  readonly pipeline: Pipeline;
+  readonly scrapeUrl?: string;
+  readonly pushUrl?: string;
 }
 
 /**
@@ -37,33 +50,32 @@ export function recordSample(pipeline: Pipeline, contracts: readonly ContractSpe
 
 /**
  * `otel-contracts sample`: serves every family of the chosen contracts through the pipeline (scrape on
- * 127.0.0.1:9464 by default) and pushes them when OTLP is chosen, until SIGTERM/SIGINT.
- * @throws ConfigError, NonLoopbackBindError, or the listen error.
+ * 127.0.0.1:9464 by default), with the process families, and pushes them when OTLP is chosen, until
+ * SIGTERM/SIGINT (with `exitHandlers`). Start-up and stop follow the component kit (`startComponent`).
+ * @throws HostPortError (a ConfigError) for a bad `--listen`; ConfigError, NonLoopbackBindError, or the listen error.
  */
-export async function runSample(opts: SampleOptions): Promise<Pipeline> {
+export async function runSample(opts: SampleOptions): Promise<Sample> {
   const env = { ...(opts.env ?? process.env) };
-  if (opts.listen) {
-    const m = /^(.*):(\d+)$/.exec(opts.listen);
-    if (!m) throw new Error(`--listen "${opts.listen}": expected HOST:PORT, e.g. 127.0.0.1:9464`);
-    env.OTEL_EXPORTER_PROMETHEUS_HOST = m[1];
-    env.OTEL_EXPORTER_PROMETHEUS_PORT = m[2];
+  if (opts.listen !== undefined) {
+    const at = parseHostPort(opts.listen, '--listen', 'listen');
+    env.OTEL_EXPORTER_PROMETHEUS_HOST = at.host;
+    env.OTEL_EXPORTER_PROMETHEUS_PORT = String(at.port);
   }
   if (opts.allowNonLoopback) env.OTEL_CONTRACTS_ALLOW_NON_LOOPBACK = 'true';
-  // The standard process_* families too (Prometheus client-library convention), unless OTEL_CONTRACTS_PROCESS_METRICS=false.
-  const proc = processMetrics(env);
-  const pipeline = createPipeline({ contracts: [...opts.contracts, ...proc.contracts], serviceName: 'otel-contracts-sample', env });
-  proc.start(pipeline);
-  const recorded = recordSample(pipeline, opts.contracts);
-  const { scrapeUrl, pushUrl } = await pipeline.start();
-  installExitHandlers(pipeline);
-  const families = opts.contracts.reduce((n, c) => n + c.families.length, 0);
-  pipeline.logger.info(
-    { contracts: opts.contracts.map((c) => c.id), families, measurements: recorded, scrape: scrapeUrl ?? 'off', push: pushUrl ?? 'off', exportIntervalMs: pushUrl ? pipeline.config.otlp.exportIntervalMs : undefined },
-    `sample serving ${families} families${scrapeUrl ? ` at ${scrapeUrl}` : ''}${pushUrl ? `, pushing to ${pushUrl}` : ''}`,
-  );
-  if (!scrapeUrl && pushUrl) {
-    // Nothing listens: keep the process alive until a signal so the periodic push runs.
-    setInterval(() => {}, 1 << 30);
-  }
-  return pipeline;
+  const pipeline = createComponentPipeline({ contracts: opts.contracts, serviceName: 'otel-contracts-sample', env });
+  return startComponent(pipeline, pipeline.logger, opts.exitHandlers, async (cleanups) => {
+    const recorded = recordSample(pipeline, opts.contracts);
+    const { scrapeUrl, pushUrl } = await pipeline.start();
+    const families = opts.contracts.reduce((n, c) => n + c.families.length, 0);
+    pipeline.logger.info(
+      { contracts: opts.contracts.map((c) => c.id), families, measurements: recorded, scrape: scrapeUrl ?? 'off', push: pushUrl ?? 'off', exportIntervalMs: pushUrl ? pipeline.config.otlp.exportIntervalMs : undefined },
+      `sample serving ${families} families${scrapeUrl ? ` at ${scrapeUrl}` : ''}${pushUrl ? `, pushing to ${pushUrl}` : ''}`,
+    );
+    if (!scrapeUrl && pushUrl) {
+      // Nothing listens: keep the process alive until a signal so the periodic push runs.
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      cleanups.add(() => clearInterval(keepAlive));
+    }
+    return { pipeline, ...(scrapeUrl ? { scrapeUrl } : {}), ...(pushUrl ? { pushUrl } : {}) };
+  });
 }
