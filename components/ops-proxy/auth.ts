@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * The shared token check (issue 10, "Auth": `OPS_PROXY_TOKEN` is required for REGISTER and DATA).
+ * The shared token check: REGISTER and DATA lines must carry `OPS_PROXY_TOKEN`.
  * Both sides are hashed first so the comparison takes the same time whatever the lengths.
  */
 

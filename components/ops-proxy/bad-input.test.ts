@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scrape, scrapeUntil, total } from '../../test/exposition.ts';
+import { scrape, scrapeUntil, total, type SampleLine } from '../../test/exposition.ts';
 import { stopAllProcesses } from '../../test/processes.ts';
 import { startHttpBackend, type Backend } from './testing/backends.ts';
 import { TOKEN, startPeer, type Peer } from './testing/child.ts';
@@ -16,7 +16,7 @@ let web: Backend;
 
 beforeAll(async () => {
   web = await startHttpBackend('web');
-  listener = await startPeer('listener', ['--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--https', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--data-timeout-ms', '300', '--max-connections', '3', '--header-timeout-ms', '1000']);
+  listener = await startPeer('listener', ['--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--https', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--data-timeout-ms', '300', '--max-unauthenticated', '3', '--handshake-timeout-ms', '1000']);
 });
 
 afterAll(async () => {
@@ -37,6 +37,7 @@ describe('ops proxy: bad input is counted and closed, the old state kept', () =>
     expect(total(s, 'ops_proxy_clients_total')).toBe(0);
     expect(total(s, 'ops_proxy_proxy_errors_total', { client_name: '<unknown>', reason: 'no_client' })).toBe(1);
     expect(listener.lines().some((l) => l.msg === 'REGISTER refused: bad token; these names are not routed')).toBe(true);
+    expect(total(s, 'otel_contracts_connections_refused_total', { reason: 'unauthorized' })).toBe(1);
   });
 
   it('counts a DATA timeout when the connecting peer never dials back', async () => {
@@ -99,6 +100,7 @@ describe('ops proxy: bad input is counted and closed, the old state kept', () =>
     await other.closed;
     const s = await scrapeUntil(listener.metricsUrl, 'other.test down', (x) => total(x, 'ops_proxy_client_up', { client_name: 'other.test' }) === 0);
     expect(total(s, 'ops_proxy_client_up', { client_name: 'kept.test' })).toBe(1);
+    expect(total(s, 'otel_contracts_connections_refused_total', { reason: 'malformed' })).toBe(6); // the five lines above and the garbage
     good.socket.destroy();
   });
 
@@ -123,10 +125,16 @@ describe('ops proxy: bad input is counted and closed, the old state kept', () =>
     expect(total(s, 'ops_proxy_requests_failed_total', { client_name: '<unknown>', protocol: 'https' })).toBe(3);
   });
 
-  it('past the connection cap the oldest idle connection is closed first', async () => {
+  it('past --max-unauthenticated the oldest unauthenticated connection is closed, even a sending one; a registered peer never is', async () => {
+    const peer = await rawPeer(listener.port('control'));
+    peer.send(register(['capped.test']));
+    await peer.next('registered');
+    const refused = (x: SampleLine[]) => total(x, 'otel_contracts_connections_refused_total', { reason: 'unauthenticated_evicted' });
+    const before = refused((await scrape(listener.metricsUrl)).samples);
     const open = async () => {
       const s = connect(listener.port('http'), '127.0.0.1');
       s.on('error', () => undefined);
+      s.resume(); // read the 502 an evicted connection gets, so that its close is seen
       await new Promise((r) => s.once('connect', r));
       const closed = new Promise<void>((r) => s.once('close', () => r()));
       return { s, closed };
@@ -134,11 +142,15 @@ describe('ops proxy: bad input is counted and closed, the old state kept', () =>
     const first = await open();
     const second = await open();
     const third = await open();
-    second.s.write('GET / HT'); // activity: second is no longer the oldest idle
+    first.s.write('GET / HT'); // sending slowly does not protect it: the oldest goes first
     const fourth = await open();
     await first.closed; // evicted
+    const s = await scrapeUntil(listener.metricsUrl, 'one eviction counted', (x) => refused(x) === before + 1);
     expect(second.s.destroyed).toBe(false);
+    expect(peer.socket.destroyed).toBe(false);
+    expect(total(s, 'ops_proxy_client_up', { client_name: 'capped.test' })).toBe(1);
     for (const c of [second, third, fourth]) c.s.destroy();
+    peer.socket.destroy();
   });
 
   it('random bytes on the control, http and https ports never crash it; routing still works after', async () => {

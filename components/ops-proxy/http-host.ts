@@ -52,9 +52,14 @@ export function hostCandidates(host: string): string[] {
   return m ? [h, m[1] as string] : [h];
 }
 
-/** A complete `HTTP/1.1 <status>` answer with a short plain-text body, closing the connection. */
-export function httpError(status: 502 | 400, body: string): string {
-  const reason = status === 502 ? 'Bad Gateway' : 'Bad Request';
+const REASONS = { 400: 'Bad Request', 502: 'Bad Gateway', 503: 'Service Unavailable' } as const;
+
+/**
+ * A complete `HTTP/1.1 <status>` answer with a short plain-text body, closing the connection: 502 for a
+ * name without a live peer or a failed tunnel, 503 when `--max-connections` is reached.
+ */
+export function httpError(status: keyof typeof REASONS, body: string): string {
+  const reason = REASONS[status];
   const text = `${body}\n`;
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }

@@ -40,12 +40,15 @@ export interface RunOptions {
  * @param argv flags without node and script (see config.ts).
  * @param env `OPS_PROXY_TOKEN` (required), `NODE_NAME`, `POD_NAME`, `OTEL_*`.
  * @throws OpsProxyConfigError / ConfigError for bad flags or variables; CommanderError for unknown flags
- *   or --help; the listen error of any port. Nothing stays open after a throw.
+ *   or --help; NonLoopbackBindError for a `--metrics` address beyond loopback without
+ *   `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true` or `--allow-non-loopback`; the listen error of any port.
+ *   Nothing stays open after a throw.
  */
 export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<OpsProxy> {
   const cfg = readOpsProxyConfig(argv, env);
   const logger = opts.logger ?? createLogger('ops-proxy', env);
-  const metrics = createOpsProxyMetrics(env, logger);
+  // --allow-non-loopback is the flag spelling of the opt-in the metrics server reads from the pipeline's config.
+  const metrics = createOpsProxyMetrics(cfg.allowNonLoopback ? { ...env, OTEL_CONTRACTS_ALLOW_NON_LOOPBACK: 'true' } : env, logger);
   const { pipeline } = metrics;
   return startComponent(pipeline, logger, opts.exitHandlers, async (cleanups) => {
     const listener = cfg.listen ? await startListener(cfg.listen, cfg.token, metrics, logger) : undefined;
@@ -78,6 +81,13 @@ export async function runOpsProxy(argv: readonly string[], env: NodeJS.ProcessEn
         register: cfg.connect?.registrations.map((r) => `${r.name}=${formatHostPort(r.backend)}`),
         metrics: server.url,
         push: pushUrl ?? 'off',
+        limits: cfg.listen && {
+          maxUnauthenticated: cfg.listen.maxUnauthenticated,
+          handshakeTimeoutMs: cfg.listen.handshakeTimeoutMs,
+          maxConnections: cfg.listen.maxConnections,
+          halfCloseTimeoutMs: cfg.listen.halfCloseTimeoutMs,
+          allowTakeover: cfg.listen.allowTakeover,
+        },
       },
       `ops proxy listening: ${where.join('; ')}; metrics ${server.url}`,
     );

@@ -2,6 +2,10 @@
  * The listening peer's routing table (seed 001, "Peer registry"): routing name → the control connection
  * that registered it. A name stays known while disconnected (so requests for it count `no_client` under
  * its own name) until it has been gone for the prune age, then it is forgotten.
+ *
+ * A name held by a live control connection is not handed to another one unless takeover is allowed
+ * (`--allow-takeover`): anyone with the token could otherwise steal a running service's traffic. A name
+ * whose connection has closed is free for the next REGISTER.
  */
 
 /** A control connection as the registry sees it. */
@@ -17,6 +21,8 @@ export interface ControlSession {
 
 /** What the registry tells the metrics. */
 export interface RegistryHooks {
+  /** `name` is new to the table (first REGISTER, or again after it was forgotten): its series start at 0. */
+  known(name: string): void;
   /** A REGISTER (first or refresh) for `name`: `client_registrations_total` + 1, `client_up` = 1. */
   registered(name: string): void;
   /** `name` lost its control connection: `client_up` = 0, `client_disconnects_total` + 1. */
@@ -25,6 +31,16 @@ export interface RegistryHooks {
   counts(total: number, connected: number): void;
   /** `name` was forgotten after being gone for the prune age. */
   forgotten(name: string): void;
+}
+
+/** What {@link NameRegistry.register} did with each name of a REGISTER. */
+export interface RegisterOutcome {
+  /** Names now routed to the registering session. */
+  readonly routed: string[];
+  /** Names refused: another live session holds them (and keeps them). */
+  readonly held: { readonly name: string; readonly holder: ControlSession }[];
+  /** Names moved from another live session (`--allow-takeover`); also in `routed`. */
+  readonly takenOver: { readonly name: string; readonly holder: ControlSession }[];
 }
 
 interface Entry {
@@ -45,18 +61,34 @@ export class NameRegistry {
   }
 
   /**
-   * Routes `names` to `session` (a later REGISTER for a name takes it over from another connection).
-   * Each name counts one registration.
+   * Routes `names` to `session`. A name another live connection holds stays with it unless
+   * `allowTakeover`; a routed name (new, refreshed or taken over) counts one registration.
+   * @returns what became of each name: `routed` to this session (in the order given), `held` by another
+   *   live session (refused), or routed after being `takenOver` from another live session.
    */
-  register(session: ControlSession, names: readonly string[]): void {
+  register(session: ControlSession, names: readonly string[], allowTakeover: boolean): RegisterOutcome {
+    const out: RegisterOutcome = { routed: [], held: [], takenOver: [] };
     for (const name of names) {
       let e = this.entries.get(name);
-      if (!e) this.entries.set(name, (e = { session: undefined, goneAt: 0 }));
-      if (e.session === undefined) this.connected++;
+      if (!e) {
+        this.entries.set(name, (e = { session: undefined, goneAt: 0 }));
+        this.hooks.known(name);
+      }
+      const holder = e.session;
+      if (holder !== undefined && holder !== session) {
+        if (!allowTakeover) {
+          out.held.push({ name, holder });
+          continue;
+        }
+        out.takenOver.push({ name, holder });
+      }
+      if (holder === undefined) this.connected++;
       e.session = session;
+      out.routed.push(name);
       this.hooks.registered(name);
     }
     this.hooks.counts(this.entries.size, this.connected);
+    return out;
   }
 
   /** The control connection closed: its names go down (those taken over by another connection stay up). */

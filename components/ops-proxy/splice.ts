@@ -7,12 +7,18 @@ import { directReaderOf } from './direct-reader.ts';
  * other's writing), and one `done` when both have closed. An error on either side destroys both and is
  * passed to `done`. Both sockets should be created with `allowHalfOpen: true`.
  *
+ * Two bounds keep a tunnel from outliving its use: a socket idle for `idleTimeoutMs` destroys both; and
+ * once one side has ended (or closed), the other must end too, or move a byte, within
+ * `halfCloseTimeoutMs`, else both are destroyed. Without the second, a peer that never answers a FIN (a
+ * backend that never accepted, a client gone without a trace) held both sockets in FIN-WAIT-2 and
+ * CLOSE-WAIT, and the tunnel in `ops_proxy_connections_active`, until the idle timeout or forever.
+ *
  * A socket dialled with `connectDirect` is read through its reader (reused buffers, see
  * direct-reader.ts); any other socket through its 'data' events. Per chunk there is one write and the
  * optional count hook, which should only add to a number (batch anything heavier).
  */
 
-/** Callbacks of {@link splice}. */
+/** Callbacks and bounds of {@link splice}. */
 export interface SpliceHooks {
   /** Bytes read from `a` and written to `b` (one call per read). */
   aToB?(bytes: number): void;
@@ -20,25 +26,57 @@ export interface SpliceHooks {
   bToA?(bytes: number): void;
   /** Both sockets closed; `error` is the first socket error, if any. */
   done?(error: Error | undefined): void;
+  /** Milliseconds without a byte read or written on one socket before both are destroyed. Default: no bound. */
+  idleTimeoutMs?: number;
+  /** Milliseconds after one side ended (or after the last byte moved since) for the other to end. Default: no bound. */
+  halfCloseTimeoutMs?: number;
 }
 
 /** Starts piping (resumes both sockets). */
 export function splice(a: Socket, b: Socket, hooks: SpliceHooks = {}): void {
   let error: Error | undefined;
   let closed = 0;
-  const forward = (from: Socket, to: Socket, count: ((n: number) => void) | undefined) => {
+  let ended = 0;
+  let halfClose: NodeJS.Timeout | undefined;
+  /** Both sides ended or closed: the half-close bound no longer applies. */
+  let settled = false;
+  const settle = () => {
+    settled = true;
+    clearTimeout(halfClose);
+    halfClose = undefined;
+  };
+  const destroyBoth = () => {
+    a.destroy();
+    b.destroy();
+  };
+  // One side is done sending: from now on the other has `halfCloseTimeoutMs` (renewed by traffic) to end too.
+  const sideDone = () => {
+    if (settled || halfClose !== undefined || hooks.halfCloseTimeoutMs === undefined) return;
+    halfClose = setTimeout(destroyBoth, hooks.halfCloseTimeoutMs);
+    halfClose.unref();
+  };
+  const counted = (count: ((n: number) => void) | undefined) => (n: number) => {
+    count?.(n);
+    halfClose?.refresh();
+  };
+  const forward = (from: Socket, to: Socket, count: (n: number) => void) => {
+    let fromEnded = false;
     const reader = directReaderOf(from);
     if (reader) reader.forwardTo(to, count);
     else {
       from.on('data', (chunk: Buffer) => {
-        count?.(chunk.length);
+        count(chunk.length);
         if (to.destroyed) return;
         if (!to.write(chunk)) from.pause();
       });
     }
     to.on('drain', () => from.resume());
     from.on('end', () => {
+      fromEnded = true;
       if (!to.destroyed) to.end();
+      // Both directions finished: the sockets close once their writes flush; the idle bound still holds.
+      if (++ended === 2) settle();
+      else sideDone();
     });
     from.on('error', (e: Error) => {
       error ??= e;
@@ -48,11 +86,16 @@ export function splice(a: Socket, b: Socket, hooks: SpliceHooks = {}): void {
       // Closed without an error (ended, or destroyed by a timeout): let the other side finish writing.
       if (error !== undefined) to.destroy();
       else if (!to.destroyed && !to.writableEnded) to.end();
-      if (++closed === 2) hooks.done?.(error);
+      if (!fromEnded) sideDone();
+      if (++closed === 2) {
+        settle();
+        hooks.done?.(error);
+      }
     });
+    if (hooks.idleTimeoutMs !== undefined) from.setTimeout(hooks.idleTimeoutMs, destroyBoth);
   };
-  forward(a, b, hooks.aToB);
-  forward(b, a, hooks.bToA);
+  forward(a, b, counted(hooks.aToB));
+  forward(b, a, counted(hooks.bToA));
   a.resume();
   b.resume();
 }

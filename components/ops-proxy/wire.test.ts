@@ -7,6 +7,9 @@ describe('wire protocol v1', () => {
     expect(decodePeerMessage(encode({ op: 'register', token: 't', names: ['A.test', 'svc:8443', 'a.test'] }).trim())).toEqual({ op: 'register', token: 't', names: ['a.test', 'svc:8443'] });
     expect(decodePeerMessage(encode({ op: 'data', token: 't', proxy_id: 'p1' }).trim())).toEqual({ op: 'data', token: 't', proxy_id: 'p1' });
     expect(decodeListenerMessage(encode({ op: 'forward', proxy_id: 'p1', name: 'a.test' }).trim())).toEqual({ op: 'forward', proxy_id: 'p1', name: 'a.test' });
+    // An error naming held names (the connection stays open), and one without (the connection closes).
+    expect(decodeListenerMessage(encode({ op: 'error', error: 'names held by another live peer: a.test', held: ['a.test'] }).trim())).toEqual({ op: 'error', error: 'names held by another live peer: a.test', held: ['a.test'] });
+    expect(decodeListenerMessage('{"op":"error","error":"unauthorized"}')).toEqual({ op: 'error', error: 'unauthorized' });
   });
 
   it('rejects malformed lines with a WireError', () => {

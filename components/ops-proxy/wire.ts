@@ -4,7 +4,9 @@
  * bytes, `\n`-terminated) saying what it is:
  *
  *   control  {"op":"register","v":1,"token":T,"names":[N,...]}   then more register lines (refreshes);
- *            the listening peer answers {"op":"registered","names":[...]} and sends {"op":"forward",...}
+ *            the listening peer answers {"op":"registered","names":[...]} (the names routed to this
+ *            connection), after {"op":"error","error":E,"held":[...]} when some were held by another
+ *            live connection, and sends {"op":"forward",...}
  *   data     {"op":"data","v":1,"token":T,"proxy_id":P}            then raw bytes both ways
  *            {"op":"data","v":1,"token":T,"proxy_id":P,"error":E}  the backend could not be dialled
  *
@@ -46,10 +48,16 @@ export interface RegisteredMessage {
   readonly op: 'registered';
   readonly names: readonly string[];
 }
-/** Listener → peer, right before it closes the connection. */
+/**
+ * Listener → peer: right before it closes the connection (`unauthorized`, `malformed: …`, `connection
+ * limit reached`), or, with `held`, the names of a REGISTER that another live connection holds (the
+ * connection stays open; the next refresh asks again).
+ */
 export interface ErrorMessage {
   readonly op: 'error';
   readonly error: string;
+  /** Names refused because another live control connection holds them. */
+  readonly held?: readonly string[];
 }
 
 /** A message from a connecting peer. */
@@ -137,7 +145,11 @@ export function decodeListenerMessage(line: string): ListenerMessage {
     if (!Array.isArray(o.names)) throw new WireError('"names" must be a list');
     return { op: 'registered', names: o.names.filter((n): n is string => typeof n === 'string') };
   }
-  if (o.op === 'error') return { op: 'error', error: str(o, 'error') };
+  if (o.op === 'error') {
+    const error = str(o, 'error');
+    if (!Array.isArray(o.held)) return { op: 'error', error };
+    return { op: 'error', error, held: o.held.filter((n): n is string => typeof n === 'string') };
+  }
   throw new WireError(`unknown op ${JSON.stringify(o.op)}`);
 }
 

@@ -122,6 +122,49 @@ export const self = {
       "section": "podtrace",
       "labels": [],
       "maxSeries": 1
+    },
+    {
+      "name": "otel_contracts_connections_refused_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Connections the ops proxy's listening peer refused or closed to protect the authenticated ones, by reason.",
+      "section": "ops proxy",
+      "labels": [
+        {
+          "name": "reason",
+          "brief": "Why the connection was refused or closed.",
+          "required": true,
+          "values": [
+            "unauthenticated_evicted",
+            "handshake_timeout",
+            "connection_limit",
+            "unauthorized",
+            "malformed"
+          ]
+        }
+      ],
+      "maxSeries": 5
+    },
+    {
+      "name": "otel_contracts_name_takeovers_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Routing names REGISTERed while another live control connection held them, by outcome: refused (the default) or allowed (--allow-takeover).",
+      "section": "ops proxy",
+      "labels": [
+        {
+          "name": "outcome",
+          "brief": "What the listening peer did with the name.",
+          "required": true,
+          "values": [
+            "refused",
+            "allowed"
+          ]
+        }
+      ],
+      "maxSeries": 2
     }
   ],
   "instanceLabels": [],

@@ -33,12 +33,16 @@ function closer(server: Server | HttpServer): () => Promise<void> {
     });
 }
 
-/** HTTP backend answering `<tag> <method> <url> host=<Host>` to every request. */
-export async function startHttpBackend(tag: string): Promise<Backend> {
+/**
+ * HTTP backend answering `<tag> <method> <url> host=<Host>` to every request.
+ * @param keepAliveTimeoutMs how long an idle keep-alive connection stays open (Node's default: 5 s).
+ */
+export async function startHttpBackend(tag: string, keepAliveTimeoutMs?: number): Promise<Backend> {
   const server = createHttpServer((req, res) => {
     req.resume();
     req.on('end', () => res.end(`${tag} ${req.method} ${req.url} host=${req.headers.host}`));
   });
+  if (keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = keepAliveTimeoutMs;
   return { port: await listening(server), close: closer(server) };
 }
 
@@ -79,6 +83,25 @@ export async function startEchoBackend(): Promise<Backend> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  const port = await listening(server);
+  return {
+    port,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * A backend that never answers: the kernel completes the TCP handshake, and the accepted socket is never
+ * read, written or closed (until {@link Backend.close}), as if the program never called accept. It never
+ * sees a FIN, so it never sends one.
+ */
+export async function startMuteBackend(): Promise<Backend> {
+  const sockets: import('node:net').Socket[] = [];
+  const server = createNetServer({ pauseOnConnect: true }, (s) => sockets.push(s));
   const port = await listening(server);
   return {
     port,

@@ -118,3 +118,88 @@ export async function rawPeer(port: number): Promise<RawPeer> {
     });
   return { socket, received, send: (m) => socket.write(`${JSON.stringify(m)}\n`), next, closed };
 }
+
+/** A connection kept open across several exchanges (an open tunnel under test). */
+export interface OpenConnection {
+  readonly socket: Socket;
+  /** Resolves when the connection closed (from either side). */
+  readonly closed: Promise<void>;
+}
+
+/** Opens a TCP connection to 127.0.0.1:`port` and waits for the connect (bounded). */
+async function openConnection(port: number): Promise<{ socket: Socket; closed: Promise<void>; received: () => Buffer; waitFor: (what: string, done: (b: Buffer) => boolean) => Promise<Buffer>; reset: () => void }> {
+  const socket = netConnect({ port, host: '127.0.0.1', noDelay: true });
+  socket.on('error', () => undefined);
+  let buf = Buffer.alloc(0);
+  const waiters: (() => void)[] = [];
+  socket.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    for (const w of waiters.splice(0)) w();
+  });
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  void closed.then(() => {
+    for (const w of waiters.splice(0)) w();
+  });
+  await bounded<void>(`connect to ${port}`, socket, (settle, fail) => {
+    socket.once('connect', () => settle());
+    socket.once('error', fail);
+  });
+  const waitFor = (what: string, done: (b: Buffer) => boolean) =>
+    bounded<Buffer>(what, socket, (settle, fail) => {
+      const look = () => {
+        if (done(buf)) settle(buf);
+        else if (socket.destroyed) fail(new Error(`${what}: the connection closed; got ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`));
+        else waiters.push(look);
+      };
+      look();
+    });
+  return { socket, closed, received: () => buf, waitFor, reset: () => void (buf = Buffer.alloc(0)) };
+}
+
+/** An open connection to a TCP echo route: each round trip writes bytes and waits for the same bytes back. */
+export interface EchoConnection extends OpenConnection {
+  /** Writes `payload` and resolves when exactly it came back (bounded, 5 s). */
+  roundTrip(payload: Buffer): Promise<void>;
+}
+
+/** Opens an echo connection through the `--tcp` route on `port`. */
+export async function openEcho(port: number): Promise<EchoConnection> {
+  const c = await openConnection(port);
+  return {
+    socket: c.socket,
+    closed: c.closed,
+    async roundTrip(payload) {
+      c.reset();
+      c.socket.write(payload);
+      const back = await c.waitFor(`echo of ${payload.length} bytes on ${port}`, (b) => b.length >= payload.length);
+      if (!back.equals(payload)) throw new Error(`echo on ${port}: other bytes came back`);
+    },
+  };
+}
+
+/** An open keep-alive HTTP connection: each request goes through the same tunnel. */
+export interface KeepAliveHttp extends OpenConnection {
+  /** `GET path` with `Host: host`; the status and body of a Content-Length answer (bounded, 5 s). */
+  get(path: string): Promise<{ status: number; body: string }>;
+}
+
+/** Opens a keep-alive HTTP connection to `port` for `host`. */
+export async function openKeepAlive(port: number, host: string): Promise<KeepAliveHttp> {
+  const c = await openConnection(port);
+  return {
+    socket: c.socket,
+    closed: c.closed,
+    async get(path) {
+      c.reset();
+      c.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      const complete = (b: Buffer) => {
+        const text = b.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1];
+        return end !== -1 && length !== undefined && text.length >= end + 4 + Number(length);
+      };
+      const raw = (await c.waitFor(`GET http://${host}${path} (keep-alive)`, complete)).toString('latin1');
+      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0), body: raw.slice(raw.indexOf('\r\n\r\n') + 4) };
+    },
+  };
+}
