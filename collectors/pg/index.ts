@@ -1,4 +1,5 @@
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { self } from '../../semconv/generated/self.ts';
 import { trc } from '../../semconv/generated/trc.ts';
 import { stopOnce } from '../safe.ts';
 import type { Collector, CollectorLogger } from '../types.ts';
@@ -27,7 +28,7 @@ export interface PgPoolOptions {
   readonly classify?: QueryClassifier;
   /** Catalog gauges of the event store, read through the same pool (off unless configured). */
   readonly catalog?: CatalogOptions;
-  /** Told of each failed catalog read (default: the pipeline's logger, warn). */
+  /** Told of each failed catalog read, besides `otel_contracts_catalog_reads_failed_total{reason}` (default: a warn line on the pipeline's logger). */
   readonly onCatalogFailure?: (why: CatalogFailure, err: Error) => void;
   readonly logger?: CollectorLogger;
 }
@@ -42,6 +43,7 @@ export interface PgPoolCollector extends Collector {
  * event-store catalog gauges of sections B and C, recorded into `pipeline` (built with the `trc` contract):
  * - `trc_db_connections_in_use` (clients checked out: `totalCount - idleCount`) and `trc_db_connections_max`
  *   (the pool's `max`, pg's default 10), exact at every collection;
+ * - `otel_contracts_catalog_reads_failed_total{reason}` (self-metric): catalog reads that timed out or failed;
  * - `trc_db_query_duration_seconds{query_class}`: every query of every client the pool creates from now on,
  *   timed from the call to its result (failed queries too), its class from `classify`, bounded to the
  *   registry's budget (see {@link boundedClassifier});
@@ -62,8 +64,13 @@ export function instrumentPgPool(pool: PgPoolLike, pipeline: Pipeline, opts: PgP
   pool.on('connect', onClient);
   // The class every query falls back to exists from the start, with zero counts.
   m.trc_db_query_duration_seconds.begin({ query_class: OTHER_QUERY_CLASS });
-  const onFailure =
-    opts.onCatalogFailure ?? ((why: CatalogFailure, err: Error) => logger.warn({ collector: 'pg', why, err: err.message }, 'catalog read failed: the catalog gauges keep their last values'));
+  const failed = pipeline.recorders(self).otel_contracts_catalog_reads_failed_total;
+  for (const reason of ['timeout', 'error'] as const) failed.add(0, { reason });
+  const onFailure = (why: CatalogFailure, err: Error) => {
+    failed.add(1, { reason: why });
+    if (opts.onCatalogFailure) opts.onCatalogFailure(why, err);
+    else logger.warn({ collector: 'pg', why, err: err.message }, 'catalog read failed: the catalog gauges keep their last values');
+  };
   const catalog = opts.catalog ? catalogReader(pool, opts.catalog, onFailure) : undefined;
   let inUse = 0;
   const flush = () => {

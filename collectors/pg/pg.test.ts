@@ -129,7 +129,10 @@ describe('instrumentPgPool', () => {
     expect(value(during, 'trc_projection_last_applied_event_id', { projection: 'apps' })).toBe(7);
     await collector.idle();
     expect(failures).toEqual(['timeout']);
-    expect(value(await scrape(pipeline), 'trc_projection_last_applied_event_id', { projection: 'apps' })).toBe(7);
+    const after = await scrape(pipeline);
+    expect(value(after, 'trc_projection_last_applied_event_id', { projection: 'apps' })).toBe(7);
+    expect(value(after, 'otel_contracts_catalog_reads_failed_total', { reason: 'timeout' })).toBe(1);
+    expect(value(after, 'otel_contracts_catalog_reads_failed_total', { reason: 'error' })).toBe(0);
   });
 
   it('survives a database restart under load: queries fail while it is down, the pool recovers', async () => {

@@ -106,12 +106,11 @@ export const self = {
           "brief": "Why the message was ignored.",
           "required": true,
           "values": [
-            "malformed",
-            "unparseable"
+            "malformed"
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 1
     },
     {
       "name": "otel_contracts_tracer_restarts_total",
@@ -161,6 +160,26 @@ export const self = {
           "values": [
             "refused",
             "allowed"
+          ]
+        }
+      ],
+      "maxSeries": 2
+    },
+    {
+      "name": "otel_contracts_catalog_reads_failed_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Background catalog reads of the pg collector (events table, projection checkpoints) that gave nothing, by reason; the catalog gauges keep their last values.",
+      "section": "collectors",
+      "labels": [
+        {
+          "name": "reason",
+          "brief": "Why the read gave nothing.",
+          "required": true,
+          "values": [
+            "timeout",
+            "error"
           ]
         }
       ],
