@@ -64,6 +64,7 @@ PKG_CMDS=(
   "ping:iputils-ping"
   "openssl:openssl"
   "haproxy:haproxy"
+  "wg:wireguard-tools" "wireguard-go:wireguard-go"
 )
 
 provision_packages() {

@@ -184,6 +184,16 @@ export const self = {
         }
       ],
       "maxSeries": 2
+    },
+    {
+      "name": "otel_contracts_wg_dump_lines_skipped_total",
+      "instrument": "counter",
+      "type": "counter",
+      "unit": "1",
+      "help": "Lines of `wg show <if> dump` the trc agent skipped as malformed (wrong field count, bad key or non-numeric handshake).",
+      "section": "trc agent",
+      "labels": [],
+      "maxSeries": 1
     }
   ],
   "instanceLabels": [],
