@@ -65,6 +65,7 @@ PKG_CMDS=(
   "openssl:openssl"
   "haproxy:haproxy"
   "wg:wireguard-tools" "wireguard-go:wireguard-go"
+  "pg_ctlcluster:postgresql"   # the server binaries live in /usr/lib/postgresql/N/bin, off PATH
 )
 
 provision_packages() {
