@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * otel-contracts command line: `sample`, `check`, `stack`, and the components `egress-sidecar`, `ops-proxy`,
- * `podtrace` and `masque-vpn`.
+ * `podtrace`, `masque-vpn` and `trc-edge`.
  * Exit codes: 0 ok; 1 violations or failure; 2 bad input or unreadable target.
  */
 import { Command, Option } from 'commander';
@@ -9,10 +9,13 @@ import { selectContracts } from '../semconv/index.ts';
 import { runSample } from '../components/sample/sample.ts';
 import { runStackCommand } from '../otel-config/stack.ts';
 import { runCheckCommand } from '../components/check/command.ts';
+import { TRC_COMPONENT_NAMES } from '../components/check/tables/trc-components.ts';
 import { runEgressSidecar } from '../components/egress-sidecar/main.ts';
 import { runPodtraceCommand } from '../components/podtrace/main.ts';
 import { runOpsProxy } from '../components/ops-proxy/main.ts';
 import { runMasqueVpnCli } from '../components/masque-vpn/main.ts';
+import { runTrcEdge } from '../components/trc-edge/main.ts';
+import { runTrcAgent } from '../components/trc-agent/main.ts';
 
 const CONTRACT_CHOICES = ['egress', 'ops-proxy', 'trc', 'podtrace', 'masque-vpn', 'all'];
 
@@ -27,7 +30,7 @@ program
   .option('--listen <host:port>', 'scrape address (default 127.0.0.1:9464, or OTEL_EXPORTER_PROMETHEUS_HOST/PORT)')
   .option('--allow-non-loopback', 'allow a non-loopback --listen address')
   .action(async (opts: { contract: string; listen?: string; allowNonLoopback?: boolean }) => {
-    await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback) });
+    await runSample({ contracts: selectContracts(opts.contract), ...(opts.listen ? { listen: opts.listen } : {}), allowNonLoopback: Boolean(opts.allowNonLoopback), exitHandlers: true });
   });
 
 program
@@ -61,15 +64,37 @@ program
   });
 
 program
+  .command('trc-agent')
+  .description('trc node-agent host exporter: [--mount PATH ...] [--volume-pool PATH] [--cache oci|rootdisks|tmp=DIR ...] [--wg-interface NAME ...] [--disk-pressure-free-pct N], /metrics on 127.0.0.1:18097')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts: unknown, cmd: Command) => {
+    await runTrcAgent(cmd.args, process.env, { exitHandlers: true });
+  });
+
+program
+  .command('trc-edge')
+  .description('the trc edge ingress: TLS by SNI (passthrough), HTTP by Host, TCP to listeners_default, PROXY v2, live route reloads (SIGHUP, file changes) and health checks (--routes FILE [--listen [tls=|http=|tcp=]HOST:PORT ...]), /metrics on 127.0.0.1:18100')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts: unknown, cmd: Command) => {
+    await runTrcEdge(cmd.args, process.env, { exitHandlers: true });
+  });
+
+program
   .command('check')
   .argument('[target]', 'a /metrics URL, an exposition file, or - for stdin')
   .description('lint a /metrics URL, an exposition file (- for stdin) or OTLP pushes against the contracts; exit 0 clean, 1 violations, 2 unreadable')
   .addOption(new Option('--contract <id>', 'contract to check against').choices(CONTRACT_CHOICES).default('all'))
+  .addOption(new Option('--component <name>', 'with --contract trc: the trc component audited; only its families are required').choices(TRC_COMPONENT_NAMES))
+  .option('--allow-unobserved', 'let required families that were not observed pass (listed as allowed): drift only, for a short or quiet run')
   .option('--json', 'print the result as one JSON document')
   .option('--otlp-listen <host:port>', 'receive OTLP/HTTP pushes here (loopback) instead of reading a target')
   .option('--duration <s>', 'seconds to receive OTLP pushes (default 10)')
   .option('--timeout <s>', 'seconds allowed to fetch a URL target (default 10)')
-  .action(async (target: string | undefined, opts: { contract: string; json?: boolean; otlpListen?: string; duration?: string; timeout?: string }) => {
+  .action(async (target: string | undefined, opts: { contract: string; component?: string; allowUnobserved?: boolean; json?: boolean; otlpListen?: string; duration?: string; timeout?: string }) => {
     process.exitCode = await runCheckCommand(target, opts);
   });
 

@@ -1,100 +1,65 @@
 import type { ContractSpec } from '../../semconv/types.ts';
-import { ContractIndex, type ObservationSink, type ObservedType } from './model.ts';
+import { ContractIndex, type CheckSink } from './model.ts';
 import { ObservationStore, type ObservationLimits } from './observations.ts';
-import { createRules } from './rules/index.ts';
-import { ViolationCollector, type Violation } from './violations.ts';
+import { OtlpNameResolver } from './otlp/resolve-name.ts';
+import { planRequirements, TieWatcher } from './requirements.ts';
+import { buildResult, type CheckResult } from './result.ts';
+import { createRules, findRenames } from './rules/index.ts';
+import { trcComponent } from './tables/trc-components.ts';
+import { ViolationCollector } from './violations.ts';
 
-/** Per-contract summary of a check. */
-export interface ContractSummary {
-  readonly id: string;
-  readonly documented: number;
-  /** Documented families the target exposes (with or without samples). */
-  readonly present: number;
-  /** Families under the prefix that the contract does not document. */
-  readonly undocumented: number;
-}
+export type { CheckResult, ContractSummary, FamilySummary, OtlpNamingSummary } from './result.ts';
 
-/** One observed family, for `--json`. */
-export interface FamilySummary {
-  readonly name: string;
-  readonly type: ObservedType;
-  readonly series: number;
-  readonly seriesExact: boolean;
-  /** Contract the family belongs to, if any of the checked ones. */
-  readonly contract?: string;
-  readonly documented: boolean;
-}
-
-/** Outcome of a check. */
-export interface CheckResult {
-  /** True when there is no violation. */
-  readonly ok: boolean;
-  readonly contracts: readonly ContractSummary[];
-  readonly violations: readonly Violation[];
-  /** Violations not kept because of the report's bound (0 normally). */
-  readonly droppedViolations: number;
-  readonly families: readonly FamilySummary[];
-  /** Families outside every checked contract (another component's, process_*, otel_contracts_*). */
-  readonly otherFamilies: number;
-  readonly series: number;
+/** Options of {@link createCheck}. */
+export interface CheckRunOptions extends ObservationLimits {
+  /** Let `family_not_observed` findings pass (they are listed under `allowed`): a short or quiet run sees drift only. */
+  readonly allowUnobserved?: boolean;
+  /** A trc component (`control-plane`, `projections`, `scheduler`, `agent`, `edge`): only its families are required. */
+  readonly component?: string;
 }
 
 /** A check in progress: feed `sink`, then call `finish`. */
 export interface CheckRun {
-  readonly sink: ObservationSink;
+  readonly sink: CheckSink;
   /** The checked contracts' name and prefix index. */
   readonly index: ContractIndex;
+  /** Names OTLP metrics after the contracts (for the OTLP receiver). */
+  readonly resolver: OtlpNameResolver;
   finish(): CheckResult;
 }
 
 /**
- * Starts a check of the given contracts: observations fed to `sink` (by the exposition parser or the
- * OTLP converter) go through the series rules as they stream; `finish()` runs the family rules
- * (missing, TYPE, undocumented, cardinality) and returns the result.
+ * Starts a check of the given contracts: observations fed to `sink` (by the exposition reader or the
+ * OTLP converter) go through the series and sample rules as they stream; `finish()` plans which
+ * families are required, matches absent families with likely renames, runs the family rules (presence,
+ * TYPE, undocumented, translation, units, buckets, consistency, cardinality) and returns the result.
+ * @throws Error for an unknown component, or a component with contracts other than trc alone.
  */
-export function createCheck(contracts: readonly ContractSpec[], limits?: ObservationLimits): CheckRun {
+export function createCheck(contracts: readonly ContractSpec[], opts: CheckRunOptions = {}): CheckRun {
+  if (opts.component !== undefined && (contracts.length !== 1 || contracts[0]?.id !== 'trc')) {
+    throw new Error(`--component ${opts.component} audits one trc component: use it with --contract trc`);
+  }
+  const component = opts.component !== undefined ? trcComponent(opts.component) : undefined;
   const index = new ContractIndex(contracts);
   const rules = createRules();
+  const watcher = new TieWatcher(contracts);
   const violations = new ViolationCollector();
-  const store = new ObservationStore(index, rules, violations, limits);
+  const store = new ObservationStore(index, [watcher, ...rules], violations, opts);
   return {
     sink: store,
     index,
+    resolver: new OtlpNameResolver(index),
     finish(): CheckResult {
       const families = store.families;
-      for (const r of rules) r.onFinish?.({ contracts, index, families }, violations);
-      const summaries: FamilySummary[] = [];
-      let other = 0;
-      const perContract = new Map(contracts.map((c) => [c.id, { present: 0, undocumented: 0 }]));
-      for (const f of families.values()) {
-        const owner = index.ownerOf(f.name);
-        if (!owner) other++;
-        else {
-          const s = perContract.get(owner.contract.id);
-          if (s) {
-            if (owner.spec) s.present++;
-            else s.undocumented++;
-          }
-        }
-        summaries.push({
-          name: f.name,
-          type: f.type,
-          series: f.seriesCount,
-          seriesExact: f.seriesExact,
-          ...(owner ? { contract: owner.contract.id } : {}),
-          documented: Boolean(owner?.spec),
-        });
-      }
-      const list = violations.list();
-      return {
-        ok: list.length === 0 && violations.droppedCount === 0,
-        contracts: contracts.map((c) => ({ id: c.id, documented: c.families.length, ...(perContract.get(c.id) ?? { present: 0, undocumented: 0 }) })),
-        violations: list,
-        droppedViolations: violations.droppedCount,
-        families: summaries,
-        otherFamilies: other,
-        series: store.seriesTotal,
-      };
+      const plan = planRequirements(contracts, families, watcher, component);
+      const renames = findRenames(index, families);
+      for (const r of rules) r.onFinish?.({ contracts, index, families, plan, renames }, violations);
+      const all = violations.list();
+      const allowed = opts.allowUnobserved ? all.filter((v) => v.rule === 'family_not_observed') : [];
+      return buildResult(
+        { contracts, index, families, plan, renames, series: store.seriesTotal },
+        { violations: opts.allowUnobserved ? all.filter((v) => v.rule !== 'family_not_observed') : all, allowed, dropped: violations.droppedCount },
+      );
     },
   };
 }

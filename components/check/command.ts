@@ -1,15 +1,15 @@
 /**
- * `otel-contracts check [target] --contract <id> [--json] [--otlp-listen HOST:PORT --duration S] [--timeout S]`:
- * lints a Prometheus text exposition (URL, file or `-`) or the OTLP pushes it receives against the
- * contracts (trc seed 002, "Compliance tests" and "Label conventions and cardinality rules", for every
- * component). Exit 0 clean, 1 violations, 2 unreadable or unparseable target (with reason and line).
+ * `otel-contracts check [target] --contract <id> [--component <trc component>] [--allow-unobserved] [--json]
+ * [--otlp-listen HOST:PORT --duration S] [--timeout S]`: audits a Prometheus text exposition (URL, file or
+ * `-`) or the OTLP pushes it receives against the documented contracts, each finding citing its own
+ * contract's document. Exit 0 clean, 1 violations, 2 unreadable or unparseable target (with reason and line).
  */
 import { createLogger, type Logger } from '../../instrumentation/logger.ts';
 import { selectContracts } from '../../semconv/index.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
-import { createCheck, type CheckResult } from './check.ts';
+import { createCheck, type CheckResult, type CheckRun } from './check.ts';
 import { TargetError } from '../../instrumentation/exposition/target-error.ts';
-import { readExposition } from '../../instrumentation/exposition/read.ts';
+import { readCheckedExposition } from './read-exposition.ts';
 import { formatJson, formatJsonError, formatTable, type SourceStats } from './format.ts';
 import { receiveOtlp } from './otlp/observe.ts';
 import { openTarget } from './sources.ts';
@@ -18,6 +18,10 @@ import { openTarget } from './sources.ts';
 export interface CheckCommandOptions {
   /** `egress`, `ops-proxy`, `trc`, `podtrace`, `masque-vpn` or `all`. */
   readonly contract: string;
+  /** With `--contract trc`: `control-plane`, `projections`, `scheduler`, `agent` or `edge`; only its families are required. */
+  readonly component?: string;
+  /** Let required families that were not observed pass (listed as allowed): drift only, for a short or quiet run. */
+  readonly allowUnobserved?: boolean;
   readonly json?: boolean;
   /** `HOST:PORT`: receive OTLP/HTTP pushes there instead of reading a target. */
   readonly otlpListen?: string;
@@ -73,11 +77,12 @@ export async function runCheckCommand(target: string | undefined, opts: CheckCom
     return 2;
   };
 
-  let contracts: ContractSpec[];
+  let check: CheckRun;
   let timeoutS: number;
   let durationS: number;
   try {
-    contracts = selectContracts(opts.contract);
+    const contracts: ContractSpec[] = selectContracts(opts.contract);
+    check = createCheck(contracts, { ...(opts.component !== undefined ? { component: opts.component } : {}), allowUnobserved: opts.allowUnobserved ?? false });
     timeoutS = positiveSeconds('--timeout', opts.timeout, DEFAULT_TIMEOUT_S);
     durationS = positiveSeconds('--duration', opts.duration, DEFAULT_DURATION_S);
     if (target !== undefined && opts.otlpListen) throw new UsageError('give either a target (URL, file or -) or --otlp-listen, not both');
@@ -88,17 +93,16 @@ export async function runCheckCommand(target: string | undefined, opts: CheckCom
     return fail((err as Error).message);
   }
 
-  const check = createCheck(contracts);
   let source: SourceStats;
   try {
     if (opts.otlpListen) {
       const allow = opts.allowNonLoopback ?? /^(true|1)$/i.test(process.env.OTEL_CONTRACTS_ALLOW_NON_LOOPBACK ?? '');
-      const stats = await receiveOtlp({ listen: opts.otlpListen, durationMs: durationS * 1000, allowNonLoopback: allow, logger }, check.sink);
+      const stats = await receiveOtlp({ listen: opts.otlpListen, durationMs: durationS * 1000, allowNonLoopback: allow, logger, resolver: check.resolver }, check.sink);
       source = { kind: 'otlp', name: label, pushes: stats.pushes, metrics: stats.metrics, dataPoints: stats.dataPoints };
     } else {
       const opened = await openTarget(target as string, { timeoutMs: timeoutS * 1000, stdin: () => io.stdin ?? process.stdin });
       logger.debug({ target: opened.name, kind: opened.kind }, 'reading exposition');
-      const stats = await readExposition(opened.chunks, check.sink, {
+      const stats = await readCheckedExposition(opened.chunks, check.sink, {
         isHistogramName: (n) => check.index.isDocumentedHistogram(n),
         describeReadError: (e) => opened.describeReadError(e),
         ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),

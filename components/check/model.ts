@@ -1,14 +1,24 @@
 /**
  * The family/series model both inputs of `otel-contracts check` are reduced to: a Prometheus text
- * exposition (families from `# HELP` / `# TYPE`, series from sample lines, a histogram's `_bucket`,
- * `_sum` and `_count` lines folded into one series without `le`) and OTLP pushes (one family per
- * metric, one series per data point). Only counts and hashes are kept, never the text.
+ * exposition (families from `# HELP` / `# TYPE` / `# UNIT`, series from sample lines, a histogram's
+ * `_bucket`, `_sum` and `_count` lines folded into one series without `le`) and OTLP pushes (one family
+ * per metric under its translated name, one series per data point). Only counts and hashes are kept,
+ * never the text.
  */
 import { escapeLabelValue } from '../../instrumentation/scrape/serializer.ts';
 import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
-import type { LabelPair, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
+import type { LabelPair, ObservationSink, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
+import type { ResolvedOtlpName } from './otlp/resolve-name.ts';
 
 export type { LabelPair, ObservationSink, ObservedSample, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
+
+/** A unit a family was sent with (OTLP `unit`) or declared with (a `# UNIT` line). */
+export interface UnitObservation {
+  /** As written: UCUM for OTLP (`s`, `{query}`, empty), a Prometheus word for `# UNIT` (`seconds`). */
+  readonly unit: string;
+  readonly source: 'otlp' | 'unit-line';
+  readonly origin: Origin;
+}
 
 /** Statistics of one observed family. */
 export interface ObservedFamily {
@@ -22,6 +32,10 @@ export interface ObservedFamily {
   seriesCount: number;
   /** False once the store's series budget ran out and new series could no longer be told from old ones. */
   seriesExact: boolean;
+  /** Distinct units seen, by unit string (a few at most). */
+  readonly units: ReadonlyMap<string, UnitObservation>;
+  /** OTLP only: each name sent for this family and how it was translated (a few at most). */
+  readonly otlpNames: ReadonlyMap<string, ResolvedOtlpName>;
 }
 
 /** The contract a family name belongs to (by documented name, else by prefix) and its documented spec, if any. */
@@ -30,13 +44,19 @@ export interface FamilyOwner {
   readonly spec: FamilySpec | undefined;
 }
 
+/** What the check's readers feed: the exposition sink plus family metadata (units, OTLP names). */
+export interface CheckSink extends ObservationSink {
+  /** Adds a unit or an OTLP name of a declared family. */
+  describe(family: string, meta: { readonly unit?: UnitObservation; readonly otlp?: ResolvedOtlpName }): void;
+}
+
 /**
  * Resolves family names to the checked contracts: a documented name maps to its spec; a name under a
  * contract's prefix maps to that contract without a spec (undocumented); anything else is nobody's.
  */
 export class ContractIndex {
   readonly contracts: readonly ContractSpec[];
-  private readonly byName = new Map<string, FamilyOwner>();
+  private readonly byName = new Map<string, FamilyOwner & { readonly spec: FamilySpec }>();
 
   constructor(contracts: readonly ContractSpec[]) {
     this.contracts = contracts;
@@ -49,6 +69,11 @@ export class ContractIndex {
     if (documented) return documented;
     for (const contract of this.contracts) if (name.startsWith(contract.prefix)) return { contract, spec: undefined };
     return undefined;
+  }
+
+  /** Every documented family of the checked contracts, with its contract. */
+  documentedFamilies(): IterableIterator<FamilyOwner & { readonly spec: FamilySpec }> {
+    return this.byName.values();
   }
 
   /** True when `name` is a documented histogram family (to fold untyped `_bucket` samples into it). */

@@ -1,7 +1,8 @@
 import { TargetError } from '../../instrumentation/exposition/target-error.ts';
 import { hash53 } from './hash.ts';
-import type { ContractIndex, FamilyOwner, LabelPair, ObservationSink, ObservedFamily, ObservedType, Origin } from './model.ts';
-import type { Rule } from './rules/rule.ts';
+import type { CheckSink, ContractIndex, FamilyOwner, LabelPair, ObservedFamily, ObservedSample, ObservedType, Origin, UnitObservation } from './model.ts';
+import type { ResolvedOtlpName } from './otlp/resolve-name.ts';
+import type { Listener } from './rules/rule.ts';
 import type { ViolationSink } from './violations.ts';
 
 /** Bounds of an {@link ObservationStore}. */
@@ -12,30 +13,36 @@ export interface ObservationLimits {
   readonly maxTrackedSeries?: number;
 }
 
+/** Units and OTLP names kept per family: a family sent under more is already a finding. */
+const MAX_META_PER_FAMILY = 8;
+
 interface FamilyState extends ObservedFamily {
   /** Hashes of the series seen, or null once the budget ran out for this family. */
   keys: Set<number> | null;
   /** The checked contract the family belongs to, resolved once when it is declared. */
   readonly owner: FamilyOwner | undefined;
+  readonly units: Map<string, UnitObservation>;
+  readonly otlpNames: Map<string, ResolvedOtlpName>;
 }
 
 /**
- * Holds what the check needs of a target and nothing more: per family its TYPE, HELP, first origin and
- * distinct-series count (as 53-bit hashes), and runs the series rules once per distinct series as
- * observations stream in. Memory is bounded by {@link ObservationLimits}.
+ * Holds what the check needs of a target and nothing more: per family its TYPE, HELP, units, OTLP
+ * names, first origin and distinct-series count (as 53-bit hashes); runs the listeners (rules, the
+ * requirement plan's tie watcher) once per distinct series and on every sample as observations stream
+ * in. Memory is bounded by {@link ObservationLimits}.
  */
-export class ObservationStore implements ObservationSink {
+export class ObservationStore implements CheckSink {
   private readonly states = new Map<string, FamilyState>();
   private readonly maxFamilies: number;
   private readonly maxTracked: number;
   private tracked = 0;
   private readonly index: ContractIndex;
-  private readonly rules: readonly Rule[];
+  private readonly listeners: readonly Listener[];
   private readonly out: ViolationSink;
 
-  constructor(index: ContractIndex, rules: readonly Rule[], out: ViolationSink, limits: ObservationLimits = {}) {
+  constructor(index: ContractIndex, listeners: readonly Listener[], out: ViolationSink, limits: ObservationLimits = {}) {
     this.index = index;
-    this.rules = rules;
+    this.listeners = listeners;
     this.out = out;
     this.maxFamilies = limits.maxFamilies ?? 20_000;
     this.maxTracked = limits.maxTrackedSeries ?? 200_000;
@@ -60,7 +67,18 @@ export class ObservationStore implements ObservationSink {
       if (this.states.size >= this.maxFamilies) {
         throw new TargetError(`more than ${this.maxFamilies} metric families: not a plausible single target`, origin.line);
       }
-      f = { name, type: meta.type ?? 'untyped', help: meta.help, origin: { ...origin }, seriesCount: 0, seriesExact: true, keys: new Set(), owner: this.index.ownerOf(name) };
+      f = {
+        name,
+        type: meta.type ?? 'untyped',
+        help: meta.help,
+        origin: { ...origin },
+        seriesCount: 0,
+        seriesExact: true,
+        keys: new Set(),
+        owner: this.index.ownerOf(name),
+        units: new Map(),
+        otlpNames: new Map(),
+      };
       this.states.set(name, f);
       return;
     }
@@ -68,9 +86,17 @@ export class ObservationStore implements ObservationSink {
     if (meta.help !== undefined) f.help = meta.help;
   }
 
+  /** Adds a unit or an OTLP name of a declared family (a few distinct ones at most are kept). */
+  describe(family: string, meta: { readonly unit?: UnitObservation; readonly otlp?: ResolvedOtlpName }): void {
+    const f = this.states.get(family);
+    if (!f) return;
+    if (meta.unit && !f.units.has(meta.unit.unit) && f.units.size < MAX_META_PER_FAMILY) f.units.set(meta.unit.unit, meta.unit);
+    if (meta.otlp && !f.otlpNames.has(meta.otlp.sentName) && f.otlpNames.size < MAX_META_PER_FAMILY) f.otlpNames.set(meta.otlp.sentName, meta.otlp);
+  }
+
   /**
-   * Counts a series of `family` once (by hash) and runs the series rules on its first appearance; after
-   * the series budget is spent, rules run on every observation (the collector dedupes what they report).
+   * Counts a series of `family` once (by hash) and runs the listeners on its first appearance; after
+   * the series budget is spent, they run on every observation (the collector dedupes what they report).
    * @throws Error when `family` was never declared (a parser bug, not bad input).
    */
   series(family: string, labels: readonly LabelPair[], origin: Origin): void {
@@ -92,8 +118,16 @@ export class ObservationStore implements ObservationSink {
       }
     }
     if (!fresh || !f.owner) return;
-    const ctx = { family: f, owner: f.owner, labels, origin };
-    for (const r of this.rules) r.onSeries?.(ctx, this.out);
+    const ctx = { family: f, owner: f.owner, labels, origin, verdict: { wrong: false } };
+    for (const l of this.listeners) l.onSeries?.(ctx, this.out);
+  }
+
+  /** Hands one sample (an exposition line with `le` kept, or an OTLP value or bucket) of a checked family to the listeners. */
+  sample(sample: ObservedSample, origin: Origin): void {
+    const f = this.states.get(sample.family);
+    if (!f?.owner) return;
+    const ctx = { family: f, owner: f.owner, sample, origin };
+    for (const l of this.listeners) l.onSample?.(ctx, this.out);
   }
 }
 

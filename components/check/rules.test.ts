@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress, opsProxy, trc } from '../../semconv/index.ts';
-import type { ContractSpec } from '../../semconv/types.ts';
+import type { ContractSpec, LabelSpec } from '../../semconv/types.ts';
 import { createCheck } from './check.ts';
 import { rawPathReason } from './rules/index.ts';
 import { check, firstSeries, writeExposition, type CheckOutcome } from './test/written.ts';
@@ -41,10 +41,17 @@ describe('a clean written exposition', () => {
   });
 });
 
-describe('one written exposition per rule, each breaking it once', () => {
-  it('family_missing: a required family is not exposed', async () => {
+describe('one written exposition per family and label-key rule, each breaking it once', () => {
+  // Was `family_missing`: an exposition cannot tell a family never implemented from one a client leaves
+  // out until its first event, so absence is reported as not observed (still a violation, issue 28).
+  it('family_not_observed: a required family is not exposed', async () => {
     const out = await checkFile(writeExposition(trc, (f) => f.delete('trc_scheduler_unschedulable_total')));
-    expect(onlyViolation(out, 'family_missing')).toMatchObject({ contract: 'trc', family: 'trc_scheduler_unschedulable_total' });
+    expect(onlyViolation(out, 'family_not_observed')).toMatchObject({
+      contract: 'trc',
+      family: 'trc_scheduler_unschedulable_total',
+      message: expect.stringContaining('labelled: a client may leave it out until its first event'),
+      cite: { document: '002_319d91f4cc02c0ce.txt', sections: ['D) Scheduler / Placement and actions', 'Compliance tests 1'] },
+    });
   });
 
   it('family_type: a documented gauge exposed as a counter', async () => {
@@ -81,15 +88,28 @@ describe('one written exposition per rule, each breaking it once', () => {
     expect(onlyViolation(out, 'label_undocumented')).toMatchObject({ family: 'trc_event_append_total', label: 'region', value: 'eu-west' });
   });
 
+  // One node_id value throughout (was node-7 and edge-2 beside the written test-instance): a target is one
+  // instance, and node_id now has a budget of one value per target (issue 28: a budget for every open-ended label).
   it('node_id (seed 002 allowed bounded label, from TRC_NODE_ID) passes on agent and edge families and is flagged elsewhere', async () => {
     const out = await checkFile(
       writeExposition(trc, (f) => {
-        f.get('trc_agent_instance_failures_total')!.series = [{ node_id: 'node-7', reason: 'oom_killed' }];
-        f.get('trc_edge_config_apply_total')!.series = [{ node_id: 'edge-2', result: 'error' }];
+        f.get('trc_agent_instance_failures_total')!.series = [{ node_id: 'test-instance', reason: 'oom_killed' }];
+        f.get('trc_edge_config_apply_total')!.series = [{ node_id: 'test-instance', result: 'error' }];
         f.get('trc_http_requests_total')!.series.push({ ...firstSeries(f, 'trc_http_requests_total'), node_id: 'node-7' });
       }),
     );
     expect(onlyViolation(out, 'label_undocumented')).toMatchObject({ family: 'trc_http_requests_total', label: 'node_id', value: 'node-7' });
+  });
+
+  it('cardinality: an instance label with more values than one target has (node_id on two nodes)', async () => {
+    const out = await checkFile(writeExposition(trc, (f) => f.get('trc_agent_heartbeat_total')!.series.push({ node_id: 'node-7', result: 'success' })));
+    expect(onlyViolation(out, 'cardinality')).toMatchObject({
+      label: 'node_id',
+      value: '2 values',
+      families: ['trc_agent_heartbeat_total'],
+      message: expect.stringContaining('its budget is 1 per checked target'),
+      cite: { document: '002_319d91f4cc02c0ce.txt', sections: ['Label conventions and cardinality rules / Allowed bounded labels (v1)'] },
+    });
   });
 
   it('the alert spec\'s result values pass: failed for backups, error for edge config apply; the old failure is outside the enum', async () => {
@@ -103,7 +123,9 @@ describe('one written exposition per rule, each breaking it once', () => {
     const out = await checkFile(writeExposition(trc, (f) => f.get('trc_agent_backups_total')!.series.push({ result: 'failure' })));
     expect(onlyViolation(out, 'label_value_enum')).toMatchObject({ family: 'trc_agent_backups_total', label: 'result', value: 'failure' });
   });
+});
 
+describe('one written exposition per value and budget rule, each breaking it once', () => {
   it('label_forbidden: a forbidden label name (raw hostname)', async () => {
     const out = await checkFile(writeExposition(trc, (f) => f.get('trc_agent_heartbeat_total')!.series.push({ result: 'failure', hostname: 'node-17.internal.example.com' })));
     expect(onlyViolation(out, 'label_forbidden')).toMatchObject({
@@ -153,17 +175,27 @@ describe('one written exposition per rule, each breaking it once', () => {
     expect(table.stdout).toContain('"/v1/orgs/4242/apps"');
   });
 
-  it('cardinality: more mounts than the family budget and the label limit', async () => {
+  // Was two findings (17 series, and 17+ mounts): one drift, the mounts; the family's series budget is
+  // reported only when no single label explains the excess.
+  it('cardinality: more mounts than the label limit is one finding, not again against the family budget', async () => {
     const out = await checkFile(
       writeExposition(trc, (f) => {
         f.get('trc_agent_disk_free_bytes')!.series = Array.from({ length: 17 }, (_, i) => ({ mount: `/mnt/disk${String.fromCharCode(97 + i)}` }));
       }),
     );
     expect(out.code).toBe(1);
-    expect(out.json.violations.map((v) => [v.rule, v.family, v.label ?? '-', v.value])).toEqual([
-      ['cardinality', 'trc_agent_disk_free_bytes', '-', '17 series'],
-      ['cardinality', 'trc_agent_disk_free_bytes', 'mount', '17+ values'],
-    ]);
+    expect(out.json.violations.map((v) => [v.rule, v.family, v.label ?? '-', v.value])).toEqual([['cardinality', 'trc_agent_disk_free_bytes', 'mount', '17+ values']]);
+  });
+
+  it('cardinality: a wrong reason is counted once, as reason_enum, not again against the series budget', async () => {
+    const out = await checkFile(
+      writeExposition(trc, (f) => {
+        const fam = f.get('trc_agent_instance_failures_total')!;
+        const reasons: readonly string[] = (trc.families.find((x) => x.name === fam.name)?.labels[0] as LabelSpec).values ?? [];
+        fam.series = [...reasons.map((reason) => ({ node_id: 'test-instance', reason })), { node_id: 'test-instance', reason: 'kernel_panic' }];
+      }),
+    );
+    expect(onlyViolation(out, 'reason_enum')).toMatchObject({ family: 'trc_agent_instance_failures_total', value: 'kernel_panic' });
   });
 
   it('cardinality: the series budget alone, on a small contract', () => {
@@ -203,11 +235,13 @@ describe('an exposition that breaks the trc rules', () => {
     const json = await check(text);
     expect(json.code).toBe(1);
     const found = json.json.violations.map((v) => `${v.rule} ${v.family} ${v.label ?? '-'} ${v.value ?? '-'}`);
+    // Two raw paths are one drift (raw paths under path_template): one finding listing both values.
+    const raw = json.json.violations.find((v) => v.rule === 'path_template_raw');
+    expect(raw?.values?.map((x) => x.value)).toEqual(['/v1/apps/3f2b8c1e-9d4a-4b7e-a1c2-0e5f6a7b8c9d', '/v1/search?q=secret']);
     expect(found).toEqual(
       expect.arrayContaining([
-        'family_missing trc_projection_lag_events - -',
+        'family_not_observed trc_projection_lag_events - -',
         'path_template_raw trc_http_requests_total path_template /v1/apps/3f2b8c1e-9d4a-4b7e-a1c2-0e5f6a7b8c9d',
-        'path_template_raw trc_http_requests_total path_template /v1/search?q=secret',
         'label_forbidden trc_http_requests_total path_template /v1/search?q=secret',
         'reason_enum trc_scheduler_unschedulable_total reason no_capacity_cpu',
         'reason_enum trc_agent_instance_failures_total reason kernel_panic',
@@ -218,11 +252,11 @@ describe('an exposition that breaks the trc rules', () => {
         'label_forbidden trc_auth_token_refresh_total token Bearer abc.def',
       ]),
     );
-    expect(found).toHaveLength(11);
+    expect(found).toHaveLength(10);
 
     const table = await check(text, { json: false });
     expect(table.code).toBe(1);
-    for (const s of ['family_missing:', 'path_template_raw:', 'reason_enum:', 'label_forbidden:', '"no_capacity_cpu"', '"kernel_panic"', '"connection reset by peer"', '"/v1/search?q=secret"', 'FAIL: 11 violations']) {
+    for (const s of ['family_not_observed:', 'path_template_raw:', 'reason_enum:', 'label_forbidden:', '"no_capacity_cpu"', '"kernel_panic"', '"connection reset by peer"', '"/v1/search?q=secret"', 'FAIL: 10 violations', 'per 002_319d91f4cc02c0ce.txt: "A) Control plane API / Availability and request metrics", "Compliance tests 2"']) {
       expect(table.stdout).toContain(s);
     }
   });

@@ -1,41 +1,48 @@
 import type { Logger } from 'pino';
 import type { OtlpMetric, OtlpMetricsRequest } from './decode.ts';
+import { observedTypeOf } from './observed-type.ts';
 import { startOtlpReceiver } from './receiver.ts';
+import type { OtlpNameResolver, ResolvedOtlpName } from './resolve-name.ts';
 import { TargetError } from '../../../instrumentation/exposition/target-error.ts';
-import type { ObservationSink, ObservedType } from '../model.ts';
+import type { CheckSink, LabelPair, Origin } from '../model.ts';
 
-/**
- * The Prometheus TYPE an OTLP metric is exposed as: monotonic sum -> counter, non-monotonic sum and
- * gauge -> gauge, explicit-bucket histogram -> histogram, summary -> summary. Exponential histograms
- * have no 0.0.4 form (`exponential_histogram`), and a metric without data is `none`.
- */
-export function observedTypeOf(m: OtlpMetric): ObservedType {
-  switch (m.kind) {
-    case 'sum':
-      return m.isMonotonic ? 'counter' : 'gauge';
-    case 'gauge':
-      return 'gauge';
-    case 'histogram':
-      return 'histogram';
-    case 'summary':
-      return 'summary';
-    case 'exponentialHistogram':
-      return 'exponential_histogram';
-    case 'none':
-      return 'none';
+export { observedTypeOf } from './observed-type.ts';
+
+/** Hands a metric's values to the sink as samples: a number point's value, a histogram point's buckets (`le` per bound, cumulative, then `+Inf`). */
+function observeValues(family: string, m: OtlpMetric, sink: CheckSink, origin: Origin): void {
+  if (!sink.sample) return;
+  if (m.kind === 'gauge' || m.kind === 'sum') {
+    for (const p of m.dataPoints) sink.sample({ family, name: family, labels: Object.entries(p.attributes), value: p.value }, origin);
+  } else if (m.kind === 'histogram') {
+    for (const p of m.dataPoints) {
+      const labels: LabelPair[] = Object.entries(p.attributes);
+      let cumulative = 0;
+      p.explicitBounds.forEach((bound, i) => {
+        cumulative += p.bucketCounts[i] ?? 0;
+        sink.sample?.({ family, name: `${family}_bucket`, labels: [...labels, ['le', String(bound)]], value: cumulative }, origin);
+      });
+      sink.sample({ family, name: `${family}_bucket`, labels: [...labels, ['le', '+Inf']], value: p.count }, origin);
+    }
   }
 }
 
+/** The name as sent, when no resolver translates (tests of the model alone). */
+function asSent(m: OtlpMetric): ResolvedOtlpName {
+  return { family: m.name, sentName: m.name, unit: m.unit, translation: 'as-sent', escaped: m.name, collectorDefault: m.name };
+}
+
 /**
- * Feeds one decoded OTLP request into the family/series model: one family per metric (name as sent,
- * TYPE from {@link observedTypeOf}, HELP from the description), one series per data point with its
- * attributes as labels (a histogram data point is one series, as its `_bucket`/`_sum`/`_count` lines
- * would be). Resource attributes are not labels and are left out. Repeats across cumulative pushes
- * are counted once by the sink.
+ * Feeds one decoded OTLP request into the family/series model: one family per metric (its name resolved
+ * against the contracts by `resolver`: as sent, or as a collector translation makes it; TYPE from
+ * {@link observedTypeOf}, HELP from the description, the unit and the translation as metadata), one
+ * series per data point with its attributes as labels (a histogram data point is one series, as its
+ * `_bucket`/`_sum`/`_count` lines would be), and each value and bucket bound as a sample. Resource
+ * attributes are not labels and are left out. Repeats across cumulative pushes are counted once by the sink.
  * @param push 1-based number of the push, for the report.
+ * @param resolver names metrics after the contracts; without one, every name is taken as sent.
  * @returns how many metrics and data points the request carried.
  */
-export function observeOtlpRequest(req: OtlpMetricsRequest, sink: ObservationSink, push: number): { metrics: number; dataPoints: number } {
+export function observeOtlpRequest(req: OtlpMetricsRequest, sink: CheckSink, push: number, resolver?: OtlpNameResolver): { metrics: number; dataPoints: number } {
   const origin = { push };
   let metrics = 0;
   let dataPoints = 0;
@@ -44,8 +51,12 @@ export function observeOtlpRequest(req: OtlpMetricsRequest, sink: ObservationSin
       for (const m of sm.metrics) {
         metrics++;
         dataPoints += m.dataPoints.length;
-        sink.family(m.name, { type: observedTypeOf(m), ...(m.description ? { help: m.description } : {}) }, origin);
-        for (const p of m.dataPoints) sink.series(m.name, Object.entries(p.attributes), origin);
+        const resolved = resolver ? resolver.resolve(m) : asSent(m);
+        const family = resolved.family;
+        sink.family(family, { type: observedTypeOf(m), ...(m.description ? { help: m.description } : {}) }, origin);
+        sink.describe(family, { unit: { unit: m.unit, source: 'otlp', origin }, otlp: resolved });
+        for (const p of m.dataPoints) sink.series(family, Object.entries(p.attributes), origin);
+        observeValues(family, m, sink, origin);
       }
     }
   }
@@ -60,6 +71,8 @@ export interface ReceiveOtlpOptions {
   readonly durationMs: number;
   readonly allowNonLoopback?: boolean;
   readonly logger?: Logger;
+  /** Names metrics after the checked contracts (collector translations); default: as sent. */
+  readonly resolver?: OtlpNameResolver;
 }
 
 /** What {@link receiveOtlp} received. */
@@ -84,7 +97,7 @@ export function parseListen(listen: string): { host: string; port: number } {
  * @throws TargetError when the address cannot be bound, when no push arrived in time (with the endpoint to
  * set), or when a push could not be decoded (with the receiver's reason).
  */
-export async function receiveOtlp(opts: ReceiveOtlpOptions, sink: ObservationSink): Promise<OtlpReceiveStats> {
+export async function receiveOtlp(opts: ReceiveOtlpOptions, sink: CheckSink): Promise<OtlpReceiveStats> {
   const { host, port } = parseListen(opts.listen);
   let pushes = 0;
   let metrics = 0;
@@ -100,7 +113,7 @@ export async function receiveOtlp(opts: ReceiveOtlpOptions, sink: ObservationSin
       onRequest: (req) => {
         pushes++;
         try {
-          const seen = observeOtlpRequest(req, sink, pushes);
+          const seen = observeOtlpRequest(req, sink, pushes, opts.resolver);
           metrics += seen.metrics;
           dataPoints += seen.dataPoints;
         } catch (err) {

@@ -1,59 +1,157 @@
+import type { ContractSpec, FamilySpec } from '../../../semconv/types.ts';
 import { hash53 } from '../hash.ts';
-import type { Rule } from './rule.ts';
+import { seriesSelector } from '../model.ts';
+import { citation } from '../tables/documents.ts';
+import { instanceLabelBudget } from '../tables/instance-budgets.ts';
+import { LABEL_CONSISTENCY } from '../tables/label-consistency.ts';
+import type { OffendingValue, ViolationSink } from '../violations.ts';
+import { instanceLabelNames, type Rule, type SeriesContext } from './rule.ts';
+import type { WrongValues } from './verdicts.ts';
+
+/** Room past a budget for values another rule may find wrong only at the end. */
+const LATE_SLACK = 10_000;
+
+interface FamilyCounts {
+  readonly spec: FamilySpec;
+  readonly contract: ContractSpec;
+  /** Distinct documented-label sets → hash of the consistency label's value in it (0: none). */
+  readonly sets: Map<number, number>;
+  readonly cap: number;
+  /** True once a new set was not kept because of `cap` (the count is then a lower bound). */
+  capped: boolean;
+  /** Per bounded-by-limit label: distinct value hashes. */
+  readonly values: Map<string, Set<number>>;
+}
+
+interface InstanceCounts {
+  readonly contract: ContractSpec;
+  readonly budget: number;
+  readonly hashes: Set<number>;
+  readonly examples: OffendingValue[];
+  /** The first value seen; families showing any other are the ones listed. */
+  readonly first: number;
+  readonly families: Set<string>;
+}
+
+/** The documented labels of a series (empty values count as absent), as one string in spec order. */
+function documentedSet(spec: FamilySpec, labels: readonly (readonly [string, string])[]): string {
+  let key = '';
+  for (const l of spec.labels) {
+    const v = labels.find(([k]) => k === l.name)?.[1];
+    if (v !== undefined && v !== '') key += `${l.name}\u0000${v}\u0001`;
+  }
+  return key;
+}
+
+function countInstanceLabels(s: SeriesContext, instances: Map<string, InstanceCounts>): void {
+  for (const name of instanceLabelNames(s.owner.contract, s.family.name)) {
+    const budget = instanceLabelBudget(s.owner.contract.id, name);
+    const v = s.labels.find(([k]) => k === name)?.[1];
+    if (!budget || v === undefined || v === '') continue;
+    const key = `${s.owner.contract.id}\u0000${name}`;
+    const h = hash53(v);
+    let c = instances.get(key);
+    if (!c) instances.set(key, (c = { contract: s.owner.contract, budget: budget.budget, hashes: new Set(), examples: [], first: h, families: new Set() }));
+    if (!c.hashes.has(h) && c.hashes.size <= c.budget + 1_000) {
+      c.hashes.add(h);
+      if (c.examples.length < 10) c.examples.push({ value: v, series: seriesSelector(s.family.name, s.labels), ...s.origin, count: 1 });
+    }
+    if (h !== c.first && c.families.size < 2_000) c.families.add(s.family.name);
+  }
+}
+
+function reportInstances(instances: Map<string, InstanceCounts>, out: ViolationSink): void {
+  for (const [key, c] of instances) {
+    if (c.hashes.size <= c.budget) continue;
+    const label = key.split('\u0000')[1] as string;
+    const n = `${c.hashes.size}${c.hashes.size > c.budget + 1_000 ? '+' : ''}`;
+    out.reportWhole({
+      rule: 'cardinality',
+      contract: c.contract.id,
+      families: [...c.families],
+      label,
+      value: `${n} values`,
+      values: c.examples,
+      distinctValues: c.hashes.size,
+      message: `instance label "${label}" has ${n} distinct values; its budget is ${c.budget} per checked target (one instance): a target that shows more mixes instances, or is an aggregation point to check instance by instance (families listed: those showing a value other than the first)`,
+      count: c.hashes.size,
+      cite: citation(c.contract, undefined, 'instanceLabels'),
+    });
+  }
+}
 
 /**
- * Cardinality against the contract's budget (trc "Label conventions and cardinality rules"): per
- * documented family, distinct series against `maxSeries`; per unbounded documented label, distinct
- * values against its `cardinalityLimit`. Distinct values are counted as hashes, at most limit + 1 per
- * label, so memory stays bounded. Reports `cardinality` with the count as the value.
+ * Cardinality against the contract's budgets (trc "Label conventions and cardinality rules", applied to
+ * every contract): per documented label with a `cardinality_limit`, its distinct values; per documented
+ * family, its distinct sets of documented labels against `maxSeries` (reported only when no single label
+ * explains the excess, so one drift is one finding); per instance label, its distinct values against
+ * the check's budget ({@link instanceLabelBudget}). A series another rule found a wrong value on, and a
+ * value found wrong at the end (`label_inconsistent`), never count: one wrong value is reported once.
+ * Undocumented labels never count either (`label_undocumented` reports them). Memory: hashes, at most
+ * budget + 1 per family and label. Reports `cardinality` with the count as the value.
  */
-export function cardinalityRule(): Rule {
-  /** family -> label -> hashes of the distinct values seen (capped at limit + 1). */
-  const distinct = new Map<string, Map<string, Set<number>>>();
+export function cardinalityRule(wrong: WrongValues): Rule {
+  const families = new Map<string, FamilyCounts>();
+  const instances = new Map<string, InstanceCounts>();
   return {
     ids: ['cardinality'],
-    onSeries({ family, owner, labels }) {
-      const spec = owner.spec;
-      if (!spec) return;
+    onSeries(s) {
+      const spec = s.owner.spec;
+      if (!spec || s.verdict.wrong) return;
+      countInstanceLabels(s, instances);
+      const consistencyLabel = LABEL_CONSISTENCY.find((r) => r.contract === s.owner.contract.id)?.label;
+      const late = consistencyLabel !== undefined && spec.labels.some((l) => l.name === consistencyLabel);
+      let c = families.get(spec.name);
+      if (!c) families.set(spec.name, (c = { spec, contract: s.owner.contract, sets: new Map(), cap: spec.maxSeries + 1 + (late ? LATE_SLACK : 0), capped: false, values: new Map() }));
+      const tied = late ? s.labels.find(([k]) => k === consistencyLabel)?.[1] : undefined;
+      const h = hash53(documentedSet(spec, s.labels));
+      if (!c.sets.has(h)) {
+        if (c.sets.size < c.cap) c.sets.set(h, tied ? hash53(tied) : 0);
+        else c.capped = true;
+      }
       for (const l of spec.labels) {
         if (l.cardinalityLimit === undefined) continue;
-        const v = labels.find(([k]) => k === l.name)?.[1];
+        const v = s.labels.find(([k]) => k === l.name)?.[1];
         if (v === undefined || v === '') continue;
-        let perFamily = distinct.get(family.name);
-        if (!perFamily) distinct.set(family.name, (perFamily = new Map()));
-        let set = perFamily.get(l.name);
-        if (!set) perFamily.set(l.name, (set = new Set()));
-        if (set.size <= l.cardinalityLimit) set.add(hash53(v));
+        let set = c.values.get(l.name);
+        if (!set) c.values.set(l.name, (set = new Set()));
+        if (set.size <= l.cardinalityLimit + (l.name === consistencyLabel ? LATE_SLACK : 0)) set.add(hash53(v));
       }
     },
-    onFinish({ index, families }, out) {
-      for (const f of families.values()) {
-        const owner = index.ownerOf(f.name);
-        const spec = owner?.spec;
-        if (!owner || !spec) continue;
-        if (f.seriesCount > spec.maxSeries) {
-          const n = `${f.seriesCount}${f.seriesExact ? '' : '+'}`;
+    onFinish(_f, out) {
+      for (const c of families.values()) {
+        const consistencyLabel = LABEL_CONSISTENCY.find((r) => r.contract === c.contract.id)?.label ?? '';
+        const ok = (h: number): boolean => !wrong.has(c.contract.id, consistencyLabel, h);
+        let labelOver = false;
+        for (const l of c.spec.labels) {
+          const set = c.values.get(l.name);
+          if (l.cardinalityLimit === undefined || !set) continue;
+          const n = l.name === consistencyLabel ? [...set].filter(ok).length : set.size;
+          if (n <= l.cardinalityLimit) continue;
+          labelOver = true;
           out.report({
             rule: 'cardinality',
-            contract: owner.contract.id,
-            family: f.name,
-            value: `${n} series`,
-            message: `${n} series exceed the family's budget of ${spec.maxSeries} (the product of its labels' documented values)`,
-          });
-        }
-        for (const l of spec.labels) {
-          const set = distinct.get(f.name)?.get(l.name);
-          if (l.cardinalityLimit === undefined || !set || set.size <= l.cardinalityLimit) continue;
-          out.report({
-            rule: 'cardinality',
-            contract: owner.contract.id,
-            family: f.name,
+            contract: c.contract.id,
+            family: c.spec.name,
             label: l.name,
-            value: `${set.size}+ values`,
+            value: `${n}+ values`,
             message: `more than ${l.cardinalityLimit} distinct values of "${l.name}" (its documented cardinality_limit)`,
+            cite: citation(c.contract, c.spec, 'cardinality'),
           });
         }
+        const sets = [...c.sets.values()].filter((h) => h === 0 || ok(h)).length;
+        if (labelOver || sets <= c.spec.maxSeries) continue;
+        const n = `${sets}${c.capped ? '+' : ''}`;
+        out.report({
+          rule: 'cardinality',
+          contract: c.contract.id,
+          family: c.spec.name,
+          value: `${n} series`,
+          message: `${n} distinct sets of documented label values exceed the family's budget of ${c.spec.maxSeries} series (the product of its labels' documented values and limits)`,
+          cite: citation(c.contract, c.spec, 'cardinality'),
+        });
       }
+      reportInstances(instances, out);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { ContractSpec, ForbiddenLabelSpec } from '../../../semconv/types.ts';
+import { citation } from '../tables/documents.ts';
 import { instanceLabelNames, reportOnSeries, type Rule } from './rule.ts';
 
 interface Compiled {
@@ -29,8 +30,10 @@ export function isForbiddenLabelName(contract: ContractSpec, name: string): bool
  * The contract's forbidden labels (trc "Forbidden labels": raw hostname, full URL / query string,
  * instance_id, user id / email, error messages, idempotency keys, secret-like values) are absent from
  * every family under its prefix, documented or not: by label name, and by value pattern under any label.
- * A label the family documents, or one of the contract's instance labels, is not flagged by name.
- * Reports `label_forbidden` naming the forbidden-label id, the label and the value.
+ * A label the family documents, or one of the contract's instance labels, is not flagged by name; a
+ * forbidden value under a documented label marks the series wrong, so no budget counts it again.
+ * Reports `label_forbidden` naming the forbidden-label id, the label and the value, one finding per
+ * label and forbidden-label id listing every family.
  */
 export function forbiddenLabelsRule(): Rule {
   return {
@@ -40,15 +43,18 @@ export function forbiddenLabelsRule(): Rule {
       if (owner.contract.forbiddenLabels.length === 0) return;
       const { byName, patterns } = compile(owner.contract);
       const instance = instanceLabelNames(owner.contract, s.family.name);
+      const cite = citation(owner.contract, owner.spec, 'forbiddenLabels');
       for (const [k, v] of s.labels) {
-        const report = (message: string) => reportOnSeries(out, s, { rule: 'label_forbidden', label: k, value: v, message });
+        const report = (id: string, message: string) => reportOnSeries(out, s, { rule: 'label_forbidden', label: k, value: v, message, cite, drift: `${k}\u0000${id}` });
         const named = byName.get(k);
         if (named && !instance.has(k) && !owner.spec?.labels.some((l) => l.name === k)) {
-          report(`forbidden label "${k}" (${named.id}: ${named.brief})`);
+          report(`name:${named.id}`, `forbidden label "${k}" (${named.id}: ${named.brief})`);
           continue;
         }
         const shaped = v === '' ? undefined : patterns.find(({ re }) => re.test(v));
-        if (shaped) report(`value of "${k}" looks like a forbidden ${shaped.spec.id} (${shaped.spec.brief})`);
+        if (!shaped) continue;
+        if (owner.spec?.labels.some((l) => l.name === k)) s.verdict.wrong = true;
+        report(`value:${shaped.spec.id}`, `value of "${k}" looks like a forbidden ${shaped.spec.id} (${shaped.spec.brief})`);
       }
     },
   };

@@ -1,4 +1,5 @@
 import type { LabelSpec } from '../../../semconv/types.ts';
+import { citation } from '../tables/documents.ts';
 import { reportOnSeries, type Rule } from './rule.ts';
 
 const sets = new WeakMap<LabelSpec, ReadonlySet<string>>();
@@ -18,10 +19,12 @@ function listed(values: readonly string[]): string {
 }
 
 /**
- * Bounded label values stay inside their documented enums. A `reason` label is reported as
+ * Bounded label values stay inside their documented enums. A trc `reason` label is reported as
  * `reason_enum`: the scheduler's unschedulable reasons and the agent's failure reason codes must be
- * exactly the spec's lists (trc "Compliance tests" 3 and 4; they are the enums in trc.yaml); every
- * other bounded label as `label_value_enum`. Empty values count as absent and are left to `label_missing`.
+ * exactly the spec's lists (trc "Compliance tests" 3 and 4); every other bounded label as
+ * `label_value_enum`. One finding per label and enum, listing the families and the wrong values. The
+ * series is marked wrong, so no budget counts it again. Empty values count as absent and are left to
+ * `label_missing`.
  */
 export function labelValuesRule(): Rule {
   return {
@@ -34,14 +37,16 @@ export function labelValuesRule(): Rule {
         const l = spec.labels.find((x) => x.name === k);
         const allowed = l && valuesOf(l);
         if (!l || !allowed || allowed.has(v)) continue;
-        const reason = k === 'reason';
+        s.verdict.wrong = true;
+        const reason = k === 'reason' && s.owner.contract.id === 'trc';
+        const enumList = listed(l.values ?? []);
         reportOnSeries(out, s, {
           rule: reason ? 'reason_enum' : 'label_value_enum',
           label: k,
           value: v,
-          message: reason
-            ? `"${v}" is not one of the documented reasons [${spec.section}]: ${listed(l.values ?? [])}`
-            : `"${v}" is not in the documented enum of ${k}: ${listed(l.values ?? [])}`,
+          drift: `${k}\u0000${enumList}`,
+          message: reason ? `not one of the documented reasons: ${enumList}` : `outside the documented enum of ${k}: ${enumList}`,
+          cite: citation(s.owner.contract, spec, reason ? 'reasons' : undefined),
         });
       }
     },

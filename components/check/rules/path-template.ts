@@ -1,3 +1,4 @@
+import { citation } from '../tables/documents.ts';
 import { reportOnSeries, type Rule } from './rule.ts';
 
 /** Label names that must carry a route template, never a raw path. */
@@ -31,7 +32,8 @@ export function rawPathReason(value: string): string | undefined {
 /**
  * `path_template` (and `http_path_template`, `http_route`) values are route templates, not raw paths
  * (trc "Compliance tests" 2), on every family of a checked contract. Reports `path_template_raw`
- * quoting the value and the heuristic that matched.
+ * quoting the values and the heuristic that matched first, one finding per label listing the families;
+ * the series is marked wrong, so no budget counts it again.
  */
 export function pathTemplateRule(): Rule {
   return {
@@ -41,7 +43,15 @@ export function pathTemplateRule(): Rule {
         if (!PATH_TEMPLATE_LABELS.has(k)) continue;
         const why = rawPathReason(v);
         if (!why) continue;
-        reportOnSeries(out, s, { rule: 'path_template_raw', label: k, value: v, message: `looks like a raw path (${why}): record the route template, e.g. /v1/orgs/{org_id}/apps` });
+        s.verdict.wrong = true;
+        reportOnSeries(out, s, {
+          rule: 'path_template_raw',
+          label: k,
+          value: v,
+          drift: k,
+          message: `looks like a raw path (${why}): record the route template, e.g. /v1/orgs/{org_id}/apps`,
+          cite: citation(s.owner.contract, s.owner.spec, 'pathTemplates'),
+        });
       }
     },
   };

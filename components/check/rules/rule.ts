@@ -1,54 +1,83 @@
 /**
  * The rule interface of `otel-contracts check`. A rule sees each distinct series once as it streams by
- * (`onSeries`, bounded state only) and the family statistics at the end (`onFinish`), and reports
- * {@link Violation}s. Rules come from the trc seed (002) "Compliance tests" and "Label conventions and
- * cardinality rules", applied to every contract.
+ * (`onSeries`, bounded state only), every sample line or OTLP value (`onSample`, for bucket bounds and
+ * tie values), and the family statistics at the end (`onFinish`), and reports findings. Each finding
+ * cites its own contract's document and section.
  */
 import { instanceLabelsOf } from '../../../semconv/instance-scope.ts';
 import type { ContractSpec } from '../../../semconv/types.ts';
-import { seriesSelector, type ContractIndex, type FamilyOwner, type LabelPair, type ObservedFamily, type Origin } from '../model.ts';
+import { seriesSelector, type ContractIndex, type FamilyOwner, type LabelPair, type ObservedFamily, type ObservedSample, type Origin } from '../model.ts';
+import type { RequirementPlan } from '../requirements.ts';
+import type { Citation } from '../tables/documents.ts';
 import type { ViolationSink } from '../violations.ts';
+import type { RenameMatches } from './rename-hints.ts';
 
 /** Identifier of a rule, as printed and in `--json`. */
 export type RuleId =
-  | 'family_missing'
+  | 'family_not_observed'
+  | 'family_renamed'
   | 'family_type'
   | 'family_undocumented'
+  | 'otlp_translation'
+  | 'unit_mismatch'
+  | 'histogram_buckets'
   | 'label_missing'
   | 'label_undocumented'
   | 'label_forbidden'
   | 'label_value_enum'
   | 'reason_enum'
+  | 'label_inconsistent'
   | 'path_template_raw'
   | 'cardinality';
 
 /** Output order of rules. */
 export const RULE_ORDER: readonly RuleId[] = [
-  'family_missing',
+  'family_not_observed',
+  'family_renamed',
   'family_type',
   'family_undocumented',
+  'otlp_translation',
+  'unit_mismatch',
+  'histogram_buckets',
   'label_missing',
   'label_undocumented',
   'label_forbidden',
   'label_value_enum',
   'reason_enum',
+  'label_inconsistent',
   'path_template_raw',
   'cardinality',
 ];
 
-/** What each rule checks, and where the requirement comes from. */
-export const RULE_INFO: Readonly<Record<RuleId, { readonly title: string; readonly source: string }>> = {
-  family_missing: { title: 'documented family not exposed', source: 'trc "Compliance tests" 1: required metric families present' },
-  family_type: { title: 'family exposed with a TYPE other than documented', source: 'contract registry: documented TYPE' },
-  family_undocumented: { title: 'family under the contract prefix that the contract does not document', source: 'contract registry' },
-  label_missing: { title: 'required documented label absent from a series', source: 'contract registry: requirement_level required' },
-  label_undocumented: { title: 'label the contract does not document for this family', source: 'trc "Label conventions and cardinality rules": allowed bounded labels' },
-  label_forbidden: { title: 'forbidden label (by name or by value)', source: 'trc "Forbidden labels"; "Compliance tests" 2' },
-  label_value_enum: { title: 'bounded label value outside its documented enum', source: 'trc "Label conventions": status, reason, ... are small enums' },
-  reason_enum: { title: 'reason outside the documented reason list', source: 'trc "Compliance tests" 3 and 4: scheduler and agent reasons are the bounded lists' },
-  path_template_raw: { title: 'path_template value that looks like a raw path', source: 'trc "Compliance tests" 2: path_template instead of raw paths' },
-  cardinality: { title: 'series or distinct values over the contract budget', source: 'trc "Label conventions and cardinality rules"; registry maxSeries / cardinality_limit' },
+/** What each rule checks; each finding cites the document and section it comes from. */
+export const RULE_INFO: Readonly<Record<RuleId, { readonly title: string; readonly explain?: string }>> = {
+  family_not_observed: {
+    title: 'required documented family not observed',
+    explain:
+      'absent is not the same as not implemented: client_golang leaves a labelled family (a *Vec) out of the exposition until its first event, ' +
+      'and an OTel SDK exports nothing for an instrument never recorded. The family is still required: expose a 0 for each known series at start, ' +
+      'or check after traffic; --allow-unobserved reports drift only.',
+  },
+  family_renamed: { title: 'documented family absent while a likely rename of it is exposed' },
+  family_type: { title: 'family exposed with a TYPE the document does not give it' },
+  family_undocumented: { title: 'family under the contract prefix that the contract does not document' },
+  otlp_translation: { title: 'OTLP names that no one collector translation turns into the documented names' },
+  unit_mismatch: { title: 'unit other than the documented one (OTLP unit, # UNIT line)' },
+  histogram_buckets: { title: 'histogram bucket boundaries other than the documented ones' },
+  label_missing: { title: 'required documented label absent from a series' },
+  label_undocumented: { title: 'label the contract does not document for the family' },
+  label_forbidden: { title: 'forbidden label (by name or by value)' },
+  label_value_enum: { title: 'bounded label value outside its documented enum' },
+  reason_enum: { title: 'reason outside the documented reason list' },
+  label_inconsistent: { title: 'label value the document ties to another family, not reported there' },
+  path_template_raw: { title: 'path_template value that looks like a raw path' },
+  cardinality: { title: 'series or distinct values over the budget' },
 };
+
+/** Set by a rule that found a wrong label value on a series, so that no budget counts the series again. */
+export interface SeriesVerdict {
+  wrong: boolean;
+}
 
 /** One distinct series as a rule sees it. */
 export interface SeriesContext {
@@ -58,6 +87,15 @@ export interface SeriesContext {
   /** Labels without `le` / `quantile`, in exposition or attribute order. */
   readonly labels: readonly LabelPair[];
   readonly origin: Origin;
+  readonly verdict: SeriesVerdict;
+}
+
+/** One sample (an exposition line, `le` kept; or an OTLP value or bucket bound) of a checked family. */
+export interface SampleContext {
+  readonly family: ObservedFamily;
+  readonly owner: FamilyOwner;
+  readonly sample: ObservedSample;
+  readonly origin: Origin;
 }
 
 /** What rules see at the end. */
@@ -65,13 +103,33 @@ export interface FinishContext {
   readonly contracts: readonly ContractSpec[];
   readonly index: ContractIndex;
   readonly families: ReadonlyMap<string, ObservedFamily>;
+  /** Which documented families this run requires, and why the others are not required. */
+  readonly plan: RequirementPlan;
+  /** Absent documented families and the exposed family each was likely renamed to. */
+  readonly renames: RenameMatches;
+}
+
+/** Sees series and samples as they stream; no findings of its own (a rule, or the requirement plan's tie watcher). */
+export interface Listener {
+  onSeries?(s: SeriesContext, out: ViolationSink): void;
+  onSample?(s: SampleContext, out: ViolationSink): void;
+}
+
+/** A compliance rule; one instance per check run, so it may keep (bounded) state. */
+export interface Rule extends Listener {
+  readonly ids: readonly RuleId[];
+  onFinish?(f: FinishContext, out: ViolationSink): void;
 }
 
 /**
- * Reports a violation found on one series: the contract, family, series selector and origin come from
- * `s`; `value` is left out when undefined.
+ * Reports a finding on one series: the contract, family, series selector and origin come from `s`;
+ * `value` is left out when undefined.
  */
-export function reportOnSeries(out: ViolationSink, s: SeriesContext, v: { readonly rule: RuleId; readonly label: string; readonly value?: string; readonly message: string }): void {
+export function reportOnSeries(
+  out: ViolationSink,
+  s: SeriesContext,
+  v: { readonly rule: RuleId; readonly label: string; readonly value?: string; readonly message: string; readonly cite: Citation; readonly drift?: string },
+): void {
   out.report({
     rule: v.rule,
     contract: s.owner.contract.id,
@@ -79,16 +137,11 @@ export function reportOnSeries(out: ViolationSink, s: SeriesContext, v: { readon
     label: v.label,
     ...(v.value !== undefined ? { value: v.value } : {}),
     message: v.message,
+    cite: v.cite,
+    ...(v.drift !== undefined ? { drift: v.drift } : {}),
     series: seriesSelector(s.family.name, s.labels),
     ...s.origin,
   });
-}
-
-/** A compliance rule; one instance per check run, so it may keep (bounded) state. */
-export interface Rule {
-  readonly ids: readonly RuleId[];
-  onSeries?(s: SeriesContext, out: ViolationSink): void;
-  onFinish?(f: FinishContext, out: ViolationSink): void;
 }
 
 /** Label names a Prometheus server adds to every scraped series; never a contract violation. */
