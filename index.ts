@@ -19,6 +19,6 @@ export type { Recorders, CounterRecorder, UpDownCounterRecorder, GaugeRecorder, 
 export { egress, opsProxy, trc, podtrace, masqueVpn } from './semconv/index.ts';
 export { check } from './components/check/check-exposition.ts';
 export type { CheckResult } from './components/check/check.ts';
-export { TargetError } from './instrumentation/exposition/target-error.ts';
+export { TargetError } from './components/check/exposition/target-error.ts';
 export { instrumentPgPool, OTHER_QUERY_CLASS, type PgPoolOptions, type PgPoolCollector, type PgPoolLike, type QueryClassifier, type QueryShape, type CatalogOptions } from './collectors/pg/index.ts';
 export { preloadPipeline } from './preload/handle.ts';

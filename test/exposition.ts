@@ -4,8 +4,8 @@
  * our `/metrics` also tests that the serializer writes what the check accepts. A malformed exposition
  * fails the test.
  */
-import { ExpositionParser } from '../instrumentation/exposition/parser.ts';
-import type { ObservationSink } from '../instrumentation/exposition/sink.ts';
+import { ExpositionParser } from '../components/check/exposition/parser.ts';
+import type { ObservationSink } from '../components/check/exposition/sink.ts';
 import { pollUntil, type PollOptions } from './poll.ts';
 
 /** One sample line: its own name (`X_bucket` for a bucket), its family (`X`), labels (unescaped) and value. */

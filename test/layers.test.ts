@@ -99,19 +99,6 @@ function componentOnlyInstrumentation(files: readonly string[], entries: readonl
 }
 
 /**
- * `instrumentation/` files known to be reached only from `components/`, and why they have not moved yet.
- * The exposition reader and parser serve `otel-contracts check` alone (the cluster primary no longer
- * parses its workers' text); they belong under `components/check/`, which is being reworked by other
- * work at the same time, so the move waits for it.
- */
-const KNOWN_COMPONENT_ONLY: Readonly<Record<string, string>> = {
-  'instrumentation/exposition/lines.ts': 'the check reads expositions line by line through it',
-  'instrumentation/exposition/parser.ts': "the check's strict exposition parser (test/exposition.ts uses it too)",
-  'instrumentation/exposition/read.ts': "the check's exposition reader",
-  'instrumentation/exposition/sink.ts': "what the check's parser reports to",
-};
-
-/**
  * The order inside `instrumentation/`, top first: a file may import files of its own unit (the same file
  * or subfolder) and of units further down, never up nor sideways. The assembly (pipeline.ts) sits on its
  * parts (pipeline/), which sit on the leaf readers and writers (scrape/, push/), which sit on the
@@ -126,8 +113,6 @@ const INSTRUMENTATION_ORDER: readonly (readonly string[])[] = [
   ['recorders.ts'],
   ['views.ts', 'instance-labels.ts'],
   ['config.ts', 'logger.ts'],
-  // The exposition reader and parser stand apart: they import only each other (see KNOWN_COMPONENT_ONLY).
-  ['exposition/'],
 ];
 
 /** The unit of an `instrumentation/` file: `x.ts` for a file at the top, `x/` for anything in a subfolder. */
@@ -171,13 +156,11 @@ describe('layers', () => {
     expect(found.map((v) => v.split(' imports ')[0])).toEqual(['instrumentation/up.ts', 'components/sideways.ts', 'bin/dynamic.ts']);
   });
 
-  it('every shipped instrumentation file is reached from outside components/ or is a package entry (known exceptions listed)', () => {
+  it('every shipped instrumentation file is reached from outside components/ or is a package entry', () => {
     const files = productionFiles();
     expect(files.filter((f) => f.startsWith('instrumentation/')).length).toBeGreaterThan(20);
     expect(packageEntries()).toContain('index.ts');
-    const found = componentOnlyInstrumentation(files, packageEntries()).map((v) => v.split(' ')[0] as string);
-    // A new violation fails here; so does a listed one that is gone (take it off the list).
-    expect(found.sort()).toEqual(Object.keys(KNOWN_COMPONENT_ONLY).sort());
+    expect(componentOnlyInstrumentation(files, packageEntries())).toEqual([]);
   });
 
   it('an instrumentation file reached only from components/ is a violation, also through another instrumentation file', () => {

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../../instrumentation/logger.ts';
 import { selectContracts } from '../../semconv/index.ts';
 import type { ContractSpec } from '../../semconv/types.ts';
 import { createCheck, type CheckResult, type CheckRun } from './check.ts';
-import { TargetError } from '../../instrumentation/exposition/target-error.ts';
+import { TargetError } from './exposition/target-error.ts';
 import { readCheckedExposition } from './read-exposition.ts';
 import { formatJson, formatJsonError, formatTable, type SourceStats } from './format.ts';
 import { receiveOtlp } from './otlp/observe.ts';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { trc } from '../../semconv/index.ts';
 import { freePort } from '../../test/ports.ts';
 import { check, writeExposition } from './test/written.ts';
-import { ExpositionParser } from '../../instrumentation/exposition/parser.ts';
+import { ExpositionParser } from './exposition/parser.ts';
 import type { LabelPair, ObservationSink, ObservedType } from './model.ts';
 
 const servers: Server[] = [];

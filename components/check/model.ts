@@ -7,10 +7,10 @@
  */
 import { escapeLabelValue } from '../../instrumentation/scrape/serializer.ts';
 import type { ContractSpec, FamilySpec } from '../../semconv/types.ts';
-import type { LabelPair, ObservationSink, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
+import type { LabelPair, ObservationSink, ObservedType, Origin } from './exposition/sink.ts';
 import type { ResolvedOtlpName } from './otlp/resolve-name.ts';
 
-export type { LabelPair, ObservationSink, ObservedSample, ObservedType, Origin } from '../../instrumentation/exposition/sink.ts';
+export type { LabelPair, ObservationSink, ObservedSample, ObservedType, Origin } from './exposition/sink.ts';
 
 /** A unit a family was sent with (OTLP `unit`) or declared with (a `# UNIT` line). */
 export interface UnitObservation {

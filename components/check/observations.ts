@@ -1,4 +1,4 @@
-import { TargetError } from '../../instrumentation/exposition/target-error.ts';
+import { TargetError } from './exposition/target-error.ts';
 import { hash53 } from './hash.ts';
 import type { CheckSink, ContractIndex, FamilyOwner, LabelPair, ObservedFamily, ObservedSample, ObservedType, Origin, UnitObservation } from './model.ts';
 import type { ResolvedOtlpName } from './otlp/resolve-name.ts';

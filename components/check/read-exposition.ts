@@ -1,13 +1,9 @@
 /**
- * The check's reader of a Prometheus text exposition: the shared streaming reader
- * (`instrumentation/exposition/`), plus the `# UNIT <name> <unit>` lines it ignores as comments. The
+ * The check's reader of a Prometheus text exposition: the streaming reader (`exposition/`), plus the `# UNIT <name> <unit>` lines it ignores as comments. The
  * 0.0.4 format has no UNIT line, but exporters that write OpenMetrics metadata into text do; where a
  * family has one, the check compares it with the documented unit.
  */
-import { LineSplitter } from '../../instrumentation/exposition/lines.ts';
-import { ExpositionParser } from '../../instrumentation/exposition/parser.ts';
-import type { ExpositionStats, ReadExpositionOptions } from '../../instrumentation/exposition/read.ts';
-import { TargetError } from '../../instrumentation/exposition/target-error.ts';
+import { readExposition, type ExpositionStats, type ReadExpositionOptions } from './exposition/read.ts';
 import type { CheckSink } from './model.ts';
 
 const UNIT = /^#[ \t]+UNIT[ \t]+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:[ \t]+(\S*))?[ \t]*$/;
@@ -23,22 +19,12 @@ export async function readCheckedExposition(
   sink: CheckSink,
   opts: ReadExpositionOptions = {},
 ): Promise<ExpositionStats> {
-  const parser = new ExpositionParser(sink, opts);
   const units: { family: string; unit: string; line: number }[] = [];
-  const splitter = new LineSplitter((text, n) => {
+  const onLine = (text: string, n: number) => {
     const m = text.charCodeAt(0) === 35 /* # */ ? UNIT.exec(text) : null;
     if (m && units.length < 20_000) units.push({ family: m[1] as string, unit: m[2] ?? '', line: n });
-    parser.line(text, n);
-  }, opts);
-  try {
-    for await (const chunk of chunks) splitter.push(chunk);
-  } catch (err) {
-    if (err instanceof TargetError) throw err;
-    const reason = opts.describeReadError ? opts.describeReadError(err) : (err as Error).message;
-    throw new TargetError(`reading stopped after ${splitter.lines} lines: ${reason}`, splitter.lines + 1);
-  }
-  splitter.end();
-  parser.end();
+  };
+  const stats = await readExposition(chunks, sink, { ...opts, onLine });
   for (const u of units) sink.describe(u.family, { unit: { unit: u.unit, source: 'unit-line', origin: { line: u.line } } });
-  return { bytes: splitter.byteCount, lines: splitter.lines, samples: parser.sampleCount };
+  return stats;
 }

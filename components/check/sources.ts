@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { TargetError } from '../../instrumentation/exposition/target-error.ts';
+import { TargetError } from './exposition/target-error.ts';
 
 /** An exposition opened for streaming. */
 export interface OpenedTarget {

@@ -3,7 +3,7 @@ import type { OtlpMetric, OtlpMetricsRequest } from './decode.ts';
 import { observedTypeOf } from './observed-type.ts';
 import { startOtlpReceiver } from './receiver.ts';
 import type { OtlpNameResolver, ResolvedOtlpName } from './resolve-name.ts';
-import { TargetError } from '../../../instrumentation/exposition/target-error.ts';
+import { TargetError } from '../exposition/target-error.ts';
 import type { CheckSink, LabelPair, Origin } from '../model.ts';
 
 export { observedTypeOf } from './observed-type.ts';

@@ -14,6 +14,8 @@ export interface ExpositionStats {
 export interface ReadExpositionOptions extends LineLimits, ParserOptions {
   /** Turns a read error (network reset, timeout) into the reason shown; default: the error's message. */
   readonly describeReadError?: (err: unknown) => string;
+  /** Sees every line (text without its newline, 1-based number) before the parser does, e.g. for comments it ignores. */
+  readonly onLine?: (text: string, line: number) => void;
 }
 
 /**
@@ -25,7 +27,16 @@ export interface ReadExpositionOptions extends LineLimits, ParserOptions {
  */
 export async function readExposition(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, sink: ObservationSink, opts: ReadExpositionOptions = {}): Promise<ExpositionStats> {
   const parser = new ExpositionParser(sink, opts);
-  const splitter = new LineSplitter((text, n) => parser.line(text, n), opts);
+  const onLine = opts.onLine;
+  const splitter = new LineSplitter(
+    onLine
+      ? (text, n) => {
+          onLine(text, n);
+          parser.line(text, n);
+        }
+      : (text, n) => parser.line(text, n),
+    opts,
+  );
   try {
     for await (const chunk of chunks) splitter.push(chunk);
   } catch (err) {
