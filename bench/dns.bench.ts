@@ -13,16 +13,23 @@
  * per pass. The three paths are measured in interleaved rounds after a warm-up, and each figure is the
  * median of the rounds, so that a noisy neighbour on a shared 2-core machine skews all paths alike; the
  * added p50 is the median of per-round differences (each path against direct in the same round).
- * Targets (issue 12, item 6): added p50 ≤ 40 µs over direct; proxy QPS ≥ 1.5x dnsmasq's. The figures go
+ * Targets: added p50 ≤ 40 µs over direct; proxy QPS ≥ 1.5x dnsmasq's. The figures go
  * to bench/results/dns.json and dns.svg (`reportBenchmark`), and from there to the README (`bench/readme.ts`).
  *
  * Env: DNS_BENCH_COUNT (default 50000), DNS_BENCH_WINDOW (64), DNS_BENCH_LATENCY_COUNT (5000),
  * DNS_BENCH_ROUNDS (5), DNS_BENCH_CAP_MS (15000, per pass).
  */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { query } from '../components/egress-sidecar/testing/dns-client.ts';
+import { bigPolicy } from '../components/egress-sidecar/testing/policies.ts';
 import { runLoad, type LoadResult } from './support/dns-load.ts';
-import { stopAllProcesses } from '../test/processes.ts';
-import { startDnsmasq, startNodeRelay, startSidecar } from './support/dns-procs.ts';
+import { freePort, freeTcpUdpPort } from '../test/ports.ts';
+import { runNode, startNode, stopAllProcesses } from '../test/processes.ts';
+import { startDnsmasq, startNodeRelay, startSidecar, waitForDns } from './support/dns-procs.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row as TableRow } from './support/table.ts';
 import { runBench } from './support/run-bench.ts';
@@ -33,6 +40,11 @@ const LATENCY_COUNT = Number(process.env.DNS_BENCH_LATENCY_COUNT ?? 5000);
 const CAP_MS = Number(process.env.DNS_BENCH_CAP_MS ?? 15_000);
 const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 5);
 const WARMUP = 20_000;
+const APPLY_RULES = Number(process.env.DNS_BENCH_APPLY_RULES ?? 10_000);
+const APPLY_ROUNDS = Number(process.env.DNS_BENCH_APPLY_ROUNDS ?? 10);
+const APPLY_RATE = Number(process.env.DNS_BENCH_APPLY_RATE ?? 2000);
+/** Pause between two POSTs, and before the first, in milliseconds. */
+const APPLY_GAP_MS = 300;
 
 const queries = Array.from({ length: 64 }, (_, i) => query(`host${i}.example.test`, 0));
 
@@ -87,8 +99,123 @@ function addedP50(path: Row, direct: Row): number {
   return median(path.p50s.map((p, i) => p - (direct.p50s[i] as number)));
 }
 
+/**
+ * The POSTing process of the apply pass: POSTs the policy file `rounds` times on one keep-alive connection,
+ * `gap` ms apart, and prints one JSON line per POST: its status and when it started and ended (ms since the
+ * epoch, comparable across processes on one machine).
+ */
+const APPLIER = `
+const http = require('node:http');
+const body = require('node:fs').readFileSync(process.argv[1]);
+const [port, rounds, gap] = process.argv.slice(2).map(Number);
+const agent = new http.Agent({ keepAlive: true });
+const now = () => performance.timeOrigin + performance.now();
+const post = () => new Promise((resolve, reject) => {
+  const start = now();
+  const req = http.request({ host: '127.0.0.1', port, path: '/policy', method: 'POST', agent, headers: { 'content-length': body.length } }, (res) => {
+    res.resume();
+    res.on('end', () => resolve({ start, end: now(), status: res.statusCode }));
+  });
+  req.setTimeout(30000, () => req.destroy(new Error('POST /policy: no answer in 30 s')));
+  req.on('error', reject);
+  req.end(body);
+});
+(async () => {
+  for (let i = 0; i < rounds; i++) {
+    await new Promise((r) => setTimeout(r, gap));
+    console.log(JSON.stringify(await post()));
+  }
+  agent.destroy();
+})();
+`;
+
+/** Figures of the apply pass, in µs. */
+interface ApplyFigures {
+  readonly before: { readonly n: number; readonly p99: number };
+  readonly during: { readonly n: number; readonly p99: number; readonly max: number };
+  /** Wall time of each POST, in ms. */
+  readonly postsMs: readonly number[];
+  /** The slowest answer in flight during each POST, in µs (the first POST meets a cold policy path). */
+  readonly slowestPerPost: readonly number[];
+  readonly lost: number;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+}
+
+/**
+ * Starts a sidecar of its own (allow-all at start, so the policy path is cold as in a real sandbox) and
+ * measures its answers while a policy of {@link APPLY_RULES} rules is POSTed to it (see the file's comment).
+ * Bounded: {@link APPLY_ROUNDS} POSTs, each with a 30 s timeout, and a query stream that stops with them.
+ */
+async function measureApply(upstreamPort: number): Promise<ApplyFigures> {
+  const dnsPort = await freeTcpUdpPort();
+  const httpPort = await freePort();
+  const main = fileURLToPath(new URL('../components/egress-sidecar/main.ts', import.meta.url));
+  const sidecar = startNode('egress sidecar (apply)', [main, '--dns-listen', `127.0.0.1:${dnsPort}`, '--http-listen', `127.0.0.1:${httpPort}`, '--upstream', `127.0.0.1:${upstreamPort}`], {
+    OTEL_CONTRACTS_LOG_LEVEL: 'warn',
+    OPENSANDBOX_EGRESS_INSTANCE_ID: 'bench-apply',
+  });
+  await waitForDns(sidecar, dnsPort);
+  const dir = mkdtempSync(join(tmpdir(), 'dns-bench-'));
+  const file = join(dir, 'policy.json');
+  writeFileSync(file, JSON.stringify(bigPolicy(APPLY_RULES)));
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+  await new Promise<void>((resolve) => socket.connect(dnsPort, '127.0.0.1', resolve));
+  const clock = () => performance.timeOrigin + performance.now();
+  const bufs = queries.map((q) => Buffer.from(q));
+  const sentAt = new Float64Array(65536).fill(-1);
+  const answered: { sent: number; us: number }[] = [];
+  socket.on('message', (msg) => {
+    const id = msg.readUInt16BE(0);
+    const at = sentAt[id] as number;
+    if (at < 0) return;
+    sentAt[id] = -1;
+    answered.push({ sent: at, us: (clock() - at) * 1000 });
+  });
+  // Open loop: every millisecond, the queries due at APPLY_RATE per second since the start.
+  let sent = 0;
+  const start = clock();
+  const ticker = setInterval(() => {
+    const due = Math.floor(((clock() - start) * APPLY_RATE) / 1000);
+    for (; sent < due; sent++) {
+      const id = sent & 0xffff;
+      const buf = bufs[sent % bufs.length] as Buffer;
+      buf.writeUInt16BE(id, 0);
+      sentAt[id] = clock();
+      socket.send(buf);
+    }
+  }, 1);
+  try {
+    const posts = await runNode('policy POSTs', ['-e', APPLIER, file, String(httpPort), String(APPLY_ROUNDS), String(APPLY_GAP_MS)], {}, APPLY_ROUNDS * (APPLY_GAP_MS + 30_000) + 10_000);
+    if (posts.code !== 0) throw new Error(`the policy POSTs failed:\n${posts.describe}`);
+    await new Promise((resolve) => setTimeout(resolve, APPLY_GAP_MS)); // a last stretch "before"
+    clearInterval(ticker);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the last answers (or their loss)
+    const windows = posts.stdout.trim().split('\n').map((l) => JSON.parse(l) as { start: number; end: number; status: number });
+    const bad = windows.filter((w) => w.status !== 200);
+    if (bad.length > 0 || windows.length !== APPLY_ROUNDS) throw new Error(`POST /policy answered ${windows.map((w) => w.status).join(', ')}:\n${posts.describe}`);
+    const overlaps = (q: { sent: number; us: number }, margin: number) => windows.some((w) => q.sent <= w.end + margin && q.sent + q.us / 1000 >= w.start - margin);
+    const during = answered.filter((q) => overlaps(q, 0)).map((q) => q.us).sort((a, b) => a - b);
+    const before = answered.filter((q) => !overlaps(q, 50)).map((q) => q.us).sort((a, b) => a - b);
+    return {
+      before: { n: before.length, p99: quantile(before, 0.99) },
+      during: { n: during.length, p99: quantile(during, 0.99), max: during.at(-1) ?? Number.NaN },
+      postsMs: windows.map((w) => w.end - w.start),
+      slowestPerPost: windows.map((w) => Math.max(...answered.filter((q) => q.sent <= w.end && q.sent + q.us / 1000 >= w.start).map((q) => q.us))),
+      lost: sent - answered.length,
+    };
+  } finally {
+    clearInterval(ticker);
+    socket.close();
+    rmSync(dir, { recursive: true, force: true });
+    await sidecar.stop('SIGTERM', 3000);
+  }
+}
+
 /** The figures as benchmark rows: the egress sidecar is `ours`; latency ratios are to direct, QPS ratios to dnsmasq. */
-function tableRows(rows: readonly Row[]): TableRow[] {
+function tableRows(rows: readonly Row[], apply: ApplyFigures): TableRow[] {
   const by = (name: string) => rows.find((r) => r.name === name) as Row;
   const [direct, proxy, dnsmasq, relay] = [by('direct'), by('proxy'), by('dnsmasq'), by('relay')];
   const peers = (pick: (r: Row) => number) => [
@@ -110,6 +237,10 @@ function tableRows(rows: readonly Row[]): TableRow[] {
       target: { value: 40 },
     },
     { case: `QPS, ${WINDOW} in flight`, unit: 'queries/s', higherIsBetter: true, figures: peers((r) => r.load.qps), ratioTo: 'dnsmasq', target: { of: 'dnsmasq', factor: 1.5 } },
+    { case: `p99 at ${APPLY_RATE} q/s, no policy apply in flight`, figures: [{ name: 'ours', value: apply.before.p99 }] },
+    { case: `p99 at ${APPLY_RATE} q/s, in flight during a ${APPLY_RULES}-rule POST /policy`, figures: [{ name: 'ours', value: apply.during.p99 }] },
+    { case: `p99 added by applying a ${APPLY_RULES}-rule policy (during − before)`, figures: [{ name: 'ours', value: apply.during.p99 - apply.before.p99 }], target: { value: 10_000 } },
+    { case: `slowest answer during a ${APPLY_RULES}-rule POST /policy (median of the POSTs)`, figures: [{ name: 'ours', value: median(apply.slowestPerPost) }] },
   ];
 }
 
@@ -127,10 +258,13 @@ async function main(): Promise<void> {
       { name: 'dnsmasq', port: forwarder.port },
       { name: 'relay', port: relay.port },
     ]);
-    reportBenchmark('dns', 'DNS on loopback: egress sidecar (ours) vs dnsmasq forwarder vs a bare Node relay vs direct', 'µs', tableRows(rows));
+    console.log(`\napply pass: ${APPLY_ROUNDS} POSTs of a ${APPLY_RULES}-rule policy, ${APPLY_GAP_MS} ms apart, queries at ${APPLY_RATE}/s`);
+    const apply = await measureApply(upstream.port);
+    reportBenchmark('dns', 'DNS on loopback: egress sidecar (ours) vs dnsmasq forwarder vs a bare Node relay vs direct', 'µs', tableRows(rows, apply));
     console.log(`\nQPS per round (${WINDOW} in flight): ${rows.map((r) => `${r.name} ${r.rounds.join(' / ')}`).join('; ')}`);
     console.log(`p50 per round (1 in flight, µs): ${rows.map((r) => `${r.name} ${r.p50s.map((x) => x.toFixed(0)).join(' / ')}`).join('; ')}`);
     console.log(`under load: ${rows.map((r) => `${r.name} p50 ${r.load.p50us.toFixed(0)} µs p99 ${r.load.p99us.toFixed(0)} µs, lost ${r.latency.lost + r.load.lost}`).join('; ')}`);
+    console.log(`policy apply: POSTs took ${apply.postsMs.map((ms) => ms.toFixed(0)).join(' / ')} ms; slowest answer during each ${apply.slowestPerPost.map((us) => (us / 1000).toFixed(1)).join(' / ')} ms (all: ${(apply.during.max / 1000).toFixed(1)} ms); ${apply.during.n} answers during them, ${apply.before.n} clear of them; ${apply.lost} queries unanswered`);
   } finally {
     await stopAllProcesses(3_000);
   }

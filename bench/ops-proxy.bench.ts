@@ -1,6 +1,6 @@
 /**
  * `npm run bench:ops-proxy`: the ops proxy's tunnel against direct access to the backend and against
- * HAProxy (Debian package, one-hop reverse proxy), on loopback, in one run (issue 10, "Benchmark"):
+ * HAProxy (Debian package, one-hop reverse proxy), on loopback, in one run:
  *
  *   direct   client → backend
  *   tunnel   client → listening peer → DATA connection → connecting peer → backend (two child processes)

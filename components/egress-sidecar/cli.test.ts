@@ -3,10 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
 import { runNode } from '../../test/processes.ts';
 import { MAIN, spawnSidecar } from './testing/child.ts';
-import { scrape, total } from '../../test/exposition.ts';
+import { find, readExposition, scrape, total } from '../../test/exposition.ts';
+import { egress } from '../../semconv/generated/egress.ts';
+import { sidecarVersion } from './metrics.ts';
 import { addresses, query, udpQuery } from './testing/dns-client.ts';
 
-// The sidecar as `npm start` runs it: a child process, its log lines, its exit, its OTLP push.
+// The sidecar as `npm start` runs it: a child process, its log lines, its first scrape, the addresses it
+// refuses to serve on, its exit, its OTLP push.
 
 const BASE_ENV = { PATH: process.env.PATH, OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000', OPENSANDBOX_EGRESS_INSTANCE_ID: 'cli-test' };
 
@@ -114,6 +117,84 @@ describe('egress sidecar: command line', () => {
       expect(value('forward_error')).toBe(1);
     } finally {
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+  });
+
+  it('shows every documented family at the first scrape, with every documented label and every enum series at 0 (dns mode)', async () => {
+    const s = await spawnSidecar(['--dns-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${up.port}`], BASE_ENV);
+    try {
+      const histograms = new Set(egress.families.filter((f) => f.type === 'histogram').map((f) => f.name));
+      const first = readExposition(await (await fetch(s.metricsUrl)).text(), histograms);
+      const seriesOf = (family: string) => first.samples.filter((x) => x.family === family);
+      for (const f of egress.families) {
+        expect(first.help.get(f.name), f.name).toBe(f.help);
+        expect(first.type.get(f.name), f.name).toBe(f.type);
+        // Every label with a documented value set, and every required one, on every series; `domain` is opt-in (unbounded).
+        const keys = ['instance_id', ...f.labels.filter((l) => l.required || 'values' in l).map((l) => l.name)].sort();
+        for (const x of seriesOf(f.name)) expect(Object.keys(x.labels).filter((k) => k !== 'le').sort(), `${x.name} ${JSON.stringify(x.labels)}`).toEqual(keys);
+        expect(seriesOf(f.name).length, f.name).toBeGreaterThan(0);
+        for (const label of f.labels) {
+          if (!('values' in label) || f.name === 'opensandbox_egress_info') continue;
+          for (const v of label.values) expect(find(first.samples, f.name, { [label.name]: v }).length, `${f.name}{${label.name}="${v}"}`).toBe(1);
+        }
+      }
+      const value = (name: string, labels: Record<string, string> = {}) => find(first.samples, name, labels).map((x) => x.value);
+      for (const result of ['allowed', 'denied', 'forward_error']) expect(value('opensandbox_egress_dns_queries_total', { result })).toEqual([0]);
+      for (const type of ['dns_deny', 'l2_deny']) expect(value('opensandbox_egress_violations_total', { type })).toEqual([0]);
+      for (const result of ['success', 'failure']) expect(value('opensandbox_egress_nft_apply_total', { result })).toEqual([0]);
+      for (const reason of ['dot_853', 'doh_443']) expect(value('opensandbox_egress_nft_doh_dot_packets_dropped_total', { reason })).toEqual([0]);
+      expect(value('opensandbox_egress_nft_resolved_ips_added_total')).toEqual([0]);
+      expect(value('opensandbox_egress_policy_updates_total')).toEqual([0]);
+      expect(value('opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toEqual([0]);
+      expect(value('opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toEqual([0]);
+      expect(value('opensandbox_egress_enforcement_mode', { mode: 'dns' })).toEqual([1]);
+      expect(value('opensandbox_egress_enforcement_mode', { mode: 'dns+nft' })).toEqual([0]);
+      // The info family: one series, the mode in force and the version, never a 0 for the other mode.
+      expect(find(first.samples, 'opensandbox_egress_info').map((x) => [x.labels, x.value])).toEqual([[{ instance_id: 'cli-test', enforcement_mode: 'dns', version: sidecarVersion() }, 1]]);
+      expect(value('opensandbox_egress_uptime_seconds')[0]).toBeGreaterThan(0);
+
+      // The histogram starts with zero counts in every documented bucket; the first forwarded answer counts 1.
+      expect(value('opensandbox_egress_dns_forward_duration_seconds_count')).toEqual([0]);
+      expect(find(first.samples, 'opensandbox_egress_dns_forward_duration_seconds_bucket').every((x) => x.value === 0)).toBe(true);
+      await udpQuery(s.dnsPort, query('first.example.test'));
+      const after = readExposition(await (await fetch(s.metricsUrl)).text(), histograms);
+      const buckets = find(after.samples, 'opensandbox_egress_dns_forward_duration_seconds_bucket').map((x) => x.labels.le);
+      const documented = egress.families.find((f) => f.name === 'opensandbox_egress_dns_forward_duration_seconds')?.buckets ?? [];
+      expect(buckets).toEqual([...documented.map(String), '+Inf']);
+      expect(find(after.samples, 'opensandbox_egress_dns_forward_duration_seconds_count', { instance_id: 'cli-test' }).map((x) => x.value)).toEqual([1]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('refuses --http-listen beyond loopback without OTEL_CONTRACTS_ALLOW_NON_LOOPBACK, and with it but without OPENSANDBOX_EGRESS_TOKEN: exit 1', async () => {
+    const args = ['--dns-listen', '127.0.0.1:0', '--http-listen', '0.0.0.0:0', '--upstream', `127.0.0.1:${up.port}`];
+    const noOptIn = await runToExit(args, { ...BASE_ENV, OPENSANDBOX_EGRESS_TOKEN: 'tok' });
+    expect(noOptIn.code).toBe(1);
+    expect(noOptIn.stderr).toContain('egress sidecar did not start: refusing to serve the policy API and metrics on non-loopback address 0.0.0.0');
+    expect(noOptIn.stderr).toContain('OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true');
+    const noToken = await runToExit(args, { ...BASE_ENV, OTEL_CONTRACTS_ALLOW_NON_LOOPBACK: 'true' });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain('egress sidecar did not start: --http-listen 0.0.0.0:0 is beyond loopback without OPENSANDBOX_EGRESS_TOKEN');
+    expect(noToken.stderr).toContain('set OPENSANDBOX_EGRESS_TOKEN');
+  });
+
+  it('serves --http-listen beyond loopback with the opt-in and a token, the policy API guarded by the token', async () => {
+    const s = await spawnSidecar(['--dns-listen', '127.0.0.1:0', '--http-listen', '0.0.0.0:0', '--upstream', `127.0.0.1:${up.port}`], {
+      ...BASE_ENV,
+      OTEL_CONTRACTS_ALLOW_NON_LOOPBACK: 'true',
+      OPENSANDBOX_EGRESS_TOKEN: 'tok',
+    });
+    try {
+      expect(s.ready.policy).toBe(`http://0.0.0.0:${s.httpPort}/policy`);
+      const base = `http://127.0.0.1:${s.httpPort}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/policy`)).status).toBe(401);
+      expect((await fetch(`${base}/policy`, { headers: { 'OPENSANDBOX-EGRESS-AUTH': 'tok' } })).status).toBe(200);
+      expect((await scrape(`${base}/metrics`)).samples.length).toBeGreaterThan(0);
+      expect(addresses(await udpQuery(s.dnsPort, query('wide.example.test')))).toEqual(['192.0.2.1']);
+    } finally {
+      expect(await s.stop()).toBe(0);
     }
   });
 

@@ -2,6 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
+import { listen } from '../kit/listen.ts';
 import type { HostPort } from './config.ts';
 import { HEADER_BYTES, MAX_QUERY_BYTES, tcpFrame } from './dns-wire.ts';
 import type { Resolver } from './resolver.ts';
@@ -201,20 +202,16 @@ class TcpTable {
   }
 }
 
-function bindTcp(at: HostPort, resolver: Resolver, table: TcpTable): Promise<Server> {
+/** Listens for DNS over TCP on `at` (the kit's {@link listen}); connections go through `table`. */
+async function bindTcp(at: HostPort, resolver: Resolver, table: TcpTable): Promise<Server> {
   const server = createServer({ noDelay: true }, (socket) => {
     const conn = table.admit(socket);
     if (!conn) return;
     socket.on('close', () => table.remove(socket));
     serveTcpConnection(conn, resolver, table);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  await listen(server, at);
+  return server;
 }
 
 function serve(udp: UdpSocket, tcp: Server, table: TcpTable, address: HostPort, opts: DnsServerOptions): DnsServer {

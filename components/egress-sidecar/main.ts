@@ -36,6 +36,8 @@ export interface EgressSidecar extends ComponentStop {
   readonly pipeline: Pipeline;
   /** Forwarded queries still waiting for an upstream (0 when idle: no leaked entries). */
   pendingQueries(): number;
+  /** `POST /policy` requests whose body is read and that wait for their turn or are being applied (0 when idle). */
+  pendingPolicyUpdates(): number;
 }
 
 /** Options of {@link runEgressSidecar}. */
@@ -54,10 +56,14 @@ export interface RunOptions {
  *
  * @param argv flags without node and script: `--dns-listen`, `--http-listen`, `--upstream` (repeatable),
  *   `--mode`, `--upstream-timeout-ms`, `--resolv-conf`, `--nft-table`, `--doh-blocklist`, `--block-doh-443`.
- * @param env `OPENSANDBOX_NETWORK_POLICY`, `OPENSANDBOX_EGRESS_TOKEN`, `OPENSANDBOX_EGRESS_MODE`,
- *   `OPENSANDBOX_EGRESS_INSTANCE_ID`, `OPENSANDBOX_EGRESS_HTTP_ADDR`, `OTEL_*`.
- * @throws SidecarConfigError / PolicyError / ConfigError for bad flags or variables; CommanderError for
- *   unknown flags or --help; the listen error of either port. Nothing stays open after a throw.
+ * @param env `OPENSANDBOX_NETWORK_POLICY` or `OPENSANDBOX_NETWORK_POLICY_FILE` (not both), `OPENSANDBOX_EGRESS_TOKEN`,
+ *   `OPENSANDBOX_EGRESS_MODE`, `OPENSANDBOX_EGRESS_INSTANCE_ID`, `OPENSANDBOX_EGRESS_HTTP_ADDR`,
+ *   `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK`, `OTEL_*`.
+ * @throws SidecarConfigError / PolicyError / ConfigError for bad flags or variables (a policy file that is
+ *   missing, unreadable or malformed names `OPENSANDBOX_NETWORK_POLICY_FILE`); NonLoopbackBindError for an
+ *   `--http-listen` beyond loopback without `OTEL_CONTRACTS_ALLOW_NON_LOOPBACK=true`, SidecarConfigError for
+ *   one without `OPENSANDBOX_EGRESS_TOKEN`; CommanderError for unknown flags or --help; the listen error of
+ *   either port. Nothing stays open after a throw.
  */
 export async function runEgressSidecar(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: RunOptions = {}): Promise<EgressSidecar> {
   const cfg = readSidecarConfig(argv, env);
@@ -166,6 +172,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       enforcementMode: mode,
       pipeline,
       pendingQueries: () => forwarder.pendingCount(),
+      pendingPolicyUpdates: () => http.pendingUpdates(),
     };
   });
 }

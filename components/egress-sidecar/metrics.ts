@@ -15,6 +15,14 @@ import type { Action, ActivePolicy, NetworkPolicy } from './policy.ts';
  * families of seed 000 and the `otel_contracts_*` self-metrics), known series started at 0, the info,
  * enforcement-mode, rule-count and uptime gauges, and the nftables counters turned into metrics. The
  * serving side (main.ts) reports what happens through it and never touches the pipeline's set-up.
+ *
+ * From the first scrape, in either mode, every family is present and every series of an enum label
+ * exists: counters at 0, `enforcement_mode{mode}` 1 for the mode in force and 0 for the other,
+ * `policy_rule_count{default_action}` the rule count under the policy's default action and 0 under the
+ * other. A `dns`-mode sidecar shows the nftables families of seed 000 §3 and `violations_total{type="l2_deny"}`
+ * at 0 (nothing applies nftables), except `nft_apply_total{result="failure"}` 1 when `dns+nft` was asked
+ * for and ApplyStatic failed. `dns_forward_duration_seconds` starts with zero counts. One series waits
+ * for data that never comes: the opt-in `domain` label of `nft_resolved_ips_added_total` (never set: unbounded).
  */
 
 /** The sidecar's version, from the package's own package.json (`info{version}`); `0.0.0` when it cannot be read. */
@@ -44,8 +52,9 @@ export interface SidecarMetrics {
   /** Addresses of allowed DNS answers newly added to the nftables allow set: `opensandbox_egress_nft_resolved_ips_added_total`. */
   resolvedIpsAdded(count: number): void;
   /**
-   * Once the enforcement mode is decided: records `info{enforcement_mode,version}` and `enforcement_mode{mode}`,
-   * the rule count of `initial` and of every later policy (the previous default action's series goes to 0),
+   * Once the enforcement mode is decided: records `info{enforcement_mode,version}` and `enforcement_mode{mode}`
+   * (1 for `mode`, 0 for the other), the rule count of `initial` and of every later policy (under its default
+   * action; the other default action's series reads 0),
    * counts every replacement in `policy_updates_total`, refreshes `uptime_seconds` every second and, with
    * `nft`, adds the nftables drop/deny counter deltas every 5 seconds. Call once.
    */
@@ -70,8 +79,9 @@ export function createSidecarMetrics(env: NodeJS.ProcessEnv, logger: Logger): Si
   const version = sidecarVersion();
 
   for (const result of ['allowed', 'denied', 'forward_error'] as const) m.opensandbox_egress_dns_queries_total.add(0, { result });
-  m.opensandbox_egress_violations_total.add(0, { type: 'dns_deny' });
+  for (const type of ['dns_deny', 'l2_deny'] as const) m.opensandbox_egress_violations_total.add(0, { type });
   m.opensandbox_egress_nft_resolved_ips_added_total.add(0);
+  m.opensandbox_egress_dns_forward_duration_seconds.begin();
   for (const result of ['success', 'failure'] as const) m.opensandbox_egress_nft_apply_total.add(0, { result });
   for (const reason of ['dot_853', 'doh_443'] as const) m.opensandbox_egress_nft_doh_dot_packets_dropped_total.add(0, { reason });
   for (const reason of ['malformed', 'oversized', 'not_a_query', 'unmatched_response'] as const) s.otel_contracts_dns_packets_dropped_total.add(0, { reason });
@@ -106,12 +116,10 @@ export function createSidecarMetrics(env: NodeJS.ProcessEnv, logger: Logger): Si
     resolvedIpsAdded: (count) => m.opensandbox_egress_nft_resolved_ips_added_total.add(count),
     start(mode, policy, initial, nft) {
       m.opensandbox_egress_info.record(1, { enforcement_mode: mode, version });
-      m.opensandbox_egress_enforcement_mode.record(1, { mode });
-      const seenDefaults = new Set<Action>();
+      for (const each of ['dns', 'dns+nft'] as const) m.opensandbox_egress_enforcement_mode.record(each === mode ? 1 : 0, { mode: each });
+      // Both default actions have a series: the policy's rule count under its own, 0 under the other.
       const recordRules = (p: { default_action: Action; egress: readonly unknown[] }) => {
-        for (const other of seenDefaults) if (other !== p.default_action) m.opensandbox_egress_policy_rule_count.record(0, { default_action: other });
-        seenDefaults.add(p.default_action);
-        m.opensandbox_egress_policy_rule_count.record(p.egress.length, { default_action: p.default_action });
+        for (const action of ['allow', 'deny'] as const) m.opensandbox_egress_policy_rule_count.record(action === p.default_action ? p.egress.length : 0, { default_action: action });
       };
       recordRules(initial);
       // Every replacement is a successful POST /policy.

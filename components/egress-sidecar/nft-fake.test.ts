@@ -1,21 +1,28 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { find, readExposition } from '../../test/exposition.ts';
+import { pollUntil } from '../../test/poll.ts';
+import { egress } from '../../semconv/generated/egress.ts';
 import { runEgressSidecar, type EgressSidecar } from './main.ts';
 import { MAX_PENDING_ADDITIONS, NftManager, type NftRun, type NftRunner } from './nft.ts';
+import { MAX_PENDING_UPDATES } from './policy-server.ts';
 import { startAuthoritative, type Authoritative } from './testing/authoritative.ts';
 import { addresses, query, udpQuery } from './testing/dns-client.ts';
 import { captureLogger, type LogLine } from './testing/harness.ts';
 
-// dns+nft mode in-process against a fake `nft` whose timing the test controls: policy updates that
-// race each other over real HTTP, an allow-set update that hangs while DNS must keep answering, and
-// the cap on addresses waiting for nft.
+// dns+nft mode in-process against a fake `nft` whose runs the test holds and releases: policy updates
+// that race each other over real HTTP (one at a time, in order, at most a few under way), the first
+// scrape in dns+nft mode, an allow-set update that hangs while DNS must keep answering, and the cap on
+// addresses waiting for nft.
 
-/** A fake `nft`: it keeps the default verdict in force and lets the test delay or hold each kind of run. */
+/** A fake `nft`: it keeps the default verdict in force and lets the test hold each kind of run. */
 class FakeNft {
   /** The default verdict in the table, as the last committed transaction left it. */
   verdict: 'allow' | 'deny' | undefined;
-  /** Milliseconds each `setDefaultAction` run takes after it committed, in call order (0 once used up). */
-  readonly verdictDelays: number[] = [];
+  /** The verdict of every `setDefaultAction` run, in call order. */
+  readonly verdicts: ('allow' | 'deny')[] = [];
   verdictCalls = 0;
+  /** `setDefaultAction` runs commit, then do not exit until {@link release}. */
+  holdVerdicts = false;
   /** `add element` runs hang until {@link release}. */
   holdAdds = false;
   readonly scripts: string[] = [];
@@ -34,9 +41,10 @@ class FakeNft {
     // ApplyStatic or setDefaultAction: the transaction commits now; the process may take longer to exit.
     this.verdict = stdin.includes('counter name "l2_deny" drop') ? 'deny' : 'allow';
     if (stdin.startsWith('flush chain')) {
-      const delay = this.verdictDelays[this.verdictCalls++] ?? 0;
+      this.verdicts.push(this.verdict);
+      this.verdictCalls++;
       for (const w of this.callWaiters.splice(0)) w();
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.holdVerdicts) await new Promise<void>((resolve) => this.held.push(resolve));
     }
     return ok;
   };
@@ -46,9 +54,10 @@ class FakeNft {
     while (this.verdictCalls < n) await new Promise<void>((resolve) => this.callWaiters.push(resolve));
   }
 
-  /** Lets the held `add element` runs finish. */
+  /** Lets the held runs finish, and the next ones run through. */
   release(): void {
     this.holdAdds = false;
+    this.holdVerdicts = false;
     for (const r of this.held.splice(0)) r();
   }
 }
@@ -81,16 +90,54 @@ async function start(policy: unknown): Promise<{ base: string; dnsPort: number; 
 describe('egress sidecar: dns+nft against a fake nft', () => {
   it('applies concurrent POST /policy one at a time, in arrival order: DNS and the nftables verdict end on the same policy', async () => {
     const { base, nft } = await start({ default_action: 'allow' });
-    nft.verdictDelays.push(300); // the first update's nft run commits at once, then takes 300 ms to exit
+    nft.holdVerdicts = true; // the first update's nft run commits at once, then does not exit until released
     const post = (policy: unknown) => fetch(`${base}/policy`, { method: 'POST', body: JSON.stringify(policy) });
     const first = post({ default_action: 'deny', egress: [{ action: 'allow', target: '*.example.test' }] });
     await nft.verdictCalled(1);
     const second = post({ default_action: 'allow' });
+    // Both bodies are read: the first holds nft, the second waits for its turn and has not reached nft.
+    await pollUntil('two policy updates waiting or being applied', async () => sidecar?.pendingPolicyUpdates(), (n) => n === 2, { timeoutMs: 5000, intervalMs: 10 });
+    expect(nft.verdictCalls).toBe(1);
+    nft.release();
     expect((await first).status).toBe(200);
     expect((await second).status).toBe(200);
+    expect(nft.verdicts).toEqual(['deny', 'allow']);
     const current = (await (await fetch(`${base}/policy`)).json()) as { policy: { default_action: string } };
     expect(current.policy.default_action).toBe(nft.verdict);
     expect(nft.verdict).toBe('allow'); // the later request wins
+    expect(sidecar?.pendingPolicyUpdates()).toBe(0);
+  });
+
+  it(`answers 429 to a policy update beyond ${MAX_PENDING_UPDATES} under way, and applies the others in order`, async () => {
+    const { base, nft } = await start({ default_action: 'allow' });
+    nft.holdVerdicts = true;
+    const post = (policy: unknown) => fetch(`${base}/policy`, { method: 'POST', body: JSON.stringify(policy) });
+    const actions = ['deny', 'allow', 'deny', 'allow'] as const;
+    const held = actions.map((a, i) => post({ default_action: a, egress: [{ action: 'allow', target: `n${i}.example.test` }] }));
+    await pollUntil(`${MAX_PENDING_UPDATES} policy updates waiting or being applied`, async () => sidecar?.pendingPolicyUpdates(), (n) => n === MAX_PENDING_UPDATES, { timeoutMs: 5000, intervalMs: 10 });
+    const refused = await post({ default_action: 'deny' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(String(((await refused.json()) as { error: string }).error)).toContain('retry');
+    nft.release();
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(nft.verdicts).toEqual([...actions]);
+    const current = (await (await fetch(`${base}/policy`)).json()) as { policy: { egress: { target: string }[] } };
+    expect(current.policy.egress).toEqual([{ action: 'allow', target: 'n3.example.test' }]);
+  });
+
+  it('shows every documented family at the first scrape in dns+nft mode, with the mode in force and every enum series', async () => {
+    const { base } = await start({ default_action: 'deny' });
+    const { samples, type } = readExposition(await (await fetch(`${base}/metrics`)).text());
+    for (const f of egress.families) expect(type.get(f.name), f.name).toBe(f.type);
+    const value = (name: string, labels: Record<string, string>) => find(samples, name, labels).map((x) => x.value);
+    expect(value('opensandbox_egress_enforcement_mode', { mode: 'dns+nft' })).toEqual([1]);
+    expect(value('opensandbox_egress_enforcement_mode', { mode: 'dns' })).toEqual([0]);
+    expect(value('opensandbox_egress_nft_apply_total', { result: 'success' })).toEqual([1]);
+    expect(value('opensandbox_egress_nft_apply_total', { result: 'failure' })).toEqual([0]);
+    expect(value('opensandbox_egress_violations_total', { type: 'l2_deny' })).toEqual([0]);
+    expect(value('opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toEqual([0]);
+    expect(value('opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toEqual([0]);
   });
 
   it('answers an allowed query within its bound when nft hangs on the allow set, and logs that once', async () => {

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftManager, systemNft } from './nft.ts';
 import { parseExposition, total, type SampleLine } from '../../test/exposition.ts';
+import { pollUntil } from '../../test/poll.ts';
 import { findProgram, NODE_BIN, startProcess, type TestProcess } from '../../test/processes.ts';
 import { spawnSidecar, TESTING, type ChildSidecar } from './testing/child.ts';
 
@@ -189,32 +189,35 @@ describe('egress sidecar: dns+nft in a network namespace', () => {
   });
 
   it('refreshes the expiry of an address already in the allow set when it is resolved again', async () => {
-    // Its own table, driven directly: the manager must see the entries as half expired long before the kernel does.
+    // Its own table, driven directly, on a clock the test advances: the manager must see the entries as more
+    // than half expired long before the kernel does.
     const table = 'oc_egress_refresh';
-    const nft = new NftManager({ table, upstreams: [], pinnedEndpoints: [], dohBlocklist: [], logger: pino({ level: 'silent' }), run: nsNft });
+    let clock = Date.now();
+    const nft = new NftManager({ table, upstreams: [], pinnedEndpoints: [], dohBlocklist: [], logger: pino({ level: 'silent' }), run: nsNft, now: () => clock });
     await nft.applyStatic('allow');
     try {
-      const t0 = Date.now();
       const first = [
         { ip: '10.9.0.1', family: 4, ttl: 60 },
         { ip: '10.9.0.2', family: 4, ttl: 60 },
         { ip: '2001:db8::9', family: 6, ttl: 60 },
       ] as const;
       expect(await nft.addResolved(first)).toBe(3);
-      await sleep(2500); // the kernel's expiry runs down: ~57 s left
-      const clock = vi.spyOn(Date, 'now').mockReturnValue(t0 + 31_000); // the manager's: more than half gone
-      try {
-        // Same timeout (the kernel keeps an element's expiry on a plain re-add), a longer one, and an address not yet in the set.
-        const again = [
-          { ip: '10.9.0.1', family: 4, ttl: 60 },
-          { ip: '10.9.0.2', family: 4, ttl: 300 },
-          { ip: '2001:db8::9', family: 6, ttl: 60 },
-          { ip: '10.9.0.3', family: 4, ttl: 120 },
-        ] as const;
-        expect(await nft.addResolved(again)).toBe(4);
-      } finally {
-        clock.mockRestore();
-      }
+      // The kernel's own expiry has to run down visibly (at most 58 s of 60 left), or a refreshed element
+      // could not be told from one left alone: poll the set for it instead of sleeping.
+      const expiresOf = async (ip: string, set: string) => (await setElements(set, table)).find((e) => e.val === ip)?.expires ?? Number.NaN;
+      await pollUntil('the kernel expiry of 10.9.0.1 and 2001:db8::9 to run down to 58 s', async () => Math.max(await expiresOf('10.9.0.1', 'allow_v4'), await expiresOf('2001:db8::9', 'allow_v6')), (left) => left <= 58, { timeoutMs: 10_000, intervalMs: 100 });
+      clock += 31_000; // the manager's clock: more than half of the 60 s gone
+      // Same timeout (the kernel keeps an element's expiry on a plain re-add), a longer one, and an address not yet in the set.
+      const again = [
+        { ip: '10.9.0.1', family: 4, ttl: 60 },
+        { ip: '10.9.0.2', family: 4, ttl: 300 },
+        { ip: '2001:db8::9', family: 6, ttl: 60 },
+        { ip: '10.9.0.3', family: 4, ttl: 120 },
+      ] as const;
+      expect(await nft.addResolved(again)).toBe(4);
+      // Within the first half of the new timeouts on the manager's clock: nothing is written again.
+      clock += 1000;
+      expect(await nft.addResolved(again)).toBe(0);
       const v4 = await setElements('allow_v4', table);
       const v6 = await setElements('allow_v6', table);
       const el = (list: typeof v4, ip: string) => list.find((e) => e.val === ip);

@@ -87,7 +87,13 @@ export interface NftOptions {
   /** Resolver addresses whose tcp/443 is dropped; empty: no DoH rule. */
   readonly dohBlocklist: readonly string[];
   readonly logger: Logger;
+  /** Runs `nft` (default: the system binary, {@link systemNft}). */
   readonly run?: NftRunner;
+  /**
+   * The clock deciding when an address in the allow set is due for a refresh, in milliseconds since the
+   * epoch (default `Date.now`); tests pass one they advance.
+   */
+  readonly now?: () => number;
 }
 
 /** Applies and maintains the sidecar's nftables table. */
@@ -101,9 +107,12 @@ export class NftManager {
   private dropped = 0;
   private readonly last = new Map<NftCounter, number>();
 
+  private readonly now: () => number;
+
   constructor(opts: NftOptions) {
     this.opts = opts;
     this.run = opts.run ?? systemNft();
+    this.now = opts.now ?? Date.now;
   }
 
   /** The ruleset ApplyStatic loads, for the given default action. */
@@ -181,7 +190,7 @@ export class NftManager {
    * @returns how many addresses were written (0 when all were fresh or nft failed; failures are logged).
    */
   addResolved(addresses: readonly ResolvedAddress[]): Promise<number> {
-    const now = Date.now();
+    const now = this.now();
     if (this.expiry.size > MAX_TRACKED_ADDRESSES) {
       for (const [ip, until] of this.expiry) if (until <= now) this.expiry.delete(ip);
     }

@@ -4,9 +4,13 @@ import { startAuthoritative, type Authoritative } from './testing/authoritative.
 import { scrape, total } from '../../test/exposition.ts';
 import { query, rcodeName, udpQuery } from './testing/dns-client.ts';
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
+import { MAX_RULES } from './policy.ts';
+import { bigPolicy } from './testing/policies.ts';
+import { MAX_POLICY_BODY_BYTES } from './policy-server.ts';
 
-// The policy API over real HTTP: auth, strict validation with field names, size cap, reset, and the
-// counts it drives (policy_updates_total, policy_rule_count), with DNS behaviour following the policy.
+// The policy API over real HTTP: auth, strict validation with field names, size cap, a policy of the
+// most rules allowed, reset, and the counts it drives (policy_updates_total, policy_rule_count), with
+// DNS behaviour following the policy.
 
 const TOKEN = 's3cret-token';
 const AUTH = { 'OPENSANDBOX-EGRESS-AUTH': TOKEN };
@@ -85,13 +89,13 @@ describe('egress sidecar: policy API', () => {
     expect(await updates()).toBe(before);
   });
 
-  it('refuses a 1 MB body with 413 without reading it whole, declared or streamed, and keeps the policy', async () => {
+  it(`refuses a body over ${MAX_POLICY_BODY_BYTES} bytes (8 MiB) with 413 without reading it whole, declared or streamed, and keeps the policy`, async () => {
     const before = await updates();
-    const big = JSON.stringify({ default_action: 'allow', egress: Array.from({ length: 30_000 }, (_, i) => ({ action: 'allow', target: `host-${i}.example.com` })) });
-    expect(big.length).toBeGreaterThan(1_000_000);
+    const big = JSON.stringify({ default_action: 'allow', egress: [] }) + ' '.repeat(MAX_POLICY_BODY_BYTES);
     const declared = await post(big);
     expect(declared.status).toBe(413);
     expect(declared.json.field).toBe('body');
+    expect(String(declared.json.error)).toContain(`larger than ${MAX_POLICY_BODY_BYTES} bytes`);
     // Chunked: no Content-Length, the cap applies while streaming.
     const streamed = await new Promise<number>((resolve, reject) => {
       const req = request(`${t.base}/policy`, { method: 'POST', headers: { ...AUTH, 'transfer-encoding': 'chunked' } }, (res) => {
@@ -99,12 +103,47 @@ describe('egress sidecar: policy API', () => {
         resolve(res.statusCode ?? 0);
       });
       req.on('error', reject);
-      for (let i = 0; i < 16; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
+      for (let i = 0; i <= MAX_POLICY_BODY_BYTES / (64 * 1024); i++) req.write(Buffer.alloc(64 * 1024, 0x20));
       req.end();
     });
     expect(streamed).toBe(413);
     expect(await current()).toEqual(INITIAL);
     expect(await updates()).toBe(before);
+  });
+
+  it(`applies a policy of ${MAX_RULES} rules: 200, the whole policy in force, its rule count in the scrape, DNS following its last rule`, async () => {
+    const before = await updates();
+    const next = bigPolicy();
+    const body = JSON.stringify(next, null, 2);
+    expect(body.length).toBeGreaterThan(519 * 1024); // where the old 64 KiB cap answered 413
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok', mode: 'enforcing', enforcementMode: 'dns' });
+    expect(await current()).toEqual(next);
+    const m = (await scrape(t.metricsUrl)).samples;
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'deny' })).toBe(MAX_RULES);
+    expect(total(m, 'opensandbox_egress_policy_rule_count', { default_action: 'allow' })).toBe(0);
+    expect(total(m, 'opensandbox_egress_policy_updates_total')).toBe(before + 1);
+    // Rule 9998 denies flip.example.test, rule 9999 allows the rest of *.example.test, the default denies others.
+    expect(rcodeName(await udpQuery(t.dnsPort, query('flip.example.test')))).toBe('NXDOMAIN');
+    expect(rcodeName(await udpQuery(t.dnsPort, query('any.example.test')))).toBe('NOERROR');
+    expect(rcodeName(await udpQuery(t.dnsPort, query('outside.test')))).toBe('NXDOMAIN');
+    await post(JSON.stringify(INITIAL)); // back to the policy the other tests expect
+  });
+
+  it(`refuses a ${MAX_RULES}-rule policy whose last rule is bad, and one of ${MAX_RULES + 1} rules, naming the field, and keeps the policy`, async () => {
+    const before = await updates();
+    const good = bigPolicy();
+    const lastBad = await post(JSON.stringify({ ...good, egress: [...good.egress.slice(0, -1), { action: 'allow', target: '*.*.example.test' }] }));
+    expect(lastBad.status).toBe(400);
+    expect(lastBad.json.field).toBe(`egress[${MAX_RULES - 1}].target`);
+    const tooMany = await post(JSON.stringify({ ...good, egress: [...good.egress, { action: 'allow', target: 'one.more.test' }] }));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.field).toBe('egress');
+    expect(String(tooMany.json.error)).toContain(`more than ${MAX_RULES} rules`);
+    expect(await current()).toEqual(INITIAL);
+    expect(await updates()).toBe(before);
+    expect(rcodeName(await udpQuery(t.dnsPort, query('flip.example.test')))).toBe('NOERROR'); // the old policy decides
   });
 
   it('applies a valid policy: counted, rule count tracked, DNS follows it; an empty body resets to allow-all', async () => {

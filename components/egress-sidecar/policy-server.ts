@@ -1,16 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { listen } from '../kit/listen.ts';
 import type { HostPort } from './config.ts';
-import { parsePolicy, PolicyError, type ActivePolicy, type NetworkPolicy } from './policy.ts';
+import { MAX_RULES, parsePolicySliced, PolicyError, type ActivePolicy, type CompiledPolicy, type NetworkPolicy } from './policy.ts';
 
 /**
  * The policy server (seed 000 §2 and "Exposure"), one port for:
  * - `GET /policy`: `{mode, enforcementMode, policy, alwaysAllowed}`;
  * - `POST /policy` (or PUT): replaces the policy after strict validation; an empty body resets to allow-all;
- *   updates (nftables verdict, then the policy) take effect one at a time, in the order their bodies arrived;
- *   400 with `{error, field}` for bad JSON or schema, 413 above the body cap (read in a stream, never
- *   buffered whole), and the old policy stays; a success counts `policy_updates_total`;
+ *   updates take effect one at a time, in the order their bodies arrived: the rules are validated and
+ *   compiled in slices that yield to the event loop (DNS keeps answering, under the old policy), then the
+ *   nftables verdict changes and the compiled policy is swapped in at once; 400 with `{error, field}` for
+ *   bad JSON or schema, 413 above the body cap ({@link MAX_POLICY_BODY_BYTES}, refused while streaming),
+ *   429 when {@link MAX_PENDING_UPDATES} updates are already under way, and the old policy stays; a
+ *   success counts `policy_updates_total`;
  * - both guarded by `OPENSANDBOX_EGRESS_TOKEN` through the `OPENSANDBOX-EGRESS-AUTH` header when set;
  * - `GET /healthz`;
  * - `GET /metrics`: the pipeline's scrape handler.
@@ -18,10 +22,18 @@ import { parsePolicy, PolicyError, type ActivePolicy, type NetworkPolicy } from 
 
 /** Header carrying the token, as in the upstream sidecar. */
 export const AUTH_HEADER = 'opensandbox-egress-auth';
-/** Largest policy body accepted, in bytes. */
-export const MAX_POLICY_BODY_BYTES = 64 * 1024;
+/**
+ * Largest policy body accepted, in bytes (8 MiB): room for {@link MAX_RULES} rules of the longest names,
+ * pretty-printed (10 000 typical rules are about 0.6 MB, 10 000 rules of 253-character names about 3 MB).
+ */
+export const MAX_POLICY_BODY_BYTES = 8 * 1024 * 1024;
 /** Bytes of an over-cap body drained (and discarded) so the client reads the 413; beyond, the connection is cut. */
-const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+/**
+ * Policy updates under way at once (reading their body, waiting their turn or being applied); one more is
+ * answered 429. Bounds the memory held by bodies to a few times {@link MAX_POLICY_BODY_BYTES}.
+ */
+export const MAX_PENDING_UPDATES = 4;
 
 /** Options of {@link startPolicyServer}. */
 export interface PolicyServerOptions {
@@ -45,6 +57,8 @@ export interface PolicyServerOptions {
 /** A running policy server. */
 export interface PolicyServer {
   readonly address: HostPort;
+  /** `POST /policy` requests whose body is read and that wait for their turn or are being applied. */
+  pendingUpdates(): number;
   /** Stops listening and ends open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -65,6 +79,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
+/** How one policy update ended. */
+type UpdateOutcome =
+  | { readonly kind: 'applied'; readonly policy: NetworkPolicy }
+  | { readonly kind: 'invalid'; readonly err: PolicyError }
+  | { readonly kind: 'nft-failed'; readonly err: Error };
+
 type BodyResult = { readonly ok: true; readonly body: string } | { readonly ok: false; readonly status: number; readonly error: string };
 
 /**
@@ -72,7 +92,7 @@ type BodyResult = { readonly ok: true; readonly body: string } | { readonly ok: 
  * reading; a streamed body is refused as soon as it passes the cap, and the rest is discarded.
  */
 function readBody(req: IncomingMessage, cap: number): Promise<BodyResult> {
-  const tooLarge: BodyResult = { ok: false, status: 413, error: `body: larger than ${cap} bytes; a policy holds at most a few thousand rules` };
+  const tooLarge: BodyResult = { ok: false, status: 413, error: `body: larger than ${cap} bytes; a policy holds at most ${MAX_RULES} rules` };
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > cap) {
     discard(req);
@@ -131,9 +151,14 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     return timingSafeEqual(digest(given), tokenDigest);
   };
 
-  // Updates take effect one at a time, in arrival order: the nftables verdict (beforeApply) and the
-  // policy DNS enforces change together, so concurrent updates cannot leave them on different policies.
+  // Updates take effect one at a time, in arrival order: each is parsed, validated and compiled in its
+  // turn (one large policy built at a time), then the nftables verdict (beforeApply) and the policy DNS
+  // enforces change together, so concurrent updates cannot leave them on different policies.
   let updating: Promise<unknown> = Promise.resolve();
+  /** Updates under way, body read or not (bounded by MAX_PENDING_UPDATES). */
+  let underWay = 0;
+  /** Updates whose body is read: waiting for their turn or being applied. */
+  let queued = 0;
   const oneAtATime = <T>(update: () => Promise<T>): Promise<T> => {
     const result = updating.then(update);
     updating = result.catch(() => undefined);
@@ -152,31 +177,52 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     if (req.method !== 'POST' && req.method !== 'PUT') {
       return sendJson(res, 405, { error: `method ${req.method} not allowed on /policy; use GET, POST or PUT` }, { Allow: 'GET, POST, PUT' });
     }
+    if (underWay >= MAX_PENDING_UPDATES) {
+      discard(req);
+      return sendJson(res, 429, { error: `${MAX_PENDING_UPDATES} policy updates are already under way; retry when they are done` }, { 'Retry-After': '1', Connection: 'close' });
+    }
+    underWay++;
+    try {
+      await update(req, res);
+    } finally {
+      underWay--;
+    }
+  };
+
+  /** One `POST /policy`: read the body, then, in its turn, validate, compile, nftables, swap. */
+  const update = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req, MAX_POLICY_BODY_BYTES);
     if (!body.ok) return sendJson(res, body.status, { error: body.error, field: 'body' }, { Connection: 'close' });
-    let next: NetworkPolicy;
-    try {
-      next = parsePolicy(body.body);
-    } catch (e) {
-      const err = e as PolicyError;
-      if (!(err instanceof PolicyError)) throw e;
+    const t0 = performance.now();
+    queued++;
+    const outcome = await oneAtATime(async (): Promise<UpdateOutcome> => {
+      let next: CompiledPolicy;
+      try {
+        next = await opts.policy.compile(await parsePolicySliced(body.body));
+      } catch (e) {
+        if (e instanceof PolicyError) return { kind: 'invalid', err: e };
+        throw e;
+      }
+      try {
+        await opts.beforeApply?.(next.policy);
+      } catch (e) {
+        return { kind: 'nft-failed', err: e as Error };
+      }
+      opts.policy.replace(next);
+      return { kind: 'applied', policy: next.policy };
+    }).finally(() => queued--);
+    if (outcome.kind === 'invalid') {
+      const err = outcome.err;
       opts.logger.info({ field: err.field, err: err.message }, 'POST /policy refused; the policy in force is unchanged');
       return sendJson(res, 400, { error: err.message, field: err.field });
     }
-    const failed = await oneAtATime(async () => {
-      try {
-        await opts.beforeApply?.(next);
-      } catch (e) {
-        return e as Error;
-      }
-      opts.policy.set(next);
-      return undefined;
-    });
-    if (failed) {
-      opts.logger.error({ err: failed }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
-      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${failed.message}` });
+    if (outcome.kind === 'nft-failed') {
+      opts.logger.error({ err: outcome.err }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
+      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${outcome.err.message}` });
     }
-    opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length }, 'egress policy updated');
+    const next = outcome.policy;
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length, applyMs: ms}, 'egress policy updated');
     sendJson(res, 200, { status: 'ok', mode: policyMode(next), enforcementMode: opts.enforcementMode() });
   };
 
@@ -204,19 +250,18 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
   server.headersTimeout = 10_000;
   server.on('clientError', (_err, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      const where = `${opts.listen.host}:${opts.listen.port}`;
-      const hint = e.code === 'EADDRINUSE' ? 'another process listens there; stop it or pass --http-listen HOST:PORT' : 'check --http-listen';
-      reject(new Error(`cannot listen for the policy API on ${where}: ${e.message} (${hint})`));
-    });
-    server.listen(opts.listen.port, opts.listen.host, () => resolve());
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
+  let address: HostPort;
+  try {
+    address = await listen(server, opts.listen);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const hint = err.code === 'EADDRINUSE' ? 'another process listens there; stop it or pass --http-listen HOST:PORT' : 'check --http-listen';
+    throw new Error(`cannot listen for the policy API on ${opts.listen.host}:${opts.listen.port}: ${err.message} (${hint})`);
+  }
   let closing: Promise<void> | undefined;
   return {
-    address: { host: opts.listen.host, port },
+    address,
+    pendingUpdates: () => queued,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,7 +9,7 @@ import { addresses, query, rcodeName, tcpQueries } from './testing/dns-client.ts
 import { startSidecar, type TestSidecar } from './testing/harness.ts';
 import dnsPacket from 'dns-packet';
 
-// DNS over TCP under a flood of idle connections (issue 13 item 5), against the real sidecar on
+// DNS over TCP under a flood of idle connections, against the real sidecar on
 // loopback: a full connection table evicts its least recently active idle connection for a new one,
 // so a real query is answered while 3000 idle connections are held, and a connection with a query in
 // flight is never the one evicted.
