@@ -61,4 +61,11 @@ describe('HistogramRecorder.begin', () => {
     expect(text).not.toContain('direction="sideways"');
     expect(text).toMatch(/otel_contracts_measurements_dropped_total\{[^}]*family="masque_vpn_packet_processing_duration_seconds"[^}]*reason="unknown_label_value"[^}]*\} 1\n/);
   });
+
+  it('begin on a family the contract lacks (a JavaScript caller) is dropped and counted as unknown_family, never a throw', async () => {
+    const p = pipeline();
+    const unknown = (p.recorders(masqueVpn) as unknown as Record<string, { begin(l?: object): void }>).masque_vpn_no_such_seconds;
+    expect(() => unknown?.begin({ client_id: 'c1' })).not.toThrow();
+    expect(await p.render()).toMatch(/otel_contracts_measurements_dropped_total\{[^}]*family="masque_vpn_no_such_seconds"[^}]*reason="unknown_family"[^}]*\} 1\n/);
+  });
 });

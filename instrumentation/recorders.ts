@@ -386,7 +386,7 @@ function withUnknownFamilies(contractId: string, byName: Record<string, object>,
       let stub = unknown.get(prop);
       if (!stub) {
         const dropAll = () => onDrop(contractId, prop, 'unknown_family', `"${prop}" is not a family of contract ${contractId}`);
-        stub = { add: dropAll, record: dropAll };
+        stub = { add: dropAll, record: dropAll, begin: dropAll };
         if (unknown.size < 256) unknown.set(prop, stub);
       }
       return stub;
