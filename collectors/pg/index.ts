@@ -58,8 +58,15 @@ export function instrumentPgPool(pool: PgPoolLike, pipeline: Pipeline, opts: PgP
   const budget = trc.families.find((f) => f.name === 'trc_db_query_duration_seconds')?.labels.find((l) => l.name === 'query_class')?.cardinalityLimit ?? 50;
   const classOf = boundedClassifier(opts.classify ?? {}, budget);
   const restores: (() => void)[] = [];
+  // One label set per class, made once: a query allocates nothing for its labels.
+  const labelSets = new Map<string, { query_class: string }>();
+  const labelsOf = (queryClass: string) => {
+    let labels = labelSets.get(queryClass);
+    if (!labels) labelSets.set(queryClass, (labels = { query_class: queryClass }));
+    return labels;
+  };
   const onClient = (client: QueryingClient) => {
-    restores.push(timeQueries(client, (first, _failed, seconds) => m.trc_db_query_duration_seconds.record(seconds, { query_class: classOf(queryShapeOf(first)) })));
+    restores.push(timeQueries(client, (first, _failed, seconds) => m.trc_db_query_duration_seconds.record(seconds, labelsOf(classOf(queryShapeOf(first))))));
   };
   pool.on('connect', onClient);
   // The class every query falls back to exists from the start, with zero counts.
