@@ -10,20 +10,29 @@ import {
   type InstanceLabelSpec,
   type InstrumentKind,
   type LabelSpec,
+  type SeedReference,
 } from './types.ts';
 import { PACKAGE_ROOT } from './package-root.ts';
 
 /** The folder holding the checked-in registries (`semconv/` of the package, also when running from `dist/`). */
 export const REGISTRY_DIR = join(PACKAGE_ROOT, 'semconv');
 
-let compiled: ValidateFunction | undefined;
-/** The registry JSON Schema, compiled on first use. */
-function validateShape(): ValidateFunction {
-  if (!compiled) {
+/** The registry manifest's file name in a registry folder (Weaver's `manifest.yaml`); every other `*.yaml` is a contract. */
+export const MANIFEST_FILE = 'manifest.yaml';
+
+const SCHEMA_ID = 'https://otel-contracts.dev/registry.schema.json';
+let ajv: Ajv | undefined;
+/** The registry JSON Schema, compiled on first use: the root validates a contract file, `#/definitions/manifest` the manifest. */
+function validator(ref: '' | '#/definitions/manifest'): ValidateFunction {
+  if (!ajv) {
     const schema = JSON.parse(readFileSync(join(REGISTRY_DIR, 'registry.schema.json'), 'utf8')) as object;
-    compiled = new Ajv({ allErrors: true, strict: true, formats: { regex: isRegex } }).compile(schema);
+    // strictTuples off: `groups` is an open tuple on purpose (the first group, then any number of metric groups).
+    ajv = new Ajv({ allErrors: true, strict: true, strictTuples: false, formats: { regex: isRegex } });
+    ajv.addSchema(schema);
   }
-  return compiled;
+  const validate = ajv.getSchema(`${SCHEMA_ID}${ref}`);
+  if (!validate) throw new Error(`registry.schema.json has no ${ref || 'root'} schema`);
+  return validate;
 }
 
 /**
@@ -44,43 +53,193 @@ export class RegistryError extends Error {
   }
 }
 
-interface RawAttribute {
-  id: string;
-  brief: string;
-  requirement_level: 'required' | 'recommended' | 'opt_in';
-  cardinality_limit?: number;
-  type: 'string' | { members: { id: string; value: string; brief?: string }[] };
+/** OTel Weaver's stability levels, as the registry uses them (never `deprecated`). */
+export type Stability = 'stable' | 'development' | 'alpha' | 'beta' | 'release_candidate';
+type RequirementLevel = 'required' | 'recommended' | 'opt_in';
+interface RawSeed {
+  file: string;
+  repository?: string;
+  path?: string;
+  commit?: string;
+  date?: string;
+  git_blob: string;
+  note?: string;
 }
-interface RawGroup {
+interface RawContract {
   id: string;
+  prefix: string;
+  brief?: string;
+  seed: 'none' | RawSeed;
+  default_buckets?: number[];
+  forbidden_labels?: { id: string; brief: string; label_names: string[]; value_pattern?: string }[];
+}
+interface RawAttributeDefinition {
+  id: string;
+  type: 'string' | { members: { id: string; value: string; stability: Stability; brief?: string; note?: string }[] };
+  stability: Stability;
+  brief: string;
+  note?: string;
+  examples?: string[];
+  annotations: {
+    otel_contracts: {
+      label: string;
+      cardinality_limit?: number;
+      instance?: { env: string; fallback?: 'hostname' | 'empty' | 'omit'; families?: string[] };
+    };
+  };
+}
+interface RawRegistryGroup {
+  id: string;
+  type: 'attribute_group';
+  stability: Stability;
+  brief: string;
+  annotations: { otel_contracts: { contract: RawContract } };
+  attributes: RawAttributeDefinition[];
+}
+interface RawMetricGroup {
+  id: string;
+  type: 'metric';
   metric_name: string;
   instrument: InstrumentKind;
   unit: string;
+  stability: Stability;
   brief: string;
-  section: string;
-  buckets?: number[];
-  attributes?: RawAttribute[];
+  note?: string;
+  annotations: { otel_contracts: { section: string; buckets?: number[]; contract?: RawContract } };
+  attributes?: { ref: string; requirement_level: RequirementLevel; brief?: string; note?: string }[];
 }
 interface RawRegistry {
-  contract: string;
-  seed: string;
-  brief?: string;
-  prefix: string;
-  default_buckets?: number[];
-  instance_labels?: { id: string; env: string; fallback?: 'hostname' | 'empty' | 'omit'; brief: string; families?: string[] }[];
-  forbidden_labels?: { id: string; brief: string; label_names: string[]; value_pattern?: string }[];
-  groups: RawGroup[];
+  groups: [RawRegistryGroup | RawMetricGroup, ...RawMetricGroup[]];
+}
+
+/** What a registry file holds beyond its {@link ContractSpec}, for tools that need the source document's revision. */
+export interface RegistryDetails {
+  readonly contract: ContractSpec;
+  /** The seed document's revision; absent for a contract without a seed (`seed: none`). */
+  readonly seed?: SeedReference;
+}
+
+/** An id a registry file defines, and where (JSON pointer): for the checks across the files of a folder. */
+interface Located {
+  readonly kind: 'group id' | 'attribute id' | 'metric name';
+  readonly id: string;
+  readonly path: string;
+}
+
+/** A parsed registry file: its details, the ids it defines, and a `fail` that names lines of its text. */
+interface Parsed {
+  readonly details: RegistryDetails;
+  readonly ids: readonly Located[];
+  readonly fail: Fail;
 }
 
 /**
  * Parses and validates one registry from its YAML text, and normalizes it to a {@link ContractSpec}.
  * @param text YAML source.
  * @param file Name used in error messages (relative path).
- * @throws RegistryError on YAML syntax errors, schema violations, and semantic errors (a name outside
- *   the prefix, duplicate families or labels, an unbounded label without a cardinality limit,
- *   buckets on a non-histogram or not strictly increasing).
+ * @throws RegistryError on YAML syntax errors, schema violations (semconv/registry.schema.json: the OTel
+ *   Weaver format and our annotations), and semantic errors (a name outside the prefix, an attribute
+ *   outside the contract's namespace or referenced but not defined, duplicate families, labels or ids, an
+ *   unbounded label without a cardinality limit, buckets on a non-histogram or not strictly increasing).
  */
 export function parseRegistry(text: string, file: string): ContractSpec {
+  return parseRegistryDetails(text, file).contract;
+}
+
+/**
+ * {@link parseRegistry}, also returning the seed document's revision and the Weaver ids the file defines.
+ * @throws RegistryError as {@link parseRegistry}.
+ */
+export function parseRegistryDetails(text: string, file: string): RegistryDetails {
+  return parse(text, file).details;
+}
+
+function parse(text: string, file: string): Parsed {
+  const { raw, fail } = parseYaml(text, file, validator(''));
+  return { ...normalize(raw as RawRegistry, fail), fail };
+}
+
+/** The registry manifest (Weaver's `manifest.yaml`), as semconv/manifest.yaml writes it. */
+export interface RegistryManifest {
+  /** The registry's name (Weaver before v0.25 required it; v0.25.1 derives the name from `schema_url`). */
+  readonly name: string;
+  readonly description: string;
+  /** The registry's version, the last segment of `schema_url`. */
+  readonly semconv_version: string;
+  /** `schema_url` without the version, ending in `/`. */
+  readonly schema_base_url: string;
+  /** What identifies the registry to Weaver v0.25.1: `http[s]://server/path/<version>`. */
+  readonly schema_url: string;
+  readonly stability: Stability;
+}
+
+/**
+ * Loads and validates the registry manifest of a folder (default `semconv/`).
+ * @throws RegistryError when it is missing, does not validate, or its `schema_url` is not
+ *   `schema_base_url` + `semconv_version`.
+ */
+export function loadManifest(dir: string = REGISTRY_DIR): RegistryManifest {
+  const path = join(dir, MANIFEST_FILE);
+  const shown = relative(process.cwd(), path) || basename(path);
+  const { raw, fail } = parseYaml(readText(path, shown), shown, validator('#/definitions/manifest'));
+  const m = raw as RegistryManifest;
+  if (m.schema_url !== `${m.schema_base_url}${m.semconv_version}`) {
+    fail('/schema_url', `must be schema_base_url + semconv_version ("${m.schema_base_url}${m.semconv_version}")`);
+  }
+  return m;
+}
+
+/**
+ * Loads one registry file.
+ * @throws RegistryError when the file cannot be read or does not validate.
+ */
+export function loadRegistryFile(path: string): ContractSpec {
+  const shown = relative(process.cwd(), path) || basename(path);
+  return parseRegistry(readText(path, shown), shown);
+}
+
+/**
+ * Loads every contract registry in a folder (default `semconv/`): each `*.yaml` but the manifest, sorted by
+ * file name. Validates the manifest when the folder has one, and what Weaver checks across the files of a
+ * registry: no group id, attribute id or metric name defined twice.
+ * @throws RegistryError naming the file, line and problem.
+ */
+export function loadRegistryDir(dir: string = REGISTRY_DIR): ContractSpec[] {
+  return loadRegistryDetails(dir).map((d) => d.contract);
+}
+
+/** {@link loadRegistryDir}, with each contract's {@link RegistryDetails}. */
+export function loadRegistryDetails(dir: string = REGISTRY_DIR): RegistryDetails[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  if (files.includes(MANIFEST_FILE)) loadManifest(dir);
+  const seen = new Map<string, string>();
+  return files
+    .filter((f) => f !== MANIFEST_FILE)
+    .map((f) => {
+      const path = join(dir, f);
+      const shown = relative(process.cwd(), path) || f;
+      const { details, ids, fail } = parse(readText(path, shown), shown);
+      for (const { kind, id, path: at } of ids) {
+        const other = seen.get(`${kind} ${id}`);
+        if (other) fail(at, `${kind} "${id}" is also defined in ${other}; Weaver reads the folder as one registry`);
+        seen.set(`${kind} ${id}`, shown);
+      }
+      return details;
+    });
+}
+
+function readText(path: string, shown: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RegistryError(shown, '', `cannot read: ${(e as Error).message}`);
+  }
+}
+
+type Fail = (path: string, problem: string) => never;
+
+/** Parses YAML (and validates it when given a schema), with a `fail` that names the line of a JSON pointer. */
+function parseYaml(text: string, file: string, validate?: ValidateFunction): { raw: unknown; fail: Fail } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const lineOf = (path: string): number | undefined => {
@@ -91,91 +250,92 @@ export function parseRegistry(text: string, file: string): ContractSpec {
     }
     return undefined;
   };
-  const fail = (path: string, problem: string): never => {
+  const fail: Fail = (path, problem) => {
     throw new RegistryError(file, path, problem, lineOf(path));
   };
-
   const yamlError = doc.errors[0];
   if (yamlError) {
     const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new RegistryError(file, '', `YAML syntax: ${yamlError.message.split('\n')[0]}`, line);
   }
   const raw = doc.toJS() as unknown;
-  const validate = validateShape();
-  if (!validate(raw)) {
+  if (validate && !validate(raw)) {
     const err = mostSpecific(validate.errors ?? []);
     fail(err.instancePath, describe(err));
   }
-  return normalize(raw as RawRegistry, fail);
+  return { raw, fail };
 }
 
-/**
- * Loads one registry file.
- * @throws RegistryError when the file cannot be read or does not validate.
- */
-export function loadRegistryFile(path: string): ContractSpec {
-  const shown = relative(process.cwd(), path) || basename(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new RegistryError(shown, '', `cannot read: ${(e as Error).message}`);
+/** A checked attribute definition of the contract's attribute_group. */
+interface Definition {
+  readonly def: RawAttributeDefinition;
+  readonly at: string;
+  used: boolean;
+}
+
+function normalize(raw: RawRegistry, fail: Fail): { details: RegistryDetails; ids: Located[] } {
+  const first = raw.groups[0];
+  const contractAt = '/groups/0/annotations/otel_contracts/contract';
+  const c = first.annotations.otel_contracts.contract as RawContract;
+  const registry = first.type === 'attribute_group' ? first : undefined;
+  const metricGroups = raw.groups.flatMap((g, gi) => (g.type === 'metric' ? [{ g, at: `/groups/${gi}` }] : []));
+  for (const { g, at } of metricGroups) {
+    if (at !== '/groups/0' && g.annotations.otel_contracts.contract) {
+      fail(`${at}/annotations/otel_contracts/contract`, 'the contract annotation belongs on the first group only');
+    }
   }
-  return parseRegistry(text, shown);
-}
+  if (c.default_buckets) checkBuckets(c.default_buckets, `${contractAt}/default_buckets`, fail);
 
-/** Loads every `*.yaml` registry in a folder (default `semconv/`), sorted by file name. */
-export function loadRegistryDir(dir: string = REGISTRY_DIR): ContractSpec[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => loadRegistryFile(join(dir, f)));
-}
+  const definitions = defineAttributes(registry, c.prefix, fail);
+  const instanceLabels: InstanceLabelSpec[] = [];
+  for (const { def, at } of definitions.values()) {
+    const inst = def.annotations.otel_contracts.instance;
+    if (!inst) continue;
+    instanceLabels.push({
+      name: def.annotations.otel_contracts.label,
+      env: inst.env,
+      fallback: inst.fallback ?? 'empty',
+      brief: def.brief,
+      ...(inst.families ? { families: inst.families } : {}),
+    });
+    (inst.families ?? []).forEach((prefix, pi) => {
+      const pat = `${at}/annotations/otel_contracts/instance/families/${pi}`;
+      if (!prefix.startsWith(c.prefix)) fail(pat, `"${prefix}" does not start with the contract prefix "${c.prefix}"`);
+      if (!metricGroups.some(({ g }) => g.metric_name.startsWith(prefix))) fail(pat, `no family name starts with "${prefix}"; name a prefix of at least one family, or remove it`);
+    });
+  }
 
-function normalize(raw: RawRegistry, fail: (path: string, problem: string) => never): ContractSpec {
   const names = new Set<string>();
-  const ids = new Set<string>();
-  const instanceLabels: InstanceLabelSpec[] = (raw.instance_labels ?? []).map((l) => ({
-    name: l.id,
-    env: l.env,
-    fallback: l.fallback ?? 'empty',
-    brief: l.brief,
-    ...(l.families ? { families: l.families } : {}),
-  }));
-  const instanceNames = new Set(instanceLabels.map((l) => l.name));
-  if (raw.default_buckets) checkBuckets(raw.default_buckets, '/default_buckets', fail);
-
-  const families: FamilySpec[] = raw.groups.map((g, gi) => {
-    const at = `/groups/${gi}`;
-    if (!g.metric_name.startsWith(raw.prefix)) fail(`${at}/metric_name`, `"${g.metric_name}" does not start with the prefix "${raw.prefix}"`);
+  const ids: Located[] = registry ? [{ kind: 'group id', id: registry.id, path: '/groups/0/id' }] : [];
+  const families: FamilySpec[] = metricGroups.map(({ g, at }) => {
+    if (!g.metric_name.startsWith(c.prefix)) fail(`${at}/metric_name`, `"${g.metric_name}" does not start with the prefix "${c.prefix}"`);
     if (names.has(g.metric_name)) fail(`${at}/metric_name`, `duplicate family "${g.metric_name}"`);
-    if (ids.has(g.id)) fail(`${at}/id`, `duplicate group id "${g.id}"`);
+    if (ids.some((x) => x.kind === 'group id' && x.id === g.id)) fail(`${at}/id`, `duplicate group id "${g.id}"`);
     names.add(g.metric_name);
-    ids.add(g.id);
-    if (g.buckets && g.instrument !== 'histogram') fail(`${at}/buckets`, `buckets are only allowed on a histogram, not a ${g.instrument}`);
-    if (g.buckets) checkBuckets(g.buckets, `${at}/buckets`, fail);
+    ids.push({ kind: 'group id', id: g.id, path: `${at}/id` }, { kind: 'metric name', id: g.metric_name, path: `${at}/metric_name` });
+    const own = g.annotations.otel_contracts;
+    if (own.buckets && g.instrument !== 'histogram') fail(`${at}/annotations/otel_contracts/buckets`, `buckets are only allowed on a histogram, not a ${g.instrument}`);
+    if (own.buckets) checkBuckets(own.buckets, `${at}/annotations/otel_contracts/buckets`, fail);
 
-    const labelIds = new Set<string>();
-    const labels: LabelSpec[] = (g.attributes ?? []).map((a, ai) => {
-      const aat = `${at}/attributes/${ai}`;
-      if (labelIds.has(a.id)) fail(`${aat}/id`, `duplicate label "${a.id}"`);
-      if (instanceNames.has(a.id)) fail(`${aat}/id`, `"${a.id}" is an instance label; it is put on every family already`);
-      if (a.id === 'le' || a.id === 'quantile' || a.id.startsWith('__')) fail(`${aat}/id`, `"${a.id}" is reserved by Prometheus`);
-      labelIds.add(a.id);
-      const required = a.requirement_level === 'required';
-      if (a.type === 'string') {
-        if (a.cardinality_limit === undefined) fail(aat, `unbounded label "${a.id}" (type: string) needs a cardinality_limit`);
-        return { name: a.id, brief: a.brief, required, cardinalityLimit: a.cardinality_limit };
-      }
-      if (a.cardinality_limit !== undefined) fail(`${aat}/cardinality_limit`, 'an enum label is bounded by its members; remove cardinality_limit');
-      const values = a.type.members.map((m) => m.value);
-      const dup = values.find((v, i) => values.indexOf(v) !== i);
-      if (dup !== undefined) fail(`${aat}/type/members`, `duplicate member value "${dup}"`);
-      return { name: a.id, brief: a.brief, required, values };
+    const labelNames = new Set<string>();
+    const labels: LabelSpec[] = (g.attributes ?? []).map((r, ri) => {
+      const rat = `${at}/attributes/${ri}/ref`;
+      const d = definitions.get(r.ref);
+      if (!d) fail(rat, `no attribute "${r.ref}" is defined in ${registry ? `the ${registry.id} group` : 'this file (it has no attribute_group)'}`);
+      d.used = true;
+      const { def } = d;
+      const name = def.annotations.otel_contracts.label;
+      if (def.annotations.otel_contracts.instance) fail(rat, `"${name}" is an instance label; it is put on every family already`);
+      if (labelNames.has(name)) fail(rat, `duplicate label "${name}"`);
+      labelNames.add(name);
+      const required = r.requirement_level === 'required';
+      const brief = r.brief ?? def.brief;
+      if (def.type === 'string') return { name, brief, required, cardinalityLimit: def.annotations.otel_contracts.cardinality_limit as number };
+      return { name, brief, required, values: def.type.members.map((m) => m.value) };
     });
 
-    const buckets = g.instrument === 'histogram' ? (g.buckets ?? raw.default_buckets) : undefined;
-    if (g.instrument === 'histogram' && !buckets) fail(at, `histogram "${g.metric_name}" has no buckets and the registry has no default_buckets`);
+    const buckets = g.instrument === 'histogram' ? (own.buckets ?? c.default_buckets) : undefined;
+    if (g.instrument === 'histogram' && !buckets) fail(at, `histogram "${g.metric_name}" has no buckets and the contract has no default_buckets`);
     const maxSeries = labels.reduce((n, l) => n * ((l.values?.length ?? l.cardinalityLimit ?? 1) + (l.required ? 0 : 1)), 1);
     const family: FamilySpec = {
       name: g.metric_name,
@@ -183,40 +343,89 @@ function normalize(raw: RawRegistry, fail: (path: string, problem: string) => ne
       type: prometheusTypeOf(g.instrument),
       unit: g.unit,
       help: g.brief.trim(),
-      section: g.section,
+      section: own.section,
       labels,
       ...(buckets ? { buckets } : {}),
       maxSeries,
     };
     return family;
   });
+  for (const [id, d] of definitions) {
+    if (!d.used && !d.def.annotations.otel_contracts.instance) fail(d.at, `attribute "${id}" is on no family; reference it from a family, or remove it`);
+  }
 
-  const forbiddenLabels: ForbiddenLabelSpec[] = (raw.forbidden_labels ?? []).map((f) => ({
+  const forbiddenLabels: ForbiddenLabelSpec[] = (c.forbidden_labels ?? []).map((f) => ({
     id: f.id,
     brief: f.brief,
     labelNames: f.label_names,
     ...(f.value_pattern ? { valuePattern: f.value_pattern } : {}),
   }));
-  (raw.instance_labels ?? []).forEach((l, li) => {
-    (l.families ?? []).forEach((prefix, pi) => {
-      const at = `/instance_labels/${li}/families/${pi}`;
-      if (!prefix.startsWith(raw.prefix)) fail(at, `"${prefix}" does not start with the contract prefix "${raw.prefix}"`);
-      if (!families.some((f) => f.name.startsWith(prefix))) fail(at, `no family name starts with "${prefix}"; name a prefix of at least one family, or remove it`);
-    });
-  });
 
-  return {
-    id: raw.contract,
-    seed: raw.seed,
-    brief: raw.brief ?? '',
-    prefix: raw.prefix,
+  const contract: ContractSpec = {
+    id: c.id,
+    seed: c.seed === 'none' ? 'none' : c.seed.file,
+    brief: c.brief ?? '',
+    prefix: c.prefix,
     families,
     instanceLabels,
     forbiddenLabels,
   };
+  for (const [id, d] of definitions) ids.push({ kind: 'attribute id', id, path: `${d.at}/id` });
+  return { details: { contract, ...(c.seed === 'none' ? {} : { seed: seedReference(c.seed) }) }, ids };
 }
 
-function checkBuckets(b: number[], path: string, fail: (path: string, problem: string) => never): void {
+/**
+ * Checks the attribute definitions of the contract's attribute_group: ids inside the contract's namespace
+ * (the prefix without its trailing underscore), unique, none the namespace of another (Weaver's
+ * `illegal_namespace`), the label the id's last segment and not reserved by Prometheus, a cardinality
+ * limit exactly on the unbounded family labels, distinct member values.
+ */
+function defineAttributes(registry: RawRegistryGroup | undefined, prefix: string, fail: Fail): Map<string, Definition> {
+  const namespace = prefix.slice(0, -1);
+  const definitions = new Map<string, Definition>();
+  (registry?.attributes ?? []).forEach((def, ai) => {
+    const at = `/groups/0/attributes/${ai}`;
+    const own = def.annotations.otel_contracts;
+    if (!def.id.startsWith(`${namespace}.`)) fail(`${at}/id`, `"${def.id}" is outside the contract's namespace "${namespace}." (the prefix without its trailing underscore)`);
+    if (definitions.has(def.id)) fail(`${at}/id`, `duplicate attribute "${def.id}"`);
+    if (def.id.slice(def.id.lastIndexOf('.') + 1) !== own.label) fail(`${at}/annotations/otel_contracts/label`, `the label "${own.label}" must be the last segment of the id "${def.id}"`);
+    if (own.label === 'le' || own.label === 'quantile' || own.label.startsWith('__')) fail(`${at}/annotations/otel_contracts/label`, `"${own.label}" is reserved by Prometheus`);
+    if (own.instance) {
+      if (def.type !== 'string') fail(`${at}/type`, 'an instance label is read from the environment: type string');
+      if (own.cardinality_limit !== undefined) fail(`${at}/annotations/otel_contracts/cardinality_limit`, 'an instance label has one value per process; remove cardinality_limit');
+    } else if (def.type === 'string') {
+      if (own.cardinality_limit === undefined) fail(at, `unbounded label "${own.label}" (type: string) needs a cardinality_limit annotation`);
+    } else {
+      if (own.cardinality_limit !== undefined) fail(`${at}/annotations/otel_contracts/cardinality_limit`, 'an enum label is bounded by its members; remove cardinality_limit');
+      const values = def.type.members.map((m) => m.value);
+      const dup = values.find((v, i) => values.indexOf(v) !== i);
+      if (dup !== undefined) fail(`${at}/type/members`, `duplicate member value "${dup}"`);
+    }
+    definitions.set(def.id, { def, at, used: false });
+  });
+  for (const [id, { at }] of definitions) {
+    const segments = id.split('.');
+    for (let n = 1; n < segments.length; n++) {
+      const ns = segments.slice(0, n).join('.');
+      if (definitions.has(ns)) fail(`${at}/id`, `"${id}" uses the attribute "${ns}" as its namespace`);
+    }
+  }
+  return definitions;
+}
+
+function seedReference(s: RawSeed): SeedReference {
+  return {
+    file: s.file,
+    ...(s.repository ? { repository: s.repository } : {}),
+    ...(s.path ? { path: s.path } : {}),
+    ...(s.commit ? { commit: s.commit } : {}),
+    ...(s.date ? { date: s.date } : {}),
+    gitBlob: s.git_blob,
+    ...(s.note ? { note: s.note } : {}),
+  };
+}
+
+function checkBuckets(b: number[], path: string, fail: Fail): void {
   for (let i = 1; i < b.length; i++) {
     if (!((b[i] as number) > (b[i - 1] as number))) fail(`${path}/${i}`, `bucket boundaries must be strictly increasing (${b[i - 1]} then ${b[i]})`);
   }
@@ -231,12 +440,16 @@ function isRegex(s: string): boolean {
   }
 }
 
-/** The deepest error explains best; `oneOf` noise comes last. */
+/**
+ * The deepest error explains best. At one depth, an unknown field before a missing one (a misspelt key gives
+ * both, and the first names it), and the noise of `oneOf`, `anyOf` and `if` last.
+ */
 function mostSpecific(errors: ErrorObject[]): ErrorObject {
+  const rank = (e: ErrorObject) => (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if' ? 2 : e.keyword === 'required' ? 1 : 0);
   const ranked = [...errors].sort((a, b) => {
     const depth = b.instancePath.split('/').length - a.instancePath.split('/').length;
     if (depth !== 0) return depth;
-    return Number(a.keyword === 'oneOf') - Number(b.keyword === 'oneOf');
+    return rank(a) - rank(b);
   });
   return ranked[0] as ErrorObject;
 }
@@ -252,6 +465,8 @@ function describe(err: ErrorObject): string {
       return `must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
     case 'const':
       return `must be "${String(p.allowedValue)}"`;
+    case 'additionalItems':
+      return 'must be a metric group (only the first group may be the contract\'s attribute_group)';
     default:
       return err.message ?? err.keyword;
   }

@@ -53,7 +53,7 @@ describe('contracts without a seed say what they follow instead', () => {
     expect(processContract.families.map((f) => [f.name, f.type, f.unit, f.help])).toEqual(expected);
     for (const f of processContract.families as readonly FamilySpec[]) expect(f.labels, f.name).toEqual([]);
     const text = readFileSync(join(REGISTRY_DIR, 'process.yaml'), 'utf8');
-    expect(text).toMatch(/^seed: none$/m);
+    expect(text).toMatch(/^ {10}seed: none$/m);
     const notes = [...text.matchAll(/\n {4}note: "(.*)"\n/g)].map((m) => m[1]);
     expect(notes).toHaveLength(expected.length);
     for (const n of notes) expect(n).toContain('Prometheus client-library convention (writing_clientlibs#process-metrics');
@@ -146,13 +146,13 @@ describe('a registry that does not validate fails at load, naming file, line, pa
   it('an unknown instrument', () => {
     const e = loadError(broken('instrument: histogram', 'instrument: summary'));
     expect(e.file).toBe('semconv/broken.yaml');
-    expect(e.path).toBe('/groups/1/instrument');
-    expect(e.message).toMatch(/^semconv\/broken\.yaml:\d+ \/groups\/1\/instrument: must be one of counter, updowncounter, gauge, histogram$/);
+    expect(e.path).toBe('/groups/2/instrument');
+    expect(e.message).toMatch(/^semconv\/broken\.yaml:\d+ \/groups\/2\/instrument: must be one of counter, updowncounter, gauge, histogram$/);
   });
 
   it('a name outside the prefix', () => {
     const e = loadError(broken('metric_name: opensandbox_egress_policy_updates_total', 'metric_name: egress_policy_updates_total'));
-    expect(e.path).toBe('/groups/2/metric_name');
+    expect(e.path).toBe('/groups/3/metric_name');
     expect(e.problem).toContain('does not start with the prefix "opensandbox_egress_"');
   });
 
@@ -162,14 +162,14 @@ describe('a registry that does not validate fails at load, naming file, line, pa
   });
 
   it('an unbounded label without a cardinality limit', () => {
-    const e = loadError(broken('        cardinality_limit: 200\n', ''));
-    expect(e.path).toBe('/groups/6/attributes/0');
+    const e = loadError(broken('{ label: domain, cardinality_limit: 200 }', '{ label: domain }'));
+    expect(e.path).toBe('/groups/0/attributes/5');
     expect(e.problem).toContain('needs a cardinality_limit');
   });
 
   it('buckets that do not increase', () => {
     const e = loadError(broken('default_buckets: [0.005, 0.01,', 'default_buckets: [0.01, 0.005,'));
-    expect(e.path).toBe('/default_buckets/1');
+    expect(e.path).toBe('/groups/0/annotations/otel_contracts/contract/default_buckets/1');
   });
 
   it('a duplicate family', () => {
@@ -178,7 +178,7 @@ describe('a registry that does not validate fails at load, naming file, line, pa
   });
 
   it('YAML syntax errors give the line', () => {
-    const e = loadError('contract: x\ngroups: [\n  - a: b\n');
+    const e = loadError('groups: [\n  - a: b\n');
     expect(e.message).toMatch(/^semconv\/broken\.yaml:\d+ \/: YAML syntax/);
   });
 });

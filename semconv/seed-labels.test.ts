@@ -59,7 +59,7 @@ describe('registries hold every label and enum member their seed lists', () => {
 
   it('fails on a registry that lost a label from the YAML text, or one enum member', () => {
     const text = readFileSync(join(REGISTRY_DIR, 'ops-proxy.yaml'), 'utf8');
-    const protocol = /\n {6}- id: protocol\n(?: {8}.*\n)+/.exec(text.slice(text.indexOf('metric_name: ops_proxy_requests_total')));
+    const protocol = /\n {6}- ref: ops_proxy\.protocol\n(?: {8}.*\n)+/.exec(text.slice(text.indexOf('metric_name: ops_proxy_requests_total')));
     expect(protocol).not.toBeNull();
     const edited = text.replace(text.slice(text.indexOf('metric_name: ops_proxy_requests_total')), (rest) => rest.replace(protocol![0], '\n'));
     let reparsed: ContractSpec;
@@ -107,10 +107,10 @@ describe('trc node_id: the allowed bounded label on agent and edge families', ()
     const text = readFileSync(join(REGISTRY_DIR, 'trc.yaml'), 'utf8');
     expect(text).toContain('families: [trc_agent_, trc_edge_]');
     expect(() => parseRegistry(text.replace('families: [trc_agent_, trc_edge_]', 'families: [trc_agent_, trc_egde_]'), 'semconv/trc.yaml')).toThrow(
-      /semconv\/trc\.yaml:\d+ \/instance_labels\/0\/families\/1: no family name starts with "trc_egde_"/,
+      /semconv\/trc\.yaml:\d+ \/groups\/0\/attributes\/0\/annotations\/otel_contracts\/instance\/families\/1: no family name starts with "trc_egde_"/,
     );
     expect(() => parseRegistry(text.replace('families: [trc_agent_, trc_edge_]', 'families: [agent_]'), 'semconv/trc.yaml')).toThrow(
-      /\/instance_labels\/0\/families\/0: "agent_" does not start with the contract prefix "trc_"/,
+      /\/groups\/0\/attributes\/0\/annotations\/otel_contracts\/instance\/families\/0: "agent_" does not start with the contract prefix "trc_"/,
     );
   });
 });

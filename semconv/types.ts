@@ -63,6 +63,28 @@ export interface ForbiddenLabelSpec {
   readonly valuePattern?: string;
 }
 
+/**
+ * The revision of the seed document a contract keeps, as its registry records it
+ * (`annotations.otel_contracts.contract.seed`): the file under docs/seeds/ and where upstream it was taken from.
+ * Read with `parseRegistryDetails` / `loadRegistryDetails` of `semconv/load.ts`; not part of {@link ContractSpec}.
+ */
+export interface SeedReference {
+  /** File name under docs/seeds/, as {@link ContractSpec.seed}. */
+  readonly file: string;
+  /** GitHub `owner/name` of the upstream repository, when known. */
+  readonly repository?: string;
+  /** The document's path in that repository (or the path the document names for itself). */
+  readonly path?: string;
+  /** The upstream commit the document was taken from, when known. */
+  readonly commit?: string;
+  /** The commit's date, or the date the document states where no commit is known (YYYY-MM-DD). */
+  readonly date?: string;
+  /** The document's git blob id: what `git hash-object docs/seeds/<file>` prints, and what upstream has at `commit`. */
+  readonly gitBlob: string;
+  /** What else an auditor should know about this revision (e.g. a later upstream change). */
+  readonly note?: string;
+}
+
 /** One component's whole contract. */
 export interface ContractSpec {
   readonly id: string;
