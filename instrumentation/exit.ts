@@ -5,7 +5,9 @@ import type { Pipeline, ShutdownReport } from './pipeline.ts';
 export interface ExitOptions {
   /**
    * Exit after the final push on SIGTERM/SIGINT. `unless-app-handles` leaves the exit to the app when it
-   * listens for the signal itself (the preload must not change an app's behaviour); default `always`.
+   * listens for the signal itself (the preload must not change an app's behaviour): the signal then pushes
+   * what was recorded so far, and the final push waits for `beforeExit`, so what the app records while it
+   * drains is pushed too (unless it ends with `process.exit()`, which runs no asynchronous work). Default `always`.
    */
   readonly exitOnSignal?: 'always' | 'unless-app-handles';
   /** Runs before the final push on a signal, e.g. to close a component's listeners. */
@@ -35,11 +37,18 @@ export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipelin
   };
   const failed = (r: ShutdownReport) => r.pushed && !r.ok && pipeline.config.failOnPushError;
 
+  let flushedOnSignal = false;
   const onSignal = (signal: NodeJS.Signals) => {
     // An app that listens for the signal itself owns its exit, on a repeated signal too.
     const appHandles = opts.exitOnSignal === 'unless-app-handles' && process.listenerCount(signal) > 1;
+    if (appHandles) {
+      if (flushedOnSignal) return;
+      flushedOnSignal = true;
+      logger.debug({ signal }, 'the app handles the signal: pushing now, the final push at its exit');
+      void pipeline.meterProvider.forceFlush().catch(() => undefined);
+      return;
+    }
     if (signalled) {
-      if (appHandles) return;
       logger.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
@@ -51,7 +60,6 @@ export function installExitHandlers(pipeline: Pipeline, logger: Logger = pipelin
         logger.error({ err: e }, 'closing listeners failed');
       }
       const report = await finish(signal);
-      if (appHandles) return;
       process.exit(failed(report) ? 1 : (process.exitCode as number | undefined) ?? 0);
     })();
   };

@@ -116,6 +116,28 @@ describe('preload on a node:http app', () => {
     expect(app.stdout()).toContain('"sigterm":true');
   });
 
+  it('an app that drains after SIGTERM: the request it finishes after the signal is in the final push at its exit', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const app = runApp(`${FIXTURES}/draining-app.cjs`, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRICS_EXPORTER: 'otlp', OTEL_CONTRACTS_HTTP_ROUTES: '/users/:id', OTEL_CONTRACTS_COLLECTORS: 'http' });
+      const [{ port }] = await Promise.all([app.ready, app.startup]);
+      await hit(port as number, '/users/1');
+      const slow = hit(port as number, '/users/slow');
+      await app.waitForLine(/"received":"\/users\/slow"/);
+      app.child.kill('SIGTERM');
+      await app.waitForLine(/"sigterm":true/);
+      expect(await slow).toBe(200); // answered after the signal, while the app drained
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+      const metrics = receiver.requests.at(-1)?.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((sm) => sm.metrics)) ?? [];
+      const requests = metrics.find((m) => m.name === 'trc_http_requests_total');
+      if (requests?.kind !== 'sum') throw new Error(`trc_http_requests_total not in the last push: ${requests?.kind}`);
+      expect(requests.dataPoints.map((p) => [p.attributes.path_template, p.value])).toEqual([['/users/:id', 2]]);
+      expect(app.stderr()).toContain('final push delivered');
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a repeated SIGTERM to an app that handles it still leaves the exit to the app', async () => {
     const app = runApp(`${FIXTURES}/own-sigterm-app.cjs`);
     await Promise.all([app.ready, app.startup]);
