@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectConfig, HostPort } from './config.ts';
-import { connectDirect } from './direct-reader.ts';
-import { splice } from './splice.ts';
+import { connectDirect } from '../kit/direct-reader.ts';
+import { splice } from '../kit/splice.ts';
 import { LineSplitter, decodeListenerMessage, encode, type ForwardMessage, type ListenerMessage } from './wire.ts';
 import { formatHostPort } from '../kit/host-port.ts';
 

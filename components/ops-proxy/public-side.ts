@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenConfig } from './config.ts';
-import { hostCandidates, httpError, readHttpHead } from './http-host.ts';
+import { hostCandidates, httpError, readHttpHead } from '../kit/http-host.ts';
 import type { ConnectionLimits, Handshake, LimitReason } from './limits.ts';
 import { UNKNOWN_NAME, type OpsProxyMetrics, type Protocol } from './metrics.ts';
 import type { ControlSession, NameRegistry } from './registry.ts';
-import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './sni.ts';
+import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../kit/client-hello.ts';
 import { closeGently, remoteOf } from './sockets.ts';
 import type { Tunnels } from './tunnels.ts';
 

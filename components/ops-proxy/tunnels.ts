@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenConfig } from './config.ts';
-import { httpError } from './http-host.ts';
+import { httpError } from '../kit/http-host.ts';
 import type { AuthSlot, Handshake } from './limits.ts';
 import type { OpsProxyMetrics, Protocol } from './metrics.ts';
 import type { ControlSession } from './registry.ts';
 import { closeGently, remoteOf } from './sockets.ts';
-import { splice } from './splice.ts';
+import { splice } from '../kit/splice.ts';
 import { encode, type DataMessage } from './wire.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostCandidates, readHttpHead } from './http-host.ts';
+import { hostCandidates, readHttpHead } from '../kit/http-host.ts';
 import { LineSplitter, MAX_LINE_BYTES, WireError, canonicalName, decodeListenerMessage, decodePeerMessage, encode } from './wire.ts';
 
 describe('wire protocol v1', () => {

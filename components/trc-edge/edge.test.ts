@@ -179,6 +179,8 @@ describe('trc edge: each sniff result and each refusal moves exactly its series'
   it('timeout: a connection that sends nothing is closed at --sniff-timeout-ms and counted once', async () => {
     const before = (await scrape(edge.metricsUrl)).samples;
     await closedByEdge(tls, Buffer.alloc(0), { boundMs: 5000 });
+    // The count lands as the edge closes; on a busy machine the scrape can come first.
+    await scrapeUntil(edge.metricsUrl, 'the timeout counted', (s) => total(s, 'trc_edge_sni_sniffs_total', { result: 'timeout' }) > total(before, 'trc_edge_sni_sniffs_total', { result: 'timeout' }));
     const d = await delta(before);
     expect([d('trc_edge_sni_sniffs_total', { result: 'timeout' }), d('trc_edge_sni_sniffs_total')]).toEqual([1, 1]);
     expect(d('trc_edge_sni_sniff_seconds_sum', { result: 'timeout' })).toBeGreaterThanOrEqual(0.4);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from '../kit/host-port.ts';
-import { splice } from '../ops-proxy/splice.ts';
+import { splice } from '../kit/splice.ts';
 import type { Balancer } from './balancer.ts';
 import type { ClientConnection } from './connection.ts';
 import type { EdgeMetrics } from './metrics.ts';

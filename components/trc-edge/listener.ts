@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { httpError } from '../ops-proxy/http-host.ts';
+import { httpError } from '../kit/http-host.ts';
 import type { HostPort } from '../kit/host-port.ts';
 import { listen } from '../kit/listen.ts';
 import type { Admission } from './admission.ts';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { hostCandidates, MAX_HEAD_BYTES, readHttpHead } from '../ops-proxy/http-host.ts';
-import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../ops-proxy/sni.ts';
+import { hostCandidates, MAX_HEAD_BYTES, readHttpHead } from '../kit/http-host.ts';
+import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../kit/client-hello.ts';
 
 /**
  * Reads a new connection's first bytes until the edge knows where it goes (seed 002, section F, "SNI and

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { connectDirect } from '../ops-proxy/direct-reader.ts';
+import { connectDirect } from '../kit/direct-reader.ts';
 import type { HostPort } from '../kit/host-port.ts';
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Reads the `Host` header from the first bytes of an HTTP/1.x connection (seed 001: routing names are
- * "matched against Host/SNI", protocol `http`). Only the request head is looked at; the bytes are then
+ * Reads the `Host` header from the first bytes of an HTTP/1.x connection, for the components that route
+ * by it: the ops proxy (seed 001: routing names are "matched against Host/SNI", protocol `http`) and the
+ * trc edge's HTTP listeners. Only the request head is looked at; the bytes are then
  * forwarded untouched.
  */
 

@@ -1,6 +1,7 @@
 /**
- * Reads the SNI host name from a TLS ClientHello without terminating TLS (seed 001: routing names are
- * "matched against Host/SNI"; protocol `https` is passthrough). Parses by hand: the handshake records
+ * Reads the SNI host name from a TLS ClientHello without terminating TLS, for the components that route
+ * by it: the ops proxy (seed 001: routing names are "matched against Host/SNI"; `https` is passthrough) and
+ * the trc edge (seed 002 section F, SNI routing). Parses by hand: the handshake records
  * (type 22, version 3.x, 1..2^14 bytes each) are reassembled, since a client may split its ClientHello
  * over several records as well as over several TCP segments; then the handshake header (type 1
  * ClientHello, 24-bit length), version, random, session id, cipher suites, compression methods and the

@@ -11,7 +11,8 @@ import { directReaderOf } from './direct-reader.ts';
  * once one side has ended (or closed), the other must end too, or move a byte, within
  * `halfCloseTimeoutMs`, else both are destroyed. Without the second, a peer that never answers a FIN (a
  * backend that never accepted, a client gone without a trace) held both sockets in FIN-WAIT-2 and
- * CLOSE-WAIT, and the tunnel in `ops_proxy_connections_active`, until the idle timeout or forever.
+ * CLOSE-WAIT, and the tunnel counted active (`ops_proxy_connections_active`,
+ * `trc_edge_concurrent_connections`), until the idle timeout or forever.
  *
  * A socket dialled with `connectDirect` is read through its reader (reused buffers, see
  * direct-reader.ts); any other socket through its 'data' events. Per chunk there is one write and the

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_CLIENT_HELLO_RECORDS, readClientHello } from './sni.ts';
-import { splitIntoRecords } from './testing/tls-records.ts';
+import { MAX_CLIENT_HELLO_RECORDS, readClientHello } from './client-hello.ts';
+import { splitIntoRecords } from '../ops-proxy/testing/tls-records.ts';
 
 // Real ClientHellos, as Node's TLS client writes them, captured by a plain TCP server on loopback.
 
