@@ -1,5 +1,5 @@
 /**
- * Which parts of the repository record a family: the collector and component folders whose
+ * Which parts of the repository record a family: the collector, component and example folders whose
  * TypeScript sources address its recorder (`rec.<family>.add(...)`, `m.<family>.record(...)`).
  * `components/sample` (records everything) and `components/check` (reads, never records) are left out.
  */
@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** Source roots that record into the contracts, relative to the repository root. */
-export const RECORDING_ROOTS = ['collectors', 'components', 'preload'] as const;
+export const RECORDING_ROOTS = ['collectors', 'components', 'preload', 'examples'] as const;
 const NOT_RECORDING = new Set(['components/sample', 'components/check']);
 
 function sources(dir: string): string[] {
