@@ -5,12 +5,16 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import {
   prometheusTypeOf,
   type ContractSpec,
+  type DocumentedType,
+  type DocumentSections,
+  type FamilyRequirement,
   type FamilySpec,
   type ForbiddenLabelSpec,
   type InstanceLabelSpec,
   type InstrumentKind,
   type LabelSpec,
   type SeedReference,
+  type TieCondition,
 } from './types.ts';
 import { PACKAGE_ROOT } from './package-root.ts';
 
@@ -58,12 +62,15 @@ export type Stability = 'stable' | 'development' | 'alpha' | 'beta' | 'release_c
 type RequirementLevel = 'required' | 'recommended' | 'opt_in';
 interface RawSeed {
   file: string;
+  title: string;
   repository?: string;
   path?: string;
   commit?: string;
   date?: string;
   git_blob: string;
   note?: string;
+  /** {@link DocumentSections}, with snake_case keys. */
+  sections: Record<string, string>;
 }
 interface RawContract {
   id: string;
@@ -84,7 +91,8 @@ interface RawAttributeDefinition {
     otel_contracts: {
       label: string;
       cardinality_limit?: number;
-      instance?: { env: string; fallback?: 'hostname' | 'empty' | 'omit'; families?: string[] };
+      instance?: { env: string; fallback?: 'hostname' | 'empty' | 'omit'; families?: string[]; cardinality_limit: number; quote: string };
+      values_from?: { family: string; placeholders: string[]; quote: string };
     };
   };
 }
@@ -105,17 +113,31 @@ interface RawMetricGroup {
   stability: Stability;
   brief: string;
   note?: string;
-  annotations: { otel_contracts: { section: string; buckets?: number[]; contract?: RawContract } };
+  annotations: {
+    otel_contracts: {
+      section: string;
+      buckets?: number[];
+      requirement?: RawRequirement;
+      accepted_types?: DocumentedType[];
+      component?: string;
+      contract?: RawContract;
+    };
+  };
   attributes?: { ref: string; requirement_level: RequirementLevel; brief?: string; note?: string }[];
+}
+interface RawRequirement {
+  level: FamilyRequirement['level'];
+  quote: string;
+  when?: { family: string; labels: Record<string, string>; value: number } | { role: string; other_role_marker: string };
 }
 interface RawRegistry {
   groups: [RawRegistryGroup | RawMetricGroup, ...RawMetricGroup[]];
 }
 
-/** What a registry file holds beyond its {@link ContractSpec}, for tools that need the source document's revision. */
+/** A registry file's {@link ContractSpec} and its seed document's revision. */
 export interface RegistryDetails {
   readonly contract: ContractSpec;
-  /** The seed document's revision; absent for a contract without a seed (`seed: none`). */
+  /** The seed document's revision ({@link ContractSpec.seedReference}); absent for a contract without a seed (`seed: none`). */
   readonly seed?: SeedReference;
 }
 
@@ -140,7 +162,9 @@ interface Parsed {
  * @throws RegistryError on YAML syntax errors, schema violations (semconv/registry.schema.json: the OTel
  *   Weaver format and our annotations), and semantic errors (a name outside the prefix, an attribute
  *   outside the contract's namespace or referenced but not defined, duplicate families, labels or ids, an
- *   unbounded label without a cardinality limit, buckets on a non-histogram or not strictly increasing).
+ *   unbounded label without a cardinality limit, buckets on a non-histogram or not strictly increasing,
+ *   accepted types without the family's own, a tie or `values_from` naming what the contract lacks, a
+ *   `component` on some families only).
  */
 export function parseRegistry(text: string, file: string): ContractSpec {
   return parseRegistryDetails(text, file).contract;
@@ -297,6 +321,8 @@ function normalize(raw: RawRegistry, fail: Fail): { details: RegistryDetails; id
       fallback: inst.fallback ?? 'empty',
       brief: def.brief,
       ...(inst.families ? { families: inst.families } : {}),
+      cardinalityLimit: inst.cardinality_limit,
+      quote: inst.quote,
     });
     (inst.families ?? []).forEach((prefix, pi) => {
       const pat = `${at}/annotations/otel_contracts/instance/families/${pi}`;
@@ -330,29 +356,37 @@ function normalize(raw: RawRegistry, fail: Fail): { details: RegistryDetails; id
       labelNames.add(name);
       const required = r.requirement_level === 'required';
       const brief = r.brief ?? def.brief;
-      if (def.type === 'string') return { name, brief, required, cardinalityLimit: def.annotations.otel_contracts.cardinality_limit as number };
-      return { name, brief, required, values: def.type.members.map((m) => m.value) };
+      const from = def.annotations.otel_contracts.values_from;
+      const valuesFrom = from ? { valuesFrom: { family: from.family, placeholders: from.placeholders, quote: from.quote } } : {};
+      if (def.type === 'string') return { name, brief, required, cardinalityLimit: def.annotations.otel_contracts.cardinality_limit as number, ...valuesFrom };
+      return { name, brief, required, values: def.type.members.map((m) => m.value), ...valuesFrom };
     });
 
     const buckets = g.instrument === 'histogram' ? (own.buckets ?? c.default_buckets) : undefined;
     if (g.instrument === 'histogram' && !buckets) fail(at, `histogram "${g.metric_name}" has no buckets and the contract has no default_buckets`);
     const maxSeries = labels.reduce((n, l) => n * ((l.values?.length ?? l.cardinalityLimit ?? 1) + (l.required ? 0 : 1)), 1);
+    const type = prometheusTypeOf(g.instrument);
+    if (own.accepted_types && !own.accepted_types.includes(type)) fail(`${at}/annotations/otel_contracts/accepted_types`, `must include "${type}", the TYPE of a ${g.instrument}`);
     const family: FamilySpec = {
       name: g.metric_name,
       instrument: g.instrument,
-      type: prometheusTypeOf(g.instrument),
+      type,
       unit: g.unit,
       help: g.brief.trim(),
       section: own.section,
       labels,
       ...(buckets ? { buckets } : {}),
       maxSeries,
+      ...(own.requirement ? { requirement: requirementOf(own.requirement) } : {}),
+      ...(own.accepted_types ? { acceptedTypes: own.accepted_types } : {}),
+      ...(own.component ? { component: own.component } : {}),
     };
     return family;
   });
   for (const [id, d] of definitions) {
     if (!d.used && !d.def.annotations.otel_contracts.instance) fail(d.at, `attribute "${id}" is on no family; reference it from a family, or remove it`);
   }
+  checkFamilyReferences(metricGroups, families, definitions, fail);
 
   const forbiddenLabels: ForbiddenLabelSpec[] = (c.forbidden_labels ?? []).map((f) => ({
     id: f.id,
@@ -361,6 +395,7 @@ function normalize(raw: RawRegistry, fail: Fail): { details: RegistryDetails; id
     ...(f.value_pattern ? { valuePattern: f.value_pattern } : {}),
   }));
 
+  const seed = c.seed === 'none' ? undefined : seedReference(c.seed);
   const contract: ContractSpec = {
     id: c.id,
     seed: c.seed === 'none' ? 'none' : c.seed.file,
@@ -369,9 +404,10 @@ function normalize(raw: RawRegistry, fail: Fail): { details: RegistryDetails; id
     families,
     instanceLabels,
     forbiddenLabels,
+    ...(seed ? { seedReference: seed } : {}),
   };
   for (const [id, d] of definitions) ids.push({ kind: 'attribute id', id, path: `${d.at}/id` });
-  return { details: { contract, ...(c.seed === 'none' ? {} : { seed: seedReference(c.seed) }) }, ids };
+  return { details: { contract, ...(seed ? { seed } : {}) }, ids };
 }
 
 /**
@@ -392,7 +428,7 @@ function defineAttributes(registry: RawRegistryGroup | undefined, prefix: string
     if (own.label === 'le' || own.label === 'quantile' || own.label.startsWith('__')) fail(`${at}/annotations/otel_contracts/label`, `"${own.label}" is reserved by Prometheus`);
     if (own.instance) {
       if (def.type !== 'string') fail(`${at}/type`, 'an instance label is read from the environment: type string');
-      if (own.cardinality_limit !== undefined) fail(`${at}/annotations/otel_contracts/cardinality_limit`, 'an instance label has one value per process; remove cardinality_limit');
+      if (own.cardinality_limit !== undefined) fail(`${at}/annotations/otel_contracts/cardinality_limit`, 'an instance label\'s budget is instance.cardinality_limit (values per checked target); remove this one');
     } else if (def.type === 'string') {
       if (own.cardinality_limit === undefined) fail(at, `unbounded label "${own.label}" (type: string) needs a cardinality_limit annotation`);
     } else {
@@ -413,15 +449,73 @@ function defineAttributes(registry: RawRegistryGroup | undefined, prefix: string
   return definitions;
 }
 
+/** A metric group's `requirement` annotation as a {@link FamilyRequirement}: the `when` kind named by its shape. */
+function requirementOf(r: RawRequirement): FamilyRequirement {
+  const w = r.when;
+  if (!w) return { level: r.level, quote: r.quote };
+  const when: TieCondition = 'family' in w ? { kind: 'value', family: w.family, labels: w.labels, value: w.value } : { kind: 'role', role: w.role, otherRoleMarker: w.other_role_marker };
+  return { level: r.level, quote: r.quote, when };
+}
+
+/**
+ * Checks what the families' annotations name of other families: a condition on tied requirements only, a tie's
+ * family and labels (with a documented value), a role's marker (a family not tied to that role), a `values_from`
+ * family that references the attribute; and a `component` on every family or on none.
+ */
+function checkFamilyReferences(
+  metricGroups: readonly { g: RawMetricGroup; at: string }[],
+  families: readonly FamilySpec[],
+  definitions: ReadonlyMap<string, Definition>,
+  fail: Fail,
+): void {
+  const byName = new Map(families.map((f) => [f.name, f]));
+  families.forEach((family, i) => {
+    const at = metricGroups[i]?.at as string;
+    const when = family.requirement?.when;
+    const wat = `${at}/annotations/otel_contracts/requirement/when`;
+    if (when && family.requirement?.level !== 'tied') fail(wat, `only a tied requirement has a condition; this one is ${family.requirement?.level}`);
+    if (when?.kind === 'value') {
+      const tied = byName.get(when.family);
+      if (!tied) fail(`${wat}/family`, `no family "${when.family}" in this contract`);
+      for (const [label, value] of Object.entries(when.labels)) {
+        const l = tied.labels.find((x) => x.name === label);
+        if (!l) fail(`${wat}/labels/${label}`, `"${when.family}" has no label "${label}"`);
+        if (l.values && !l.values.includes(value)) fail(`${wat}/labels/${label}`, `"${value}" is not a value of "${label}" (${l.values.join(', ')})`);
+      }
+    }
+    if (when?.kind === 'role') {
+      const marker = byName.get(when.otherRoleMarker);
+      if (!marker) fail(`${wat}/other_role_marker`, `no family "${when.otherRoleMarker}" in this contract`);
+      const w = marker.requirement?.when;
+      if (w?.kind === 'role' && w.role === when.role) fail(`${wat}/other_role_marker`, `"${marker.name}" is itself tied to the role "${when.role}"`);
+    }
+    if ((family.component === undefined) !== (families[0]?.component === undefined)) {
+      fail(`${at}/annotations/otel_contracts`, 'a component goes on every family of a contract or on none');
+    }
+  });
+  for (const [id, { def, at }] of definitions) {
+    const from = def.annotations.otel_contracts.values_from;
+    if (!from) continue;
+    const reference = metricGroups.find(({ g }) => g.metric_name === from.family);
+    if (!reference?.g.attributes?.some((r) => r.ref === id)) {
+      fail(`${at}/annotations/otel_contracts/values_from/family`, `"${from.family}" is not a family of this contract that references "${id}"`);
+    }
+  }
+}
+
 function seedReference(s: RawSeed): SeedReference {
+  // `instance_labels` -> `instanceLabels`: the schema admits only the keys of DocumentSections, snake-cased.
+  const sections = Object.fromEntries(Object.entries(s.sections).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v])) as unknown as DocumentSections;
   return {
     file: s.file,
+    title: s.title,
     ...(s.repository ? { repository: s.repository } : {}),
     ...(s.path ? { path: s.path } : {}),
     ...(s.commit ? { commit: s.commit } : {}),
     ...(s.date ? { date: s.date } : {}),
     gitBlob: s.git_blob,
     ...(s.note ? { note: s.note } : {}),
+    sections,
   };
 }
 

@@ -279,7 +279,42 @@ describe('what the loader adds to the schema: namespaces, references and labels'
       '/groups/5/attributes/0/ref: "instance_id" is an instance label; it is put on every family already',
     );
     expect(problem(egress.replace('            label: instance_id\n', '            label: instance_id\n            cardinality_limit: 4\n'))).toBe(
-      '/groups/0/attributes/0/annotations/otel_contracts/cardinality_limit: an instance label has one value per process; remove cardinality_limit',
+      '/groups/0/attributes/0/annotations/otel_contracts/cardinality_limit: an instance label\'s budget is instance.cardinality_limit (values per checked target); remove this one',
+    );
+  });
+
+  it('what the check reads: an instance label without its budget, a tie without its condition or on what the contract lacks', () => {
+    expect(problem(egress.replace('              fallback: hostname\n              cardinality_limit: 1\n', '              fallback: hostname\n'))).toBe(
+      '/groups/0/attributes/0/annotations/otel_contracts/instance: missing field "cardinality_limit"',
+    );
+    const when = '          when: { family: opensandbox_egress_enforcement_mode, labels: { mode: "dns+nft" }, value: 1 }\n';
+    expect(egress).toContain(when);
+    expect(problem(egress.replace(when, ''))).toBe('/groups/6/annotations/otel_contracts/requirement: missing field "when"');
+    expect(problem(egress.replace(when, when.replace('"dns+nft"', '"nft"')))).toBe(
+      '/groups/6/annotations/otel_contracts/requirement/when/labels/mode: "nft" is not a value of "mode" (dns, dns+nft)',
+    );
+    expect(problem(egress.replace(when, when.replace('enforcement_mode,', 'enforcement_modes,')))).toBe(
+      '/groups/6/annotations/otel_contracts/requirement/when/family: no family "opensandbox_egress_enforcement_modes" in this contract',
+    );
+    expect(problem(egress.replace('  level: tied\n', '  level: conditional\n'))).toBe(
+      '/groups/6/annotations/otel_contracts/requirement/when: only a tied requirement has a condition; this one is conditional',
+    );
+    const ops = readFileSync(join(REGISTRY_DIR, 'ops-proxy.yaml'), 'utf8');
+    expect(problem(ops.replace('other_role_marker: ops_proxy_client_info', 'other_role_marker: ops_proxy_server_info'))).toBe(
+      '/groups/1/annotations/otel_contracts/requirement/when/other_role_marker: "ops_proxy_server_info" is itself tied to the role "listening peer"',
+    );
+  });
+
+  it('what the check reads: accepted types without the family\'s own, a component on some families only, values from a family without the label', () => {
+    expect(problem(egress.replace('accepted_types: [histogram, summary]', 'accepted_types: [summary, gauge]'))).toBe(
+      '/groups/2/annotations/otel_contracts/accepted_types: must include "histogram", the TYPE of a histogram',
+    );
+    expect(problem(egress.replace('        section: "1. DNS Proxy (Layer 1)"\n', '        section: "1. DNS Proxy (Layer 1)"\n        component: dns\n'))).toBe(
+      '/groups/2/annotations/otel_contracts: a component goes on every family of a contract or on none',
+    );
+    const ops = readFileSync(join(REGISTRY_DIR, 'ops-proxy.yaml'), 'utf8');
+    expect(problem(ops.replace('              family: ops_proxy_client_up\n', '              family: ops_proxy_server_info\n'))).toBe(
+      '/groups/0/attributes/2/annotations/otel_contracts/values_from/family: "ops_proxy_server_info" is not a family of this contract that references "ops_proxy.client_name"',
     );
   });
 

@@ -1,11 +1,11 @@
 import type { ContractSpec } from '../../semconv/types.ts';
+import { componentOf } from './components.ts';
 import { ContractIndex, type CheckSink } from './model.ts';
 import { ObservationStore, type ObservationLimits } from './observations.ts';
 import { OtlpNameResolver } from './otlp/resolve-name.ts';
 import { planRequirements, TieWatcher } from './requirements.ts';
 import { buildResult, type CheckResult } from './result.ts';
 import { createRules, findRenames } from './rules/index.ts';
-import { trcComponent } from './tables/trc-components.ts';
 import { ViolationCollector } from './violations.ts';
 
 export type { CheckResult, ContractSummary, FamilySummary, OtlpNamingSummary } from './result.ts';
@@ -39,7 +39,7 @@ export function createCheck(contracts: readonly ContractSpec[], opts: CheckRunOp
   if (opts.component !== undefined && (contracts.length !== 1 || contracts[0]?.id !== 'trc')) {
     throw new Error(`--component ${opts.component} audits one trc component: use it with --contract trc`);
   }
-  const component = opts.component !== undefined ? trcComponent(opts.component) : undefined;
+  const component = opts.component !== undefined ? componentOf(contracts[0] as ContractSpec, opts.component) : undefined;
   const index = new ContractIndex(contracts);
   const rules = createRules();
   const watcher = new TieWatcher(contracts);

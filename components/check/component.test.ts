@@ -5,14 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { trc } from '../../semconv/index.ts';
-import { inComponent, trcComponent } from './tables/trc-components.ts';
 import { check, writeExposition } from './test/written.ts';
 
-/** A clean exposition of the trc families of one component's sections only. */
+/** A clean exposition of the trc families of one component only (the registry's `component` annotation). */
 function componentExposition(name: string, edit?: Parameters<typeof writeExposition>[1]): string {
-  const c = trcComponent(name);
   return writeExposition(trc, (f) => {
-    for (const spec of trc.families) if (!inComponent(c, spec.section)) f.delete(spec.name);
+    for (const spec of trc.families) if (spec.component !== name) f.delete(spec.name);
     edit?.(f);
   });
 }

@@ -34,8 +34,9 @@ function contractLines(c: ContractSummary): string[] {
   const component = c.component ? ` (component ${c.component})` : '';
   const out = [
     `  ${c.id}${component}: ${c.present}/${c.documented} documented families present, ${c.required} required${c.undocumented ? `, ${c.undocumented} undocumented` : ''}; instance labels: ${c.instanceLabels.join(', ') || 'none'}`,
-    `    document ${c.document.seed} "${c.document.title}"; upstream revision: ${c.document.upstreamRevision}; text sha256 ${c.document.sha256}`,
+    `    document ${c.document.seed} "${c.document.title}"; upstream revision: ${c.document.upstreamRevision}${c.document.gitBlob ? `; git blob ${c.document.gitBlob}` : ''}`,
   ];
+  if (c.document.note) out.push(`    (${c.document.note})`);
   const byWhy = new Map<string, string[]>();
   for (const n of c.notRequired) byWhy.set(n.why, [...(byWhy.get(n.why) ?? []), n.family]);
   for (const [why, fams] of byWhy) {

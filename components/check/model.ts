@@ -82,6 +82,14 @@ export class ContractIndex {
   }
 }
 
+/**
+ * The TYPEs a documented family may be exposed as: every TYPE its document allows where it gives more than one
+ * ("Histogram / Summary", {@link FamilySpec.acceptedTypes}), else its one documented TYPE.
+ */
+export function acceptedTypes(spec: FamilySpec): readonly ObservedType[] {
+  return spec.acceptedTypes ?? [spec.type];
+}
+
 /** `name{a="x",b="y"}` for messages. */
 export function seriesSelector(family: string, labels: readonly LabelPair[]): string {
   if (labels.length === 0) return family;

@@ -4,20 +4,23 @@
  * names and translations, likely renames).
  */
 import type { ContractSpec } from '../../semconv/types.ts';
+import { documentOf } from './documents.ts';
 import type { ContractIndex, ObservedFamily, ObservedType } from './model.ts';
 import type { OtlpTranslation } from './otlp/resolve-name.ts';
 import type { RequirementPlan, NotRequired } from './requirements.ts';
 import type { RenameMatches } from './rules/rename-hints.ts';
 import { fittingStrategies } from './rules/otlp-translation.ts';
 import { unitMatches } from './rules/units.ts';
-import { documentOf } from './tables/documents.ts';
 import type { Violation } from './violations.ts';
 
 /** Per-contract summary of a check. */
 export interface ContractSummary {
   readonly id: string;
-  /** The seed document the contract was written from, its title and revision. */
-  readonly document: { readonly seed: string; readonly title: string; readonly upstreamRevision: string; readonly sha256: string };
+  /**
+   * The seed document the contract was written from, its title and its upstream revision, as the registry records
+   * them; `gitBlob` pins the exact text (`git hash-object docs/seeds/<seed>`).
+   */
+  readonly document: { readonly seed: string; readonly title: string; readonly upstreamRevision: string; readonly gitBlob?: string; readonly note?: string };
   readonly documented: number;
   /** Documented families the target exposes (with or without samples). */
   readonly present: number;
@@ -110,7 +113,7 @@ function contractSummary(c: ContractSpec, families: ReadonlyMap<string, Observed
   }
   return {
     id: c.id,
-    document: { seed: doc.seed, title: doc.title, upstreamRevision: doc.upstreamRevision, sha256: doc.sha256 },
+    document: { seed: doc.seed, title: doc.title, upstreamRevision: doc.upstreamRevision, ...(doc.gitBlob ? { gitBlob: doc.gitBlob } : {}), ...(doc.note ? { note: doc.note } : {}) },
     documented: c.families.length,
     present: c.families.filter((f) => families.has(f.name)).length,
     required,

@@ -187,10 +187,16 @@ describe('the egress sidecar', () => {
 describe('the report names each contract source document and revision', () => {
   it('in the table and in JSON, for every contract', async () => {
     const out = await runCommand(podtraceQuietExposition(), { contract: 'all', json: false, allowUnobserved: true });
-    for (const c of Object.values(componentContracts)) expect(out.stdout).toContain(`document ${c.seed} "`);
-    expect(out.stdout).toContain('upstream revision: Last reviewed: 2025-12-16');
-    expect(out.stdout).toContain('text sha256 35baf574e2c73a4f');
+    for (const c of Object.values(componentContracts)) expect(out.stdout).toContain(`document ${c.seed} "${c.seedReference.title}"; upstream revision: `);
+    // The revision the registry records (contract.seed in semconv/*.yaml), and the text's git blob.
+    expect(out.stdout).toContain('upstream revision: docs/specs/observability/metrics.md as of 2025-12-16, no upstream commit known; git blob d5ff606e1d7bdf8759b68bc7ebaddc671e3cf798');
+    expect(out.stdout).toContain('the date its "Last reviewed"');
     const json = await runCommand(podtraceQuietExposition(), { contract: 'egress' });
-    expect((json.json.contracts as { document: { seed: string; title: string } }[])[0]?.document).toMatchObject({ seed: '000_1804d0b4eddf39f2.txt', title: 'Egress Sidecar Metrics' });
+    expect((json.json.contracts as { document: { seed: string; title: string } }[])[0]?.document).toMatchObject({
+      seed: '000_1804d0b4eddf39f2.txt',
+      title: 'Egress Sidecar Metrics',
+      upstreamRevision: 'alibaba/OpenSandbox components/egress/METRIC.md at 93ee89a8 (2026-02-26)',
+      gitBlob: '239f1fdb414c229907e38a4f3de74142053a75ca',
+    });
   });
 });

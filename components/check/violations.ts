@@ -1,7 +1,7 @@
 import type { RuleId } from './rules/rule.ts';
 import { RULE_ORDER } from './rules/rule.ts';
 import { hash53 } from './hash.ts';
-import type { Citation } from './tables/documents.ts';
+import type { Citation } from './documents.ts';
 
 /** One offending value of a finding, with the series and place it was first seen. */
 export interface OffendingValue {

@@ -49,7 +49,11 @@ export const egress = {
         5,
         10
       ],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "acceptedTypes": [
+        "histogram",
+        "summary"
+      ]
     },
     {
       "name": "opensandbox_egress_policy_updates_total",
@@ -119,7 +123,19 @@ export const egress = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "tied",
+        "quote": "## 3. nftables (Layer 2, dns+nft mode)",
+        "when": {
+          "kind": "value",
+          "family": "opensandbox_egress_enforcement_mode",
+          "labels": {
+            "mode": "dns+nft"
+          },
+          "value": 1
+        }
+      }
     },
     {
       "name": "opensandbox_egress_nft_resolved_ips_added_total",
@@ -136,7 +152,19 @@ export const egress = {
           "cardinalityLimit": 200
         }
       ],
-      "maxSeries": 201
+      "maxSeries": 201,
+      "requirement": {
+        "level": "tied",
+        "quote": "## 3. nftables (Layer 2, dns+nft mode)",
+        "when": {
+          "kind": "value",
+          "family": "opensandbox_egress_enforcement_mode",
+          "labels": {
+            "mode": "dns+nft"
+          },
+          "value": 1
+        }
+      }
     },
     {
       "name": "opensandbox_egress_nft_doh_dot_packets_dropped_total",
@@ -156,7 +184,19 @@ export const egress = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "tied",
+        "quote": "## 3. nftables (Layer 2, dns+nft mode)",
+        "when": {
+          "kind": "value",
+          "family": "opensandbox_egress_enforcement_mode",
+          "labels": {
+            "mode": "dns+nft"
+          },
+          "value": 1
+        }
+      }
     },
     {
       "name": "opensandbox_egress_violations_total",
@@ -202,7 +242,11 @@ export const egress = {
           "cardinalityLimit": 4
         }
       ],
-      "maxSeries": 8
+      "maxSeries": 8,
+      "requirement": {
+        "level": "optional",
+        "quote": "## 5. Process / Runtime (optional)"
+      }
     },
     {
       "name": "opensandbox_egress_uptime_seconds",
@@ -212,7 +256,11 @@ export const egress = {
       "help": "Process uptime in seconds.",
       "section": "5. Process / Runtime (optional)",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "optional",
+        "quote": "## 5. Process / Runtime (optional)"
+      }
     }
   ],
   "instanceLabels": [
@@ -220,8 +268,24 @@ export const egress = {
       "name": "instance_id",
       "env": "OPENSANDBOX_EGRESS_INSTANCE_ID",
       "fallback": "hostname",
-      "brief": "Unique ID of this sidecar instance (sandbox_id, pod name, container_id), injected by the orchestrator."
+      "brief": "Unique ID of this sidecar instance (sandbox_id, pod name, container_id), injected by the orchestrator.",
+      "cardinalityLimit": 1,
+      "quote": "metrics must be distinguishable per instance and must not be mixed in the same time series"
     }
   ],
-  "forbiddenLabels": []
+  "forbiddenLabels": [],
+  "seedReference": {
+    "file": "000_1804d0b4eddf39f2.txt",
+    "title": "Egress Sidecar Metrics",
+    "repository": "alibaba/OpenSandbox",
+    "path": "components/egress/METRIC.md",
+    "commit": "93ee89a8f46087faf028638adc00886762397d62",
+    "date": "2026-02-26",
+    "gitBlob": "239f1fdb414c229907e38a4f3de74142053a75ca",
+    "note": "Added by a commit that is not an ancestor of main as of 4db3a99 (2026-06-12), where no file names these families.",
+    "sections": {
+      "catalogue": "Egress Sidecar Metrics (all metrics use the prefix opensandbox_egress_*)",
+      "instanceLabels": "Instance identification (keeping metrics per container)"
+    }
+  }
 } as const satisfies ContractSpec;

@@ -360,5 +360,18 @@ export const masqueVpn = {
     }
   ],
   "instanceLabels": [],
-  "forbiddenLabels": []
+  "forbiddenLabels": [],
+  "seedReference": {
+    "file": "004_e230dccd7de229b4.txt",
+    "title": "Prometheus Metrics Reference",
+    "repository": "xray108/masque-vpn",
+    "path": "docs/monitoring/metrics.md",
+    "commit": "27fdebae992f5a945ef98eba9496da4d2cb45cd1",
+    "date": "2025-12-21",
+    "gitBlob": "01dcab148f15be252cfb4f3ae1ae121c5f762122",
+    "note": "Unchanged through c7d86f0 (2025-12-26).",
+    "sections": {
+      "catalogue": "Prometheus Metrics Reference (all metrics exposed by masque-vpn server)"
+    }
+  }
 } as const satisfies ContractSpec;

@@ -15,7 +15,16 @@ export const opsProxy = {
       "help": "Peer listening process info metric (always 1). Useful for Grafana variables / target discovery.",
       "section": "Peer registry",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "tied",
+        "quote": "Present when peer is listening for connections.",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_clients_total",
@@ -25,7 +34,16 @@ export const opsProxy = {
       "help": "Total number of registered routing names (services) in this listening peer instance.",
       "section": "Peer registry",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "tied",
+        "quote": "in this listening peer instance",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_clients_connected",
@@ -35,7 +53,16 @@ export const opsProxy = {
       "help": "Number of currently connected routing names (services) in this listening peer instance.",
       "section": "Peer registry",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "tied",
+        "quote": "in this listening peer instance",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_client_info",
@@ -45,7 +72,11 @@ export const opsProxy = {
       "help": "Peer connecting process info metric (always 1). Useful for Grafana variables / target discovery.",
       "section": "Peer registry",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "conditional",
+        "quote": "Present when peer is connecting to other peers."
+      }
     },
     {
       "name": "ops_proxy_client_up",
@@ -59,10 +90,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "listening (receiving registrations)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_client_registrations_total",
@@ -76,10 +123,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "listening (receiving registrations)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_client_disconnects_total",
@@ -93,10 +156,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "listening (receiving registrations)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_connections_total",
@@ -110,10 +189,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_connections_active",
@@ -127,10 +222,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_connections_failed_total",
@@ -144,10 +255,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_connections_bytes_tx_total",
@@ -161,10 +288,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_connections_bytes_rx_total",
@@ -178,10 +321,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_requests_total",
@@ -195,7 +354,14 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         },
         {
           "name": "protocol",
@@ -208,7 +374,16 @@ export const opsProxy = {
           ]
         }
       ],
-      "maxSeries": 1500
+      "maxSeries": 1500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_requests_success_total",
@@ -222,7 +397,14 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         },
         {
           "name": "protocol",
@@ -235,7 +417,16 @@ export const opsProxy = {
           ]
         }
       ],
-      "maxSeries": 1500
+      "maxSeries": 1500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_requests_failed_total",
@@ -249,7 +440,14 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         },
         {
           "name": "protocol",
@@ -262,7 +460,16 @@ export const opsProxy = {
           ]
         }
       ],
-      "maxSeries": 1500
+      "maxSeries": 1500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_latency_seconds",
@@ -276,7 +483,14 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         },
         {
           "name": "protocol",
@@ -289,7 +503,16 @@ export const opsProxy = {
           ]
         }
       ],
-      "maxSeries": 1500
+      "maxSeries": 1500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy traffic (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_forward_commands_total",
@@ -303,10 +526,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Tunnel / proxy-id (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_data_connections_matched_total",
@@ -320,10 +559,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Tunnel / proxy-id (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_data_connections_timeout_total",
@@ -337,10 +592,26 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         }
       ],
-      "maxSeries": 500
+      "maxSeries": 500,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Tunnel / proxy-id (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_data_connections_unexpected_total",
@@ -350,7 +621,16 @@ export const opsProxy = {
       "help": "DATA connections that arrived with no pending proxy_id on the server.",
       "section": "Tunnel / proxy-id (listening peer side)",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Tunnel / proxy-id (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_pending_data_connections",
@@ -360,7 +640,16 @@ export const opsProxy = {
       "help": "Current number of pending proxy-ids waiting for DATA connection.",
       "section": "Tunnel / proxy-id (listening peer side)",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Tunnel / proxy-id (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     },
     {
       "name": "ops_proxy_proxy_errors_total",
@@ -374,7 +663,14 @@ export const opsProxy = {
           "name": "client_name",
           "brief": "Registered routing name (matched against Host/SNI).",
           "required": true,
-          "cardinalityLimit": 500
+          "cardinalityLimit": 500,
+          "valuesFrom": {
+            "family": "ops_proxy_client_up",
+            "placeholders": [
+              "<unknown>"
+            ],
+            "quote": "`client_name` label is the **registered routing name** (matched against Host/SNI)."
+          }
         },
         {
           "name": "reason",
@@ -388,7 +684,16 @@ export const opsProxy = {
           ]
         }
       ],
-      "maxSeries": 2000
+      "maxSeries": 2000,
+      "requirement": {
+        "level": "tied",
+        "quote": "## Proxy / tunnel errors (listening peer side)",
+        "when": {
+          "kind": "role",
+          "role": "listening peer",
+          "otherRoleMarker": "ops_proxy_client_info"
+        }
+      }
     }
   ],
   "instanceLabels": [
@@ -396,13 +701,17 @@ export const opsProxy = {
       "name": "node",
       "env": "NODE_NAME",
       "fallback": "hostname",
-      "brief": "Kubernetes node the peer runs on."
+      "brief": "Kubernetes node the peer runs on.",
+      "cardinalityLimit": 1,
+      "quote": "Most metrics include `node` and `pod` labels for scoping in Kubernetes."
     },
     {
       "name": "pod",
       "env": "POD_NAME",
       "fallback": "hostname",
-      "brief": "Kubernetes pod of the peer."
+      "brief": "Kubernetes pod of the peer.",
+      "cardinalityLimit": 1,
+      "quote": "Most metrics include `node` and `pod` labels for scoping in Kubernetes."
     }
   ],
   "forbiddenLabels": [
@@ -413,5 +722,21 @@ export const opsProxy = {
         "proxy_id"
       ]
     }
-  ]
+  ],
+  "seedReference": {
+    "file": "001_873f7e44fd0c3b59.txt",
+    "title": "Ops Proxy Metrics",
+    "repository": "shaowenchen/ops-proxy",
+    "path": "grafana/metrics.md",
+    "commit": "72344946bc53ed6fbe3707b4aa23ac225c07ffdb",
+    "date": "2026-01-23",
+    "gitBlob": "709014db243bac9540f4316811a2d5f0365513b3",
+    "note": "Upstream changed the document at c6ae407 (2026-04-25): a namespace label on every family and three client-side forwarding families. This registry keeps the revision above.",
+    "sections": {
+      "catalogue": "Ops Proxy Metrics (the metrics exported by Ops Proxy)",
+      "instanceLabels": "Notes",
+      "forbiddenLabels": "Notes",
+      "consistency": "Notes"
+    }
+  }
 } as const satisfies ContractSpec;

@@ -580,5 +580,18 @@ export const podtrace = {
     }
   ],
   "instanceLabels": [],
-  "forbiddenLabels": []
+  "forbiddenLabels": [],
+  "seedReference": {
+    "file": "003_d73f844c3a565732.txt",
+    "title": "Metrics and Monitoring",
+    "repository": "gma1k/podtrace",
+    "path": "doc/metrics.md",
+    "commit": "349446273655fdfca28cd6b7a35a6a8f80c71e0e",
+    "date": "2025-12-09",
+    "gitBlob": "62d742ca404f30daff9bdf7c65646414916e790d",
+    "note": "Upstream changed the document next at 1f40d8b (2025-12-13).",
+    "sections": {
+      "catalogue": "Available Metrics"
+    }
+  }
 } as const satisfies ContractSpec;

@@ -91,7 +91,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 90000
+      "maxSeries": 90000,
+      "component": "control-plane"
     },
     {
       "name": "trc_http_request_duration_seconds",
@@ -190,7 +191,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 90000
+      "maxSeries": 90000,
+      "component": "control-plane"
     },
     {
       "name": "trc_auth_token_mints_total",
@@ -221,7 +223,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 8
+      "maxSeries": 8,
+      "component": "control-plane"
     },
     {
       "name": "trc_auth_token_refresh_total",
@@ -241,7 +244,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "control-plane"
     },
     {
       "name": "trc_auth_device_flow_polls_total",
@@ -261,7 +265,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "control-plane"
     },
     {
       "name": "trc_db_connections_in_use",
@@ -271,7 +276,8 @@ export const trc = {
       "help": "Database pool connections currently in use.",
       "section": "A) Control plane API / DB and pool",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "control-plane"
     },
     {
       "name": "trc_db_connections_max",
@@ -281,7 +287,8 @@ export const trc = {
       "help": "Maximum size of the database connection pool.",
       "section": "A) Control plane API / DB and pool",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "control-plane"
     },
     {
       "name": "trc_db_query_duration_seconds",
@@ -311,7 +318,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 50
+      "maxSeries": 50,
+      "component": "control-plane"
     },
     {
       "name": "trc_idempotency_hits_total",
@@ -328,7 +336,8 @@ export const trc = {
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 100
+      "maxSeries": 100,
+      "component": "control-plane"
     },
     {
       "name": "trc_idempotency_conflicts_total",
@@ -345,7 +354,8 @@ export const trc = {
           "cardinalityLimit": 100
         }
       ],
-      "maxSeries": 100
+      "maxSeries": 100,
+      "component": "control-plane"
     },
     {
       "name": "trc_event_append_total",
@@ -365,7 +375,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "control-plane"
     },
     {
       "name": "trc_event_append_duration_seconds",
@@ -398,7 +409,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "control-plane"
     },
     {
       "name": "trc_events_table_rows",
@@ -408,7 +420,8 @@ export const trc = {
       "help": "Approximate number of rows in the events table.",
       "section": "B) Event append and command handling",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "control-plane"
     },
     {
       "name": "trc_events_table_size_bytes",
@@ -418,7 +431,8 @@ export const trc = {
       "help": "Approximate size in bytes of the events table.",
       "section": "B) Event append and command handling",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "control-plane"
     },
     {
       "name": "trc_commands_total",
@@ -444,7 +458,12 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 200
+      "maxSeries": 200,
+      "requirement": {
+        "level": "conditional",
+        "quote": "If you classify commands:"
+      },
+      "component": "control-plane"
     },
     {
       "name": "trc_command_duration_seconds",
@@ -483,7 +502,12 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 200
+      "maxSeries": 200,
+      "requirement": {
+        "level": "conditional",
+        "quote": "If you classify commands:"
+      },
+      "component": "control-plane"
     },
     {
       "name": "trc_projection_last_applied_event_id",
@@ -500,7 +524,8 @@ export const trc = {
           "cardinalityLimit": 32
         }
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "component": "projections"
     },
     {
       "name": "trc_projection_lag_events",
@@ -517,7 +542,8 @@ export const trc = {
           "cardinalityLimit": 32
         }
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "component": "projections"
     },
     {
       "name": "trc_projection_apply_duration_seconds",
@@ -547,7 +573,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "component": "projections"
     },
     {
       "name": "trc_projection_errors_total",
@@ -564,7 +591,8 @@ export const trc = {
           "cardinalityLimit": 32
         }
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "component": "projections"
     },
     {
       "name": "trc_projection_rebuilds_total",
@@ -581,7 +609,12 @@ export const trc = {
           "cardinalityLimit": 32
         }
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "requirement": {
+        "level": "conditional",
+        "quote": "(if you support rebuild action)"
+      },
+      "component": "projections"
     },
     {
       "name": "trc_scheduler_reconcile_runs_total",
@@ -591,7 +624,8 @@ export const trc = {
       "help": "Scheduler reconcile loop runs.",
       "section": "D) Scheduler / Loop health",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_reconcile_duration_seconds",
@@ -614,7 +648,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_group_reconciles_total",
@@ -634,7 +669,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_group_reconcile_duration_seconds",
@@ -667,7 +703,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_instance_allocations_total",
@@ -687,7 +724,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_instance_drains_total",
@@ -710,7 +748,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 5
+      "maxSeries": 5,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_instance_stops_total",
@@ -734,7 +773,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 6
+      "maxSeries": 6,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_unschedulable_total",
@@ -758,7 +798,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 6
+      "maxSeries": 6,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_rollout_seconds",
@@ -791,7 +832,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "scheduler"
     },
     {
       "name": "trc_scheduler_rollout_failures_total",
@@ -814,7 +856,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 5
+      "maxSeries": 5,
+      "component": "scheduler"
     },
     {
       "name": "trc_agent_heartbeat_total",
@@ -834,7 +877,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_controlplane_reconnects_total",
@@ -844,7 +888,8 @@ export const trc = {
       "help": "Reconnections of the node agent to the control plane.",
       "section": "E) Node agent / Heartbeat and connectivity",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_overlay_peers",
@@ -854,7 +899,8 @@ export const trc = {
       "help": "Overlay network peers configured on the node.",
       "section": "E) Node agent / Heartbeat and connectivity",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_overlay_handshake_age_seconds_max",
@@ -864,7 +910,8 @@ export const trc = {
       "help": "Age in seconds of the oldest latest handshake among the node's overlay peers.",
       "section": "E) Node agent / Heartbeat and connectivity",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_instances_desired",
@@ -874,7 +921,8 @@ export const trc = {
       "help": "Instances the node should run.",
       "section": "E) Node agent / Instance lifecycle",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_instances_running",
@@ -884,7 +932,8 @@ export const trc = {
       "help": "Instances running on the node.",
       "section": "E) Node agent / Instance lifecycle",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_instances_ready",
@@ -894,7 +943,8 @@ export const trc = {
       "help": "Instances ready (passing health checks) on the node.",
       "section": "E) Node agent / Instance lifecycle",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_instance_boot_seconds",
@@ -927,7 +977,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_instance_failures_total",
@@ -955,7 +1006,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 10
+      "maxSeries": 10,
+      "component": "agent"
     },
     {
       "name": "trc_agent_image_pulls_total",
@@ -975,7 +1027,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_image_pull_seconds",
@@ -1008,7 +1061,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_rootdisk_build_seconds",
@@ -1041,7 +1095,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_cache_bytes",
@@ -1062,7 +1117,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 3
+      "maxSeries": 3,
+      "component": "agent"
     },
     {
       "name": "trc_agent_cache_evictions_total",
@@ -1083,7 +1139,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 3
+      "maxSeries": 3,
+      "component": "agent"
     },
     {
       "name": "trc_agent_volume_pool_free_bytes",
@@ -1093,7 +1150,8 @@ export const trc = {
       "help": "Free bytes in the node's volume pool.",
       "section": "E) Node agent / Resource and disk pressure",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_volume_pool_used_bytes",
@@ -1103,7 +1161,8 @@ export const trc = {
       "help": "Used bytes in the node's volume pool.",
       "section": "E) Node agent / Resource and disk pressure",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "agent"
     },
     {
       "name": "trc_agent_disk_free_bytes",
@@ -1120,7 +1179,8 @@ export const trc = {
           "cardinalityLimit": 16
         }
       ],
-      "maxSeries": 16
+      "maxSeries": 16,
+      "component": "agent"
     },
     {
       "name": "trc_agent_disk_pressure",
@@ -1141,7 +1201,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 3
+      "maxSeries": 3,
+      "component": "agent"
     },
     {
       "name": "trc_agent_secrets_delivery_total",
@@ -1173,7 +1234,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 12
+      "maxSeries": 12,
+      "component": "agent"
     },
     {
       "name": "trc_agent_secrets_delivery_seconds",
@@ -1206,7 +1268,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "agent"
     },
     {
       "name": "trc_agent_snapshots_total",
@@ -1226,7 +1289,12 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "conditional",
+        "quote": "### Snapshots and backups (if agent executes)"
+      },
+      "component": "agent"
     },
     {
       "name": "trc_agent_snapshot_seconds",
@@ -1259,7 +1327,12 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "conditional",
+        "quote": "### Snapshots and backups (if agent executes)"
+      },
+      "component": "agent"
     },
     {
       "name": "trc_agent_backups_total",
@@ -1279,7 +1352,12 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "conditional",
+        "quote": "### Snapshots and backups (if agent executes)"
+      },
+      "component": "agent"
     },
     {
       "name": "trc_agent_backup_seconds",
@@ -1312,7 +1390,12 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "conditional",
+        "quote": "### Snapshots and backups (if agent executes)"
+      },
+      "component": "agent"
     },
     {
       "name": "trc_agent_backup_bytes_total",
@@ -1332,7 +1415,12 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "requirement": {
+        "level": "conditional",
+        "quote": "### Snapshots and backups (if agent executes)"
+      },
+      "component": "agent"
     },
     {
       "name": "trc_edge_connections_total",
@@ -1358,7 +1446,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 32
+      "maxSeries": 32,
+      "component": "edge"
     },
     {
       "name": "trc_edge_concurrent_connections",
@@ -1375,7 +1464,8 @@ export const trc = {
           "cardinalityLimit": 16
         }
       ],
-      "maxSeries": 16
+      "maxSeries": 16,
+      "component": "edge"
     },
     {
       "name": "trc_edge_upstream_connect_failures_total",
@@ -1398,7 +1488,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 5
+      "maxSeries": 5,
+      "component": "edge"
     },
     {
       "name": "trc_edge_routes_loaded",
@@ -1408,7 +1499,8 @@ export const trc = {
       "help": "Routes in the edge's active configuration.",
       "section": "F) Edge ingress / Routing config",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "edge"
     },
     {
       "name": "trc_edge_config_apply_total",
@@ -1428,7 +1520,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "edge"
     },
     {
       "name": "trc_edge_config_apply_seconds",
@@ -1461,7 +1554,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "edge"
     },
     {
       "name": "trc_edge_backends_active_total",
@@ -1471,7 +1565,8 @@ export const trc = {
       "help": "Backends currently passing health gating, across all routes.",
       "section": "F) Edge ingress / Backend health gating",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "edge"
     },
     {
       "name": "trc_edge_backends_active_by_protocol",
@@ -1492,7 +1587,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 3
+      "maxSeries": 3,
+      "component": "edge"
     },
     {
       "name": "trc_edge_sni_sniffs_total",
@@ -1514,7 +1610,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 4
+      "maxSeries": 4,
+      "component": "edge"
     },
     {
       "name": "trc_edge_sni_sniff_seconds",
@@ -1549,7 +1646,8 @@ export const trc = {
         5,
         10
       ],
-      "maxSeries": 4
+      "maxSeries": 4,
+      "component": "edge"
     },
     {
       "name": "trc_edge_proxy_v2_enabled_routes",
@@ -1559,7 +1657,8 @@ export const trc = {
       "help": "Routes with PROXY protocol v2 enabled.",
       "section": "F) Edge ingress / PROXY v2",
       "labels": [],
-      "maxSeries": 1
+      "maxSeries": 1,
+      "component": "edge"
     },
     {
       "name": "trc_edge_proxy_v2_injections_total",
@@ -1579,7 +1678,8 @@ export const trc = {
           ]
         }
       ],
-      "maxSeries": 2
+      "maxSeries": 2,
+      "component": "edge"
     }
   ],
   "instanceLabels": [
@@ -1591,7 +1691,9 @@ export const trc = {
       "families": [
         "trc_agent_",
         "trc_edge_"
-      ]
+      ],
+      "cardinalityLimit": 1,
+      "quote": "`node_id` (bounded by cluster size)"
     }
   ],
   "forbiddenLabels": [
@@ -1675,5 +1777,23 @@ export const trc = {
       ],
       "valuePattern": "^(eyJ[A-Za-z0-9_-]{8,}.*|Bearer\\s.*|[A-Za-z0-9+_-]{40,}={0,2}|[a-f0-9]{32,})$"
     }
-  ]
+  ],
+  "seedReference": {
+    "file": "002_319d91f4cc02c0ce.txt",
+    "title": "docs/specs/observability/metrics.md",
+    "path": "docs/specs/observability/metrics.md",
+    "date": "2025-12-16",
+    "gitBlob": "d5ff606e1d7bdf8759b68bc7ebaddc671e3cf798",
+    "note": "The path is the document's own first line and the date its \"Last reviewed\"; the upstream repository and commit are not known.",
+    "sections": {
+      "catalogue": "Required metrics by component",
+      "instanceLabels": "Label conventions and cardinality rules / Allowed bounded labels (v1)",
+      "forbiddenLabels": "Label conventions and cardinality rules / Forbidden labels",
+      "naming": "Metric naming conventions",
+      "cardinality": "Label conventions and cardinality rules",
+      "requiredFamilies": "Compliance tests 1",
+      "pathTemplates": "Compliance tests 2",
+      "reasons": "Compliance tests 3 and 4"
+    }
+  }
 } as const satisfies ContractSpec;

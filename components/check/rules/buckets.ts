@@ -1,4 +1,4 @@
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import type { Rule } from './rule.ts';
 
 /** Bounds kept per family: a histogram with more is already wrong. */

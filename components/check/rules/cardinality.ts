@@ -1,21 +1,23 @@
+import { instanceLabelsOf } from '../../../semconv/instance-scope.ts';
 import type { ContractSpec, FamilySpec } from '../../../semconv/types.ts';
+import { citation } from '../documents.ts';
 import { hash53 } from '../hash.ts';
 import { seriesSelector } from '../model.ts';
-import { citation } from '../tables/documents.ts';
-import { instanceLabelBudget } from '../tables/instance-budgets.ts';
-import { LABEL_CONSISTENCY } from '../tables/label-consistency.ts';
 import type { OffendingValue, ViolationSink } from '../violations.ts';
-import { instanceLabelNames, type Rule, type SeriesContext } from './rule.ts';
+import { tiedLabels } from './consistency.ts';
+import type { Rule, SeriesContext } from './rule.ts';
 import type { WrongValues } from './verdicts.ts';
 
 /** Room past a budget for values another rule may find wrong only at the end. */
 const LATE_SLACK = 10_000;
+/** The tied values of a set without tied labels (shared: most families have none). */
+const NO_TIED_VALUES: readonly (readonly [string, number])[] = [];
 
 interface FamilyCounts {
   readonly spec: FamilySpec;
   readonly contract: ContractSpec;
-  /** Distinct documented-label sets → hash of the consistency label's value in it (0: none). */
-  readonly sets: Map<number, number>;
+  /** Distinct documented-label sets → the tied labels' values in it, as [label, value hash] (`values_from`: found wrong only at the end). */
+  readonly sets: Map<number, readonly (readonly [string, number])[]>;
   readonly cap: number;
   /** True once a new set was not kept because of `cap` (the count is then a lower bound). */
   capped: boolean;
@@ -44,14 +46,13 @@ function documentedSet(spec: FamilySpec, labels: readonly (readonly [string, str
 }
 
 function countInstanceLabels(s: SeriesContext, instances: Map<string, InstanceCounts>): void {
-  for (const name of instanceLabelNames(s.owner.contract, s.family.name)) {
-    const budget = instanceLabelBudget(s.owner.contract.id, name);
+  for (const { name, cardinalityLimit: budget } of instanceLabelsOf(s.owner.contract, s.family.name)) {
     const v = s.labels.find(([k]) => k === name)?.[1];
-    if (!budget || v === undefined || v === '') continue;
+    if (budget === undefined || v === undefined || v === '') continue;
     const key = `${s.owner.contract.id}\u0000${name}`;
     const h = hash53(v);
     let c = instances.get(key);
-    if (!c) instances.set(key, (c = { contract: s.owner.contract, budget: budget.budget, hashes: new Set(), examples: [], first: h, families: new Set() }));
+    if (!c) instances.set(key, (c = { contract: s.owner.contract, budget, hashes: new Set(), examples: [], first: h, families: new Set() }));
     if (!c.hashes.has(h) && c.hashes.size <= c.budget + 1_000) {
       c.hashes.add(h);
       if (c.examples.length < 10) c.examples.push({ value: v, series: seriesSelector(s.family.name, s.labels), ...s.origin, count: 1 });
@@ -85,7 +86,7 @@ function reportInstances(instances: Map<string, InstanceCounts>, out: ViolationS
  * every contract): per documented label with a `cardinality_limit`, its distinct values; per documented
  * family, its distinct sets of documented labels against `maxSeries` (reported only when no single label
  * explains the excess, so one drift is one finding); per instance label, its distinct values against
- * the check's budget ({@link instanceLabelBudget}). A series another rule found a wrong value on, and a
+ * its `cardinality_limit` per checked target. A series another rule found a wrong value on, and a
  * value found wrong at the end (`label_inconsistent`), never count: one wrong value is reported once.
  * Undocumented labels never count either (`label_undocumented` reports them). Memory: hashes, at most
  * budget + 1 per family and label. Reports `cardinality` with the count as the value.
@@ -99,15 +100,18 @@ export function cardinalityRule(wrong: WrongValues): Rule {
       const spec = s.owner.spec;
       if (!spec || s.verdict.wrong) return;
       countInstanceLabels(s, instances);
-      const consistencyLabel = LABEL_CONSISTENCY.find((r) => r.contract === s.owner.contract.id)?.label;
-      const late = consistencyLabel !== undefined && spec.labels.some((l) => l.name === consistencyLabel);
+      const tied = tiedLabels(s.owner.contract).filter((t) => spec.labels.some((l) => l.name === t.label));
       let c = families.get(spec.name);
-      if (!c) families.set(spec.name, (c = { spec, contract: s.owner.contract, sets: new Map(), cap: spec.maxSeries + 1 + (late ? LATE_SLACK : 0), capped: false, values: new Map() }));
-      const tied = late ? s.labels.find(([k]) => k === consistencyLabel)?.[1] : undefined;
+      if (!c) families.set(spec.name, (c = { spec, contract: s.owner.contract, sets: new Map(), cap: spec.maxSeries + 1 + (tied.length ? LATE_SLACK : 0), capped: false, values: new Map() }));
       const h = hash53(documentedSet(spec, s.labels));
       if (!c.sets.has(h)) {
-        if (c.sets.size < c.cap) c.sets.set(h, tied ? hash53(tied) : 0);
-        else c.capped = true;
+        if (c.sets.size < c.cap) {
+          const values = tied.flatMap(({ label }) => {
+            const v = s.labels.find(([k]) => k === label)?.[1];
+            return v ? [[label, hash53(v)] as const] : [];
+          });
+          c.sets.set(h, values.length ? values : NO_TIED_VALUES);
+        } else c.capped = true;
       }
       for (const l of spec.labels) {
         if (l.cardinalityLimit === undefined) continue;
@@ -115,18 +119,17 @@ export function cardinalityRule(wrong: WrongValues): Rule {
         if (v === undefined || v === '') continue;
         let set = c.values.get(l.name);
         if (!set) c.values.set(l.name, (set = new Set()));
-        if (set.size <= l.cardinalityLimit + (l.name === consistencyLabel ? LATE_SLACK : 0)) set.add(hash53(v));
+        if (set.size <= l.cardinalityLimit + (l.valuesFrom ? LATE_SLACK : 0)) set.add(hash53(v));
       }
     },
     onFinish(_f, out) {
       for (const c of families.values()) {
-        const consistencyLabel = LABEL_CONSISTENCY.find((r) => r.contract === c.contract.id)?.label ?? '';
-        const ok = (h: number): boolean => !wrong.has(c.contract.id, consistencyLabel, h);
+        const ok = (label: string, h: number): boolean => !wrong.has(c.contract.id, label, h);
         let labelOver = false;
         for (const l of c.spec.labels) {
           const set = c.values.get(l.name);
           if (l.cardinalityLimit === undefined || !set) continue;
-          const n = l.name === consistencyLabel ? [...set].filter(ok).length : set.size;
+          const n = l.valuesFrom ? [...set].filter((h) => ok(l.name, h)).length : set.size;
           if (n <= l.cardinalityLimit) continue;
           labelOver = true;
           out.report({
@@ -139,7 +142,7 @@ export function cardinalityRule(wrong: WrongValues): Rule {
             cite: citation(c.contract, c.spec, 'cardinality'),
           });
         }
-        const sets = [...c.sets.values()].filter((h) => h === 0 || ok(h)).length;
+        const sets = [...c.sets.values()].filter((tiedValues) => tiedValues.every(([label, h]) => ok(label, h))).length;
         if (labelOver || sets <= c.spec.maxSeries) continue;
         const n = `${sets}${c.capped ? '+' : ''}`;
         out.report({

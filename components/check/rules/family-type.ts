@@ -1,5 +1,5 @@
-import { citation } from '../tables/documents.ts';
-import { acceptedTypes } from '../tables/type-alternatives.ts';
+import { citation } from '../documents.ts';
+import { acceptedTypes } from '../model.ts';
 import type { Rule } from './rule.ts';
 
 /**
@@ -16,7 +16,7 @@ export function familyTypeRule(): Rule {
         for (const spec of contract.families) {
           const f = families.get(spec.name);
           if (!f) continue;
-          const accepted = acceptedTypes(spec.name, spec.type);
+          const accepted = acceptedTypes(spec);
           if (accepted.includes(f.type)) continue;
           const why = f.type === 'untyped' ? ' (no # TYPE line)' : f.type === 'none' ? ' (OTLP metric without data)' : '';
           out.report({

@@ -1,5 +1,5 @@
 import type { ContractSpec, ForbiddenLabelSpec } from '../../../semconv/types.ts';
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import { instanceLabelNames, reportOnSeries, type Rule } from './rule.ts';
 
 interface Compiled {

@@ -1,4 +1,4 @@
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import { isForbiddenLabelName } from './forbidden-labels.ts';
 import { instanceLabelNames, PROMETHEUS_TARGET_LABELS, reportOnSeries, type Rule } from './rule.ts';
 

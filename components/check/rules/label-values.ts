@@ -1,5 +1,5 @@
 import type { LabelSpec } from '../../../semconv/types.ts';
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import { reportOnSeries, type Rule } from './rule.ts';
 
 const sets = new WeakMap<LabelSpec, ReadonlySet<string>>();

@@ -2,7 +2,7 @@ import type { ContractSpec } from '../../../semconv/types.ts';
 import type { ObservedFamily } from '../model.ts';
 import type { ResolvedOtlpName } from '../otlp/resolve-name.ts';
 import { unitMatches } from './units.ts';
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import type { Rule } from './rule.ts';
 import type { ViolationSink } from '../violations.ts';
 

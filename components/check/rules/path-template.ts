@@ -1,4 +1,4 @@
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import { reportOnSeries, type Rule } from './rule.ts';
 
 /** Label names that must carry a route template, never a raw path. */

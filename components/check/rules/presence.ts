@@ -1,6 +1,6 @@
 import type { ContractSpec } from '../../../semconv/types.ts';
 import type { ObservedFamily } from '../model.ts';
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import type { ViolationSink } from '../violations.ts';
 import { renameHint, type RenameMatch } from './rename-hints.ts';
 import type { Rule } from './rule.ts';

@@ -10,10 +10,9 @@
  * Each candidate is given to one documented family at most: longer documented names choose first.
  */
 import type { ContractSpec, FamilySpec, InstrumentKind } from '../../../semconv/types.ts';
-import type { ContractIndex, ObservedFamily, ObservedType } from '../model.ts';
+import { acceptedTypes, type ContractIndex, type ObservedFamily, type ObservedType } from '../model.ts';
 import type { OtlpMetricKind } from '../otlp/decode.ts';
 import { collectorDefaultName } from '../otlp/translate.ts';
-import { acceptedTypes } from '../tables/type-alternatives.ts';
 
 /** One absent documented family and its likely new name. */
 export interface RenameMatch {
@@ -118,7 +117,7 @@ export function findRenames(index: ContractIndex, families: ReadonlyMap<string, 
     byCandidate.set(f.name, m);
   };
   for (const a of absent) {
-    const types = acceptedTypes(a.spec.name, a.spec.type);
+    const types = acceptedTypes(a.spec);
     const fits = (f: ObservedFamily): boolean => !byCandidate.has(f.name) && (types.includes(f.type) || f.type === 'untyped');
     const translated = collectorDefaultName({ name: a.spec.name, unit: a.spec.unit, ...otlpShape(a.spec.instrument) });
     const viaCollector = translated !== a.spec.name ? families.get(translated) : undefined;

@@ -8,7 +8,7 @@ import { instanceLabelsOf } from '../../../semconv/instance-scope.ts';
 import type { ContractSpec } from '../../../semconv/types.ts';
 import { seriesSelector, type ContractIndex, type FamilyOwner, type LabelPair, type ObservedFamily, type ObservedSample, type Origin } from '../model.ts';
 import type { RequirementPlan } from '../requirements.ts';
-import type { Citation } from '../tables/documents.ts';
+import type { Citation } from '../documents.ts';
 import type { ViolationSink } from '../violations.ts';
 import type { RenameMatches } from './rename-hints.ts';
 

@@ -1,4 +1,4 @@
-import { citation, documentOf } from '../tables/documents.ts';
+import { citation, documentOf } from '../documents.ts';
 import type { Rule } from './rule.ts';
 
 const TIME_WORDS = new Set(['ms', 'milliseconds', 'millis', 'us', 'microseconds', 'ns', 'nanoseconds', 'minutes', 'hours', 'days']);

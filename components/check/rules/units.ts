@@ -1,7 +1,7 @@
 import type { FamilySpec } from '../../../semconv/types.ts';
 import type { ObservedFamily, UnitObservation } from '../model.ts';
 import { PROMETHEUS_UNIT_WORDS } from '../otlp/translate.ts';
-import { citation } from '../tables/documents.ts';
+import { citation } from '../documents.ts';
 import type { Rule } from './rule.ts';
 
 /**
