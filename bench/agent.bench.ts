@@ -1,6 +1,6 @@
 /**
  * `npm run bench:agent` (not a test; root, for the tmpfs mounts): how long a scrape of `otel-contracts trc-agent`
- * takes on a node with 16 mounts and 3 caches of 100 000 files each (issue 25's target: ≤ 20 ms).
+ * takes on a node with 16 mounts and 3 caches of 100 000 files each (target: ≤ 20 ms, p50 and p99).
  *
  * Set-up: 16 tmpfs mounts (one also the volume pool) and one tmpfs holding the three caches, each 100 000
  * files in 100 directories (every tenth file 4 KiB, the others empty). The agent runs as its own process

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:edge`: the trc edge (issue 24) against HAProxy configured the same way (TCP mode, an SNI
+ * `npm run bench:edge`: the trc edge (the L4 ingress) against HAProxy configured the same way (TCP mode, an SNI
  * map on `req.ssl_sni`, `send-proxy-v2` to every server), a direct connection to the backend, and the
  * floor: a bare Node `net` pipe doing the same work without parsing anything (wait for the first chunk,
  * connect, write a fixed PROXY v2 header and the chunk, `pipe` both ways; no SNI, no routes, no metrics).
@@ -14,7 +14,7 @@
  * `hello` right after the handshake and closes), a bulk source and an idle sink (both read a ClientHello
  * record after the optional header, then stream BULK_BYTES, or answer one byte and stay open).
  *
- * Figures (targets from issue 24, "Performance"):
+ * Figures (with their targets, where they have one):
  * - new TLS connections/s with NEWCONN_CLIENTS clients (handshake, first byte, close): ours ≥ 0.5x HAProxy;
  * - time to the first byte of the backend's answer on a new TLS connection (TTFB_CONNS one at a time),
  *   p50 and p99, and the time each path adds over direct: ours ≤ 2x HAProxy's added time;

@@ -169,6 +169,127 @@ async function startRun(rec: PodtraceRecorders, opts: EbpfCollectorOptions, prog
   return { pid, probes: outcome.probes, exited, stderrTail };
 }
 
+/** The traced processes' cgroup, read for the four resource families. */
+interface CgroupResources {
+  /** Reads the cgroup now and records it (nothing while there is no cgroup). */
+  read(): void;
+  /** Where the readings come from, for the collector's `source`. */
+  source(): string;
+}
+
+function cgroupResources(rec: PodtraceRecorders, opts: EbpfCollectorOptions): CgroupResources {
+  const recordCgroup = createCgroupRecorder(rec, resolveNamespace(opts.env));
+  let source = 'none yet';
+  return {
+    read: () => {
+      const loc = opts.cgroup();
+      if (!loc) return;
+      source = loc.version === 2 ? `cgroup v2 ${loc.dir}` : `cgroup v1 ${loc.dirs.memory ?? Object.values(loc.dirs)[0] ?? ''}`;
+      recordCgroup(readCgroup(loc), performance.now());
+    },
+    source: () => source,
+  };
+}
+
+/**
+ * Supervision of the collector's bpftrace: waits for the current one to exit and, unless asked to stop,
+ * restarts it with backoff (`opts.restart`) while the target lives.
+ */
+class Supervision {
+  /** The current bpftrace (attached). */
+  run: Run;
+  restarts = 0;
+  /** Settles when the collector has stopped for good (see {@link EbpfCollector.exited}). */
+  readonly exited: Promise<BpftraceExit>;
+  private stopping = false;
+  /** Cuts the current backoff pause short (a stop). */
+  private wake: () => void = () => {};
+  private readonly startAgain: () => Promise<Run>;
+  private readonly opts: EbpfCollectorOptions;
+  private readonly minMs: number;
+  private readonly maxMs: number;
+
+  /** @param startAgain starts and attaches a new bpftrace (startRun with the collector's program). */
+  constructor(first: Run, startAgain: () => Promise<Run>, opts: EbpfCollectorOptions) {
+    this.run = first;
+    this.startAgain = startAgain;
+    this.opts = opts;
+    this.minMs = opts.restart?.minBackoffMs ?? 1_000;
+    this.maxMs = Math.max(this.minMs, opts.restart?.maxBackoffMs ?? 30_000);
+    this.exited = this.supervise();
+  }
+
+  /** No restart from now on; a pending one is abandoned at once. */
+  stop(): void {
+    this.stopping = true;
+    this.wake();
+  }
+
+  private async supervise(): Promise<BpftraceExit> {
+    const { logger, restart } = this.opts;
+    let backoff = this.minMs;
+    for (;;) {
+      const startedAt = performance.now();
+      const e = await this.run.exited;
+      if (this.stopping) return { ...e, expected: true };
+      if (performance.now() - startedAt >= this.maxMs) backoff = this.minMs;
+      const tail = this.run.stderrTail();
+      if (!restart) {
+        logger.error({ code: e.code, signal: e.signal, ...(tail ? { stderr: tail } : {}) }, 'bpftrace exited unexpectedly');
+        return { ...e, expected: false };
+      }
+      logger.error({ code: e.code, signal: e.signal, bpftracePid: this.run.pid, restarts: this.restarts, backoffMs: backoff, ...(tail ? { stderr: tail } : {}) }, `bpftrace exited unexpectedly: restarting it in ${backoff} ms`);
+      const restarted = await this.restart(restart, backoff);
+      if ('expected' in restarted) return { ...e, expected: restarted.expected };
+      backoff = restarted.backoff;
+    }
+  }
+
+  /**
+   * Starts a new bpftrace after `backoff`, again with a doubled backoff while the start fails.
+   * @returns the next backoff once one attached; `expected` when the collector ends instead (stopped, or the target is gone).
+   */
+  private async restart(restart: NonNullable<EbpfCollectorOptions['restart']>, backoff: number): Promise<{ backoff: number } | { expected: boolean }> {
+    const { logger } = this.opts;
+    for (;;) {
+      await this.sleep(backoff);
+      if (this.stopping) return { expected: true };
+      if (!restart.alive()) {
+        logger.error({ target: describeSelection(this.opts.selection) }, 'bpftrace exited unexpectedly and the traced target is gone: not restarting');
+        return { expected: false };
+      }
+      try {
+        this.run = await this.startAgain();
+      } catch (err) {
+        if (this.stopping) return { expected: true };
+        backoff = Math.min(backoff * 2, this.maxMs);
+        logger.error({ err: (err as Error).message, backoffMs: backoff }, `bpftrace restart failed: trying again in ${backoff} ms`);
+        continue;
+      }
+      this.restarts += 1;
+      const { pid, probes } = this.run;
+      logger.warn({ bpftracePid: pid, probes, restarts: this.restarts }, `bpftrace restarted (${this.restarts} so far), ${probes} probes attached`);
+      try {
+        restart.onRestart?.(pid);
+      } catch {
+        // a counter's failure never stops tracing
+      }
+      if (this.stopping) signalGroup(pid, 'SIGINT');
+      return { backoff: Math.min(backoff * 2, this.maxMs) };
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
 /**
  * Runs one bpftrace program (collectors/ebpf/program.ts) for the selection and records its prints into
  * the podtrace recorders (record.ts), and reads the traced processes' cgroup for the four resource
@@ -181,109 +302,43 @@ async function startRun(rec: PodtraceRecorders, opts: EbpfCollectorOptions, prog
  * @throws Error with bpftrace's own message when it exits or fails to attach within the timeout.
  */
 export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfCollectorOptions): Promise<EbpfCollector> {
-  const { logger } = opts;
   const program = buildProgram(opts.selection, { libcPaths: opts.libcPaths, intervalMs: opts.printIntervalMs });
   let currentPid = 0;
-  let stopping = false;
+  const start = () => startRun(rec, opts, program, (pid) => (currentPid = pid));
 
   // Resource families from the traced processes' cgroup: read once before bpftrace starts and again once it
   // has attached (about 2 s later), so that the first scrape already has the CPU utilization, which needs two readings.
-  const recordCgroup = createCgroupRecorder(rec, resolveNamespace(opts.env));
-  let cgroupSource = 'none yet';
-  const readResources = () => {
-    const loc = opts.cgroup();
-    if (!loc) return;
-    cgroupSource = loc.version === 2 ? `cgroup v2 ${loc.dir}` : `cgroup v1 ${loc.dirs.memory ?? Object.values(loc.dirs)[0] ?? ''}`;
-    recordCgroup(readCgroup(loc), performance.now());
-  };
+  const resources = cgroupResources(rec, opts);
   recordKnownSeries(rec, opts.knownProcessNames ?? []);
-  readResources();
+  resources.read();
 
-  let run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
-  let probes = run.probes;
-  let restarts = 0;
-  readResources();
-  const cgroupTimer = setInterval(readResources, opts.cgroupIntervalMs ?? 5_000);
+  const supervision = new Supervision(await start(), start, opts);
+  resources.read();
+  const cgroupTimer = setInterval(resources.read, opts.cgroupIntervalMs ?? 5_000);
   cgroupTimer.unref();
-
-  // Supervision: wait for the current bpftrace to exit; unless asked to stop, restart it with backoff.
-  let wake: () => void = () => {};
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  const minMs = opts.restart?.minBackoffMs ?? 1_000;
-  const maxMs = Math.max(minMs, opts.restart?.maxBackoffMs ?? 30_000);
-  const supervise = async (): Promise<BpftraceExit> => {
-    let backoff = minMs;
-    for (;;) {
-      const startedAt = performance.now();
-      const e = await run.exited;
-      if (stopping) return { ...e, expected: true };
-      if (performance.now() - startedAt >= maxMs) backoff = minMs;
-      const tail = run.stderrTail();
-      if (!opts.restart) {
-        logger.error({ code: e.code, signal: e.signal, ...(tail ? { stderr: tail } : {}) }, 'bpftrace exited unexpectedly');
-        return { ...e, expected: false };
-      }
-      logger.error({ code: e.code, signal: e.signal, bpftracePid: run.pid, restarts, backoffMs: backoff, ...(tail ? { stderr: tail } : {}) }, `bpftrace exited unexpectedly: restarting it in ${backoff} ms`);
-      for (;;) {
-        await sleep(backoff);
-        if (stopping) return { ...e, expected: true };
-        if (!opts.restart.alive()) {
-          logger.error({ target: describeSelection(opts.selection) }, 'bpftrace exited unexpectedly and the traced target is gone: not restarting');
-          return { ...e, expected: false };
-        }
-        try {
-          run = await startRun(rec, opts, program, (pid) => (currentPid = pid));
-        } catch (err) {
-          if (stopping) return { ...e, expected: true };
-          backoff = Math.min(backoff * 2, maxMs);
-          logger.error({ err: (err as Error).message, backoffMs: backoff }, `bpftrace restart failed: trying again in ${backoff} ms`);
-          continue;
-        }
-        probes = run.probes;
-        restarts += 1;
-        backoff = Math.min(backoff * 2, maxMs);
-        logger.warn({ bpftracePid: run.pid, probes, restarts }, `bpftrace restarted (${restarts} so far), ${probes} probes attached`);
-        try {
-          opts.restart.onRestart?.(run.pid);
-        } catch {
-          // a counter's failure never stops tracing
-        }
-        if (stopping) signalGroup(run.pid, 'SIGINT');
-        break;
-      }
-    }
-  };
-  const exited = supervise();
+  const { exited } = supervision;
   void exited.then(() => clearInterval(cgroupTimer));
 
   let closing: Promise<void> | undefined;
   const stop = () => {
-    stopping = true;
+    supervision.stop();
     clearInterval(cgroupTimer);
-    wake();
     signalGroup(currentPid, 'SIGINT');
   };
   return {
     name: 'ebpf',
-    source: `bpftrace (${describeSelection(opts.selection)}, ${probes} probes; resources from ${cgroupSource})`,
+    source: `bpftrace (${describeSelection(opts.selection)}, ${supervision.run.probes} probes; resources from ${resources.source()})`,
     get probes() {
-      return probes;
+      return supervision.run.probes;
     },
     get pid() {
       return currentPid;
     },
     get restarts() {
-      return restarts;
+      return supervision.restarts;
     },
     exited,
-    flush: readResources,
+    flush: resources.read,
     stop,
     close(graceMs = 5_000) {
       return (closing ??= (async () => {
@@ -291,7 +346,7 @@ export async function startEbpfCollector(rec: PodtraceRecorders, opts: EbpfColle
         const kill = setTimeout(() => signalGroup(currentPid, 'SIGKILL'), graceMs);
         await exited;
         clearTimeout(kill);
-        readResources();
+        resources.read();
       })());
     },
   };

@@ -59,6 +59,62 @@ export function recordKnownSeries(rec: Rec, names: readonly string[]): string[] 
   return started;
 }
 
+/** The recorder of `@hist` kind `kind` (a histogram) for process `name`; undefined for a kind this version does not know. */
+function histogramOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+  switch (kind as Kind<typeof HIST>) {
+    case HIST.rtt:
+      return (v) => rec.podtrace_rtt_seconds.record(v, { type: 'NET', process_name: name });
+    case HIST.connect:
+      return (v) => rec.podtrace_latency_seconds.record(v, { type: 'NET', process_name: name });
+    case HIST.dns:
+      return (v) => rec.podtrace_dns_latency_seconds_histogram.record(v, { type: 'DNS', process_name: name });
+    case HIST.fs:
+      return (v) => rec.podtrace_fs_latency_seconds_histogram.record(v, { type: 'FS', process_name: name });
+    case HIST.cpu:
+      return (v) => rec.podtrace_cpu_block_seconds_histogram.record(v, { type: 'CPU', process_name: name });
+    default:
+      return undefined;
+  }
+}
+
+/** The recorder of `@last` kind `kind` (a latest-value gauge, seconds) for process `name`; undefined for an unknown kind. */
+function gaugeOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+  switch (kind as Kind<typeof LAST>) {
+    case LAST.rtt:
+      return (v) => rec.podtrace_rtt_latest_seconds.record(v, { type: 'NET', process_name: name });
+    case LAST.connect:
+      return (v) => rec.podtrace_latency_latest_seconds.record(v, { type: 'NET', process_name: name });
+    case LAST.dns:
+      return (v) => rec.podtrace_dns_latency_seconds_gauge.record(v, { type: 'DNS', process_name: name });
+    case LAST.cpu:
+      return (v) => rec.podtrace_cpu_block_seconds_gauge.record(v, { type: 'CPU', process_name: name });
+    case LAST.read:
+      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'read', process_name: name });
+    case LAST.write:
+      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'write', process_name: name });
+    case LAST.fsync:
+      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'fsync', process_name: name });
+    default:
+      return undefined;
+  }
+}
+
+/** The recorder of `@bytes` kind `kind` (a byte counter) for process `name`; undefined for an unknown kind. */
+function counterOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+  switch (kind as Kind<typeof BYTES>) {
+    case BYTES.send:
+      return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'send' });
+    case BYTES.recv:
+      return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'recv' });
+    case BYTES.read:
+      return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'read' });
+    case BYTES.write:
+      return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'write' });
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Turns the program's cumulative maps into podtrace measurements: each print is compared with the
  * previous one (the maps are never cleared in the kernel, so nothing is lost between a read and a
@@ -77,57 +133,6 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
   const prevLast = new Map<string, number>();
   const prevBytes = new Map<string, number>();
 
-  const histogramOf = (kind: number, name: string): ((v: number) => void) | undefined => {
-    switch (kind as Kind<typeof HIST>) {
-      case HIST.rtt:
-        return (v) => rec.podtrace_rtt_seconds.record(v, { type: 'NET', process_name: name });
-      case HIST.connect:
-        return (v) => rec.podtrace_latency_seconds.record(v, { type: 'NET', process_name: name });
-      case HIST.dns:
-        return (v) => rec.podtrace_dns_latency_seconds_histogram.record(v, { type: 'DNS', process_name: name });
-      case HIST.fs:
-        return (v) => rec.podtrace_fs_latency_seconds_histogram.record(v, { type: 'FS', process_name: name });
-      case HIST.cpu:
-        return (v) => rec.podtrace_cpu_block_seconds_histogram.record(v, { type: 'CPU', process_name: name });
-      default:
-        return undefined;
-    }
-  };
-  const gaugeOf = (kind: number, name: string): ((v: number) => void) | undefined => {
-    switch (kind as Kind<typeof LAST>) {
-      case LAST.rtt:
-        return (v) => rec.podtrace_rtt_latest_seconds.record(v, { type: 'NET', process_name: name });
-      case LAST.connect:
-        return (v) => rec.podtrace_latency_latest_seconds.record(v, { type: 'NET', process_name: name });
-      case LAST.dns:
-        return (v) => rec.podtrace_dns_latency_seconds_gauge.record(v, { type: 'DNS', process_name: name });
-      case LAST.cpu:
-        return (v) => rec.podtrace_cpu_block_seconds_gauge.record(v, { type: 'CPU', process_name: name });
-      case LAST.read:
-        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'read', process_name: name });
-      case LAST.write:
-        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'write', process_name: name });
-      case LAST.fsync:
-        return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'fsync', process_name: name });
-      default:
-        return undefined;
-    }
-  };
-  const counterOf = (kind: number, name: string): ((v: number) => void) | undefined => {
-    switch (kind as Kind<typeof BYTES>) {
-      case BYTES.send:
-        return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'send' });
-      case BYTES.recv:
-        return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'recv' });
-      case BYTES.read:
-        return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'read' });
-      case BYTES.write:
-        return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'write' });
-      default:
-        return undefined;
-    }
-  };
-
   const onHist = (entries: ReadonlyMap<string, MapValue>) => {
     for (const [key, value] of entries) {
       if (typeof value === 'number') continue;
@@ -140,7 +145,7 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       const n = value.count - base.count;
       prevHist.set(key, { count: value.count, total: value.total });
       if (n <= 0) continue;
-      const record = histogramOf(kind, k.name);
+      const record = histogramOf(rec, kind, k.name);
       if (!record) continue;
       const v = bucketValue(bucket, n, value.total - base.total);
       for (let i = 0; i < n; i++) record(v);
@@ -152,7 +157,7 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       prevLast.set(key, value);
       const k = splitKey(key, 1);
       if (!k || !k.name) continue;
-      gaugeOf(k.parts[0] as number, k.name)?.(value / 1e9);
+      gaugeOf(rec, k.parts[0] as number, k.name)?.(value / 1e9);
     }
   };
   const onBytes = (entries: ReadonlyMap<string, MapValue>) => {
@@ -164,7 +169,7 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       if (delta <= 0) continue;
       const k = splitKey(key, 1);
       if (!k || !k.name) continue;
-      counterOf(k.parts[0] as number, k.name)?.(delta);
+      counterOf(rec, k.parts[0] as number, k.name)?.(delta);
     }
   };
 

@@ -82,6 +82,109 @@ const FILE_HANDLE: Record<string, [FsOperation, Bytes]> = {
   datasync: ['fsync', none],
 };
 
+/** Records one operation that started at `t0` and moved `bytes` (undefined: failed, or not known). Never throws. */
+type RecordOperation = (op: FsOperation, t0: number, bytes: number | undefined) => void;
+
+function operationRecorder(rec: PodtraceRecorders, processName: () => string): RecordOperation {
+  return (op, t0, bytes) => {
+    try {
+      const s = (performance.now() - t0) / 1000;
+      const process_name = processName();
+      rec.podtrace_fs_latency_seconds_histogram.record(s, { type: 'FS', process_name });
+      rec.podtrace_fs_latency_seconds_gauge.record(s, { type: op, process_name });
+      if (bytes !== undefined && bytes > 0 && op !== 'fsync') rec.podtrace_filesystem_bytes_total.add(bytes, { type: 'FS', process_name, operation: op });
+    } catch {
+      // never into the app
+    }
+  };
+}
+
+/** How deep the current sync call is in wrapped sync calls: inside one (`depth > 0`), fs calls are not counted again. */
+interface SyncDepth {
+  depth: number;
+}
+
+/** A callback form: timed from the call to its callback, counted unless inside a wrapped sync call. */
+function callbackWrap(op: FsOperation, bytes: Bytes, record: RecordOperation, sync: SyncDepth): (orig: Fn) => Fn {
+  return (orig) =>
+    function (this: unknown, ...args: unknown[]) {
+      const i = callbackIndex(args);
+      if (i < 0 || sync.depth > 0) return orig.apply(this, args);
+      const cb = args[i] as Fn;
+      const t0 = performance.now();
+      args[i] = function (this: unknown, err: unknown, result: unknown, ...rest: unknown[]) {
+        record(op, t0, err ? undefined : safely(bytes, result, args));
+        return cb.call(this, err, result, ...rest);
+      };
+      return orig.apply(this, args);
+    };
+}
+
+/** A sync form: timed around the call; the calls it makes itself are not counted again. */
+function syncWrap(op: FsOperation, bytes: Bytes, record: RecordOperation, sync: SyncDepth): (orig: Fn) => Fn {
+  return (orig) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (sync.depth > 0) return orig.apply(this, args);
+      const t0 = performance.now();
+      sync.depth++;
+      let ok = false;
+      let result: unknown;
+      try {
+        result = orig.apply(this, args);
+        ok = true;
+        return result;
+      } finally {
+        sync.depth--;
+        record(op, t0, ok ? safely(bytes, result, args) : undefined);
+      }
+    };
+}
+
+/** A promise form: timed until it settles. */
+function promiseWrap(op: FsOperation, bytes: Bytes, record: RecordOperation): (orig: Fn) => Fn {
+  return (orig) =>
+    function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      const p = orig.apply(this, args) as Promise<unknown>;
+      return p.then(
+        (v) => {
+          record(op, t0, safely(bytes, v, args));
+          return v;
+        },
+        (e: unknown) => {
+          record(op, t0, undefined);
+          throw e;
+        },
+      );
+    };
+}
+
+/**
+ * `fs.promises.open`, wrapped to reach `FileHandle.prototype` (its class is not exported): the first
+ * handle it opens has its prototype's methods wrapped, through `keep` (their restores).
+ */
+function fileHandleOpenWrap(record: RecordOperation, keep: (r: Restore | undefined) => void): (orig: Fn) => Fn {
+  let fileHandleProto: object | undefined;
+  const patchFileHandle = (fh: unknown) => {
+    if (fileHandleProto || !fh || typeof fh !== 'object') return;
+    fileHandleProto = Object.getPrototypeOf(fh) as object;
+    for (const [key, [op, bytes]] of Object.entries(FILE_HANDLE)) keep(patchMethod(fileHandleProto, key, promiseWrap(op, bytes, record)));
+  };
+  return (orig) =>
+    function (this: unknown, ...args: unknown[]) {
+      const p = orig.apply(this, args) as Promise<unknown>;
+      if (fileHandleProto) return p;
+      return p.then((fh) => {
+        try {
+          patchFileHandle(fh);
+        } catch {
+          // leave FileHandle unwrapped
+        }
+        return fh;
+      });
+    };
+}
+
 /**
  * File-system latency and bytes (seed 003 "File System Metrics" and "I/O Bandwidth Metrics"): every
  * read, write and fsync through `fs` (callback and sync forms), `fs.promises` / `node:fs/promises` and
@@ -99,99 +202,15 @@ const FILE_HANDLE: Record<string, [FsOperation, Bytes]> = {
  * Call `module.syncBuiltinESMExports()` afterwards so that ESM named imports see the wrappers.
  */
 export function startFsCollector(rec: PodtraceRecorders, processName: () => string): Collector {
-  let depth = 0;
-  const record = (op: FsOperation, t0: number, bytes: number | undefined) => {
-    try {
-      const s = (performance.now() - t0) / 1000;
-      const process_name = processName();
-      rec.podtrace_fs_latency_seconds_histogram.record(s, { type: 'FS', process_name });
-      rec.podtrace_fs_latency_seconds_gauge.record(s, { type: op, process_name });
-      if (bytes !== undefined && bytes > 0 && op !== 'fsync') rec.podtrace_filesystem_bytes_total.add(bytes, { type: 'FS', process_name, operation: op });
-    } catch {
-      // never into the app
-    }
-  };
-
+  const record = operationRecorder(rec, processName);
+  const sync: SyncDepth = { depth: 0 };
   const restores: Restore[] = [];
   const keep = (r: Restore | undefined) => r && restores.push(r);
 
-  for (const [key, [op, bytes]] of Object.entries(CALLBACK)) {
-    keep(
-      patchMethod(fs, key, (orig: Fn) =>
-        function (this: unknown, ...args: unknown[]) {
-          const i = callbackIndex(args);
-          if (i < 0 || depth > 0) return orig.apply(this, args);
-          const cb = args[i] as Fn;
-          const t0 = performance.now();
-          args[i] = function (this: unknown, err: unknown, result: unknown, ...rest: unknown[]) {
-            record(op, t0, err ? undefined : safely(bytes, result, args));
-            return cb.call(this, err, result, ...rest);
-          };
-          return orig.apply(this, args);
-        },
-      ),
-    );
-  }
-  for (const [key, [op, bytes]] of Object.entries(SYNC)) {
-    keep(
-      patchMethod(fs, key, (orig: Fn) =>
-        function (this: unknown, ...args: unknown[]) {
-          if (depth > 0) return orig.apply(this, args);
-          const t0 = performance.now();
-          depth++;
-          let ok = false;
-          let result: unknown;
-          try {
-            result = orig.apply(this, args);
-            ok = true;
-            return result;
-          } finally {
-            depth--;
-            record(op, t0, ok ? safely(bytes, result, args) : undefined);
-          }
-        },
-      ),
-    );
-  }
-  const promiseWrap = (op: FsOperation, bytes: Bytes) => (orig: Fn) =>
-    function (this: unknown, ...args: unknown[]) {
-      const t0 = performance.now();
-      const p = orig.apply(this, args) as Promise<unknown>;
-      return p.then(
-        (v) => {
-          record(op, t0, safely(bytes, v, args));
-          return v;
-        },
-        (e: unknown) => {
-          record(op, t0, undefined);
-          throw e;
-        },
-      );
-    };
-  for (const [key, [op, bytes]] of Object.entries(PROMISES)) keep(patchMethod(fs.promises, key, promiseWrap(op, bytes)));
-
-  let fileHandleProto: object | undefined;
-  const patchFileHandle = (fh: unknown) => {
-    if (fileHandleProto || !fh || typeof fh !== 'object') return;
-    fileHandleProto = Object.getPrototypeOf(fh) as object;
-    for (const [key, [op, bytes]] of Object.entries(FILE_HANDLE)) keep(patchMethod(fileHandleProto, key, promiseWrap(op, bytes)));
-  };
-  keep(
-    patchMethod(fs.promises, 'open', (orig: Fn) =>
-      function (this: unknown, ...args: unknown[]) {
-        const p = orig.apply(this, args) as Promise<unknown>;
-        if (fileHandleProto) return p;
-        return p.then((fh) => {
-          try {
-            patchFileHandle(fh);
-          } catch {
-            // leave FileHandle unwrapped
-          }
-          return fh;
-        });
-      },
-    ),
-  );
+  for (const [key, [op, bytes]] of Object.entries(CALLBACK)) keep(patchMethod(fs, key, callbackWrap(op, bytes, record, sync)));
+  for (const [key, [op, bytes]] of Object.entries(SYNC)) keep(patchMethod(fs, key, syncWrap(op, bytes, record, sync)));
+  for (const [key, [op, bytes]] of Object.entries(PROMISES)) keep(patchMethod(fs.promises, key, promiseWrap(op, bytes, record)));
+  keep(patchMethod(fs.promises, 'open', fileHandleOpenWrap(record, keep)));
 
   return {
     name: 'fs',

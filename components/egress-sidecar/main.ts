@@ -3,14 +3,14 @@ import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
 import { assertBindAllowed, isLoopback } from '../../instrumentation/scrape/server.ts';
 import { bounded } from './bounded.ts';
-import { readSidecarConfig, SidecarConfigError, type EnforcementMode, type HostPort } from './config.ts';
+import { readSidecarConfig, SidecarConfigError, type EnforcementMode, type HostPort, type SidecarConfig } from './config.ts';
 import { answerAddresses } from './dns-answers.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
 import { Forwarder } from './forwarder.ts';
-import { createSidecarMetrics } from './metrics.ts';
+import { createSidecarMetrics, type SidecarMetrics } from './metrics.ts';
 import { NftManager, type NftRunner } from './nft.ts';
-import { keepPinnedResolved, pinnedFromEnv } from './pinned-hosts.ts';
-import { ActivePolicy, initialPolicy } from './policy.ts';
+import { keepPinnedResolved, pinnedFromEnv, type PinnedHosts } from './pinned-hosts.ts';
+import { ActivePolicy, initialPolicy, type Action } from './policy.ts';
 import { startPolicyServer, type PolicyServer } from './policy-server.ts';
 import { Resolver, type AnswerHook } from './resolver.ts';
 import { formatHostPort } from '../kit/host-port.ts';
@@ -81,34 +81,10 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     await forwarder.start();
     cleanups.add(() => forwarder.close());
 
-    // nftables: ApplyStatic, or fall back to DNS-only with the mode in force reported.
-    let mode: EnforcementMode = 'dns';
-    let nft: NftManager | undefined;
-    if (cfg.mode === 'dns+nft') {
-      const candidate = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints: pinned.ipEndpoints, dohBlocklist: cfg.dohBlocklist, logger, run: opts.nftRunner });
-      try {
-        await candidate.applyStatic(policyAtStart.default_action);
-        metrics.nftApplied('success');
-        nft = candidate;
-        mode = 'dns+nft';
-        cleanups.add(() => candidate.removeTable());
-        logger.info({ table: `inet ${cfg.nftTable}`, dohBlocklist: cfg.dohBlocklist.length }, 'nftables ApplyStatic done: dns+nft enforcement in force');
-      } catch (e) {
-        metrics.nftApplied('failure');
-        logger.error({ err: (e as Error).message }, 'nftables ApplyStatic failed: falling back to DNS-only enforcement (enforcement_mode{mode="dns"})');
-      }
-    }
-
-    const onAllowedAnswer: AnswerHook | undefined = nft
-      ? (response) => {
-          const addresses = answerAddresses(response);
-          if (addresses.length === 0) return undefined;
-          return nft.addResolved(addresses).then((added) => {
-            if (added > 0) metrics.resolvedIpsAdded(added);
-          });
-        }
-      : undefined;
-    resolver = new Resolver({ policy, forwarder, metrics: metrics.egress, selfMetrics: metrics.self, logger, onAllowedAnswer });
+    const nft = cfg.mode === 'dns+nft' ? await applyNftables(cfg, pinned.ipEndpoints, policyAtStart.default_action, metrics, logger, opts.nftRunner) : undefined;
+    if (nft) cleanups.add(() => nft.removeTable());
+    const mode: EnforcementMode = nft ? 'dns+nft' : 'dns';
+    resolver = new Resolver({ policy, forwarder, metrics: metrics.egress, selfMetrics: metrics.self, logger, onAllowedAnswer: nft && allowResolved(nft, metrics) });
 
     // Pinned OTLP names: resolved into the allow set now and periodically.
     if (nft && pinned.names.length > 0) {
@@ -129,17 +105,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       policy,
       token: cfg.token,
       enforcementMode: () => mode,
-      beforeApply: nft
-        ? async (p) => {
-            try {
-              await nft.setDefaultAction(p.default_action);
-            } catch (e) {
-              metrics.nftApplied('failure');
-              throw e;
-            }
-            metrics.nftApplied('success');
-          }
-        : undefined,
+      beforeApply: nft && ((p) => setNftDefaultAction(nft, p.default_action, metrics)),
       scrapeHandler: pipeline.scrapeHandler,
       beforeScrape: () => metrics.beforeScrape(),
       logger,
@@ -147,24 +113,7 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
     cleanups.add(() => http.close());
 
     const { pushUrl } = await pipeline.start({ listen: false });
-    const httpBase = `http://${formatHostPort(http.address)}`;
-    logger.info(
-      {
-        dns: `udp+tcp ${formatHostPort(dns.address)}`,
-        policy: `${httpBase}/policy`,
-        metrics: `${httpBase}/metrics`,
-        healthz: `${httpBase}/healthz`,
-        upstreams: cfg.upstreams.map(formatHostPort),
-        upstreamSource: cfg.upstreamSource,
-        mode,
-        modeRequested: cfg.mode,
-        push: pushUrl ?? 'off',
-        policyMode: policy.current.policy.default_action,
-        rules: policy.current.policy.egress.length,
-        version,
-      },
-      `egress sidecar listening: DNS on ${formatHostPort(dns.address)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${mode}`,
-    );
+    logListening(logger, { cfg, dns: dns.address, http: http.address, mode, pushUrl, policy, version });
 
     return {
       dnsAddress: dns.address,
@@ -175,6 +124,87 @@ export async function runEgressSidecar(argv: readonly string[], env: NodeJS.Proc
       pendingPolicyUpdates: () => http.pendingUpdates(),
     };
   });
+}
+
+/**
+ * nftables' ApplyStatic, for `--mode dns+nft`: the table with the static rules and the policy's default
+ * verdict. When it fails the sidecar falls back to DNS-only enforcement and reports that mode.
+ * @returns the manager with its table in place, or undefined after a failure (logged and counted).
+ */
+async function applyNftables(
+  cfg: SidecarConfig,
+  pinnedEndpoints: PinnedHosts['ipEndpoints'],
+  defaultAction: Action,
+  metrics: SidecarMetrics,
+  logger: Logger,
+  run: NftRunner | undefined,
+): Promise<NftManager | undefined> {
+  const nft = new NftManager({ table: cfg.nftTable, upstreams: cfg.upstreams, pinnedEndpoints, dohBlocklist: cfg.dohBlocklist, logger, run });
+  try {
+    await nft.applyStatic(defaultAction);
+  } catch (e) {
+    metrics.nftApplied('failure');
+    logger.error({ err: (e as Error).message }, 'nftables ApplyStatic failed: falling back to DNS-only enforcement (enforcement_mode{mode="dns"})');
+    return undefined;
+  }
+  metrics.nftApplied('success');
+  logger.info({ table: `inet ${cfg.nftTable}`, dohBlocklist: cfg.dohBlocklist.length }, 'nftables ApplyStatic done: dns+nft enforcement in force');
+  return nft;
+}
+
+/** In dns+nft mode, the addresses of every allowed answer join nftables' allow set (counted when new). */
+function allowResolved(nft: NftManager, metrics: SidecarMetrics): AnswerHook {
+  return (response) => {
+    const addresses = answerAddresses(response);
+    if (addresses.length === 0) return undefined;
+    return nft.addResolved(addresses).then((added) => {
+      if (added > 0) metrics.resolvedIpsAdded(added);
+    });
+  };
+}
+
+/** A new policy's default verdict in nftables, before the policy takes effect; counted either way. @throws the nft failure (the old policy stays). */
+async function setNftDefaultAction(nft: NftManager, action: Action, metrics: SidecarMetrics): Promise<void> {
+  try {
+    await nft.setDefaultAction(action);
+  } catch (e) {
+    metrics.nftApplied('failure');
+    throw e;
+  }
+  metrics.nftApplied('success');
+}
+
+/** What the start-up line reports. */
+interface Listening {
+  readonly cfg: SidecarConfig;
+  readonly dns: HostPort;
+  readonly http: HostPort;
+  readonly mode: EnforcementMode;
+  readonly pushUrl: string | undefined;
+  readonly policy: ActivePolicy;
+  readonly version: string;
+}
+
+/** The "egress sidecar listening" line: where each port is, the upstreams, the mode in force and the policy. */
+function logListening(logger: Logger, l: Listening): void {
+  const httpBase = `http://${formatHostPort(l.http)}`;
+  logger.info(
+    {
+      dns: `udp+tcp ${formatHostPort(l.dns)}`,
+      policy: `${httpBase}/policy`,
+      metrics: `${httpBase}/metrics`,
+      healthz: `${httpBase}/healthz`,
+      upstreams: l.cfg.upstreams.map(formatHostPort),
+      upstreamSource: l.cfg.upstreamSource,
+      mode: l.mode,
+      modeRequested: l.cfg.mode,
+      push: l.pushUrl ?? 'off',
+      policyMode: l.policy.current.policy.default_action,
+      rules: l.policy.current.policy.egress.length,
+      version: l.version,
+    },
+    `egress sidecar listening: DNS on ${formatHostPort(l.dns)} (udp+tcp), policy API ${httpBase}/policy, metrics ${httpBase}/metrics, mode ${l.mode}`,
+  );
 }
 
 /**

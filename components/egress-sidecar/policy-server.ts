@@ -143,89 +143,7 @@ function discard(req: IncomingMessage): void {
  * @throws the listen error with the address and a hint (EADDRINUSE, EACCES).
  */
 export async function startPolicyServer(opts: PolicyServerOptions): Promise<PolicyServer> {
-  const tokenDigest = opts.token ? digest(opts.token) : undefined;
-  const authorized = (req: IncomingMessage): boolean => {
-    if (!tokenDigest) return true;
-    const given = req.headers[AUTH_HEADER];
-    if (typeof given !== 'string' || given === '') return false;
-    return timingSafeEqual(digest(given), tokenDigest);
-  };
-
-  // Updates take effect one at a time, in arrival order: each is parsed, validated and compiled in its
-  // turn (one large policy built at a time), then the nftables verdict (beforeApply) and the policy DNS
-  // enforces change together, so concurrent updates cannot leave them on different policies.
-  let updating: Promise<unknown> = Promise.resolve();
-  /** Updates under way, body read or not (bounded by MAX_PENDING_UPDATES). */
-  let underWay = 0;
-  /** Updates whose body is read: waiting for their turn or being applied. */
-  let queued = 0;
-  const oneAtATime = <T>(update: () => Promise<T>): Promise<T> => {
-    const result = updating.then(update);
-    updating = result.catch(() => undefined);
-    return result;
-  };
-
-  const handlePolicy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!authorized(req)) {
-      if (req.method === 'POST' || req.method === 'PUT') discard(req);
-      return sendJson(res, 401, { error: 'unauthorized: send the OPENSANDBOX_EGRESS_TOKEN value in the OPENSANDBOX-EGRESS-AUTH header' });
-    }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const p = opts.policy.current.policy;
-      return sendJson(res, 200, { mode: policyMode(p), enforcementMode: opts.enforcementMode(), policy: p, alwaysAllowed: opts.policy.alwaysAllowed });
-    }
-    if (req.method !== 'POST' && req.method !== 'PUT') {
-      return sendJson(res, 405, { error: `method ${req.method} not allowed on /policy; use GET, POST or PUT` }, { Allow: 'GET, POST, PUT' });
-    }
-    if (underWay >= MAX_PENDING_UPDATES) {
-      discard(req);
-      return sendJson(res, 429, { error: `${MAX_PENDING_UPDATES} policy updates are already under way; retry when they are done` }, { 'Retry-After': '1', Connection: 'close' });
-    }
-    underWay++;
-    try {
-      await update(req, res);
-    } finally {
-      underWay--;
-    }
-  };
-
-  /** One `POST /policy`: read the body, then, in its turn, validate, compile, nftables, swap. */
-  const update = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readBody(req, MAX_POLICY_BODY_BYTES);
-    if (!body.ok) return sendJson(res, body.status, { error: body.error, field: 'body' }, { Connection: 'close' });
-    const t0 = performance.now();
-    queued++;
-    const outcome = await oneAtATime(async (): Promise<UpdateOutcome> => {
-      let next: CompiledPolicy;
-      try {
-        next = await opts.policy.compile(await parsePolicySliced(body.body));
-      } catch (e) {
-        if (e instanceof PolicyError) return { kind: 'invalid', err: e };
-        throw e;
-      }
-      try {
-        await opts.beforeApply?.(next.policy);
-      } catch (e) {
-        return { kind: 'nft-failed', err: e as Error };
-      }
-      opts.policy.replace(next);
-      return { kind: 'applied', policy: next.policy };
-    }).finally(() => queued--);
-    if (outcome.kind === 'invalid') {
-      const err = outcome.err;
-      opts.logger.info({ field: err.field, err: err.message }, 'POST /policy refused; the policy in force is unchanged');
-      return sendJson(res, 400, { error: err.message, field: err.field });
-    }
-    if (outcome.kind === 'nft-failed') {
-      opts.logger.error({ err: outcome.err }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
-      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${outcome.err.message}` });
-    }
-    const next = outcome.policy;
-    const ms = Math.round((performance.now() - t0) * 10) / 10;
-    opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length, applyMs: ms}, 'egress policy updated');
-    sendJson(res, 200, { status: 'ok', mode: policyMode(next), enforcementMode: opts.enforcementMode() });
-  };
-
+  const policyEndpoint = new PolicyEndpoint(opts);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -238,7 +156,7 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
       return;
     }
     if (path === '/policy') {
-      handlePolicy(req, res).catch((e: unknown) => {
+      policyEndpoint.handle(req, res).catch((e: unknown) => {
         opts.logger.error({ err: e }, '/policy handler failed');
         if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message });
       });
@@ -261,7 +179,7 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
   let closing: Promise<void> | undefined;
   return {
     address,
-    pendingUpdates: () => queued,
+    pendingUpdates: () => policyEndpoint.pending(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -270,4 +188,114 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
       return closing;
     },
   };
+}
+
+/** The token check: `OPENSANDBOX-EGRESS-AUTH` compared in constant time (over digests, so lengths do not leak); all pass without a token. */
+function tokenCheck(token: string | undefined): (req: IncomingMessage) => boolean {
+  const tokenDigest = token ? digest(token) : undefined;
+  return (req) => {
+    if (!tokenDigest) return true;
+    const given = req.headers[AUTH_HEADER];
+    if (typeof given !== 'string' || given === '') return false;
+    return timingSafeEqual(digest(given), tokenDigest);
+  };
+}
+
+/**
+ * `/policy`: GET answers the policy in force; POST and PUT replace it. Updates take effect one at a time,
+ * in arrival order: each is parsed, validated and compiled in its turn (one large policy built at a
+ * time), then the nftables verdict (beforeApply) and the policy DNS enforces change together, so
+ * concurrent updates cannot leave them on different policies.
+ */
+class PolicyEndpoint {
+  /** Updates whose body is read: waiting for their turn or being applied. */
+  private queued = 0;
+  /** Updates under way, body read or not (bounded by MAX_PENDING_UPDATES). */
+  private underWay = 0;
+  /** The last update in line; the next one starts when it has settled. */
+  private updating: Promise<unknown> = Promise.resolve();
+  private readonly opts: PolicyServerOptions;
+  private readonly authorized: (req: IncomingMessage) => boolean;
+
+  constructor(opts: PolicyServerOptions) {
+    this.opts = opts;
+    this.authorized = tokenCheck(opts.token);
+  }
+
+  /** Updates whose body is read and that wait for their turn or are being applied. */
+  pending(): number {
+    return this.queued;
+  }
+
+  /** One request to `/policy`, answered whatever happens (a rejection is the caller's 500). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.authorized(req)) {
+      if (req.method === 'POST' || req.method === 'PUT') discard(req);
+      return sendJson(res, 401, { error: 'unauthorized: send the OPENSANDBOX_EGRESS_TOKEN value in the OPENSANDBOX-EGRESS-AUTH header' });
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const p = this.opts.policy.current.policy;
+      return sendJson(res, 200, { mode: policyMode(p), enforcementMode: this.opts.enforcementMode(), policy: p, alwaysAllowed: this.opts.policy.alwaysAllowed });
+    }
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      return sendJson(res, 405, { error: `method ${req.method} not allowed on /policy; use GET, POST or PUT` }, { Allow: 'GET, POST, PUT' });
+    }
+    if (this.underWay >= MAX_PENDING_UPDATES) {
+      discard(req);
+      return sendJson(res, 429, { error: `${MAX_PENDING_UPDATES} policy updates are already under way; retry when they are done` }, { 'Retry-After': '1', Connection: 'close' });
+    }
+    this.underWay++;
+    try {
+      await this.update(req, res);
+    } finally {
+      this.underWay--;
+    }
+  }
+
+  /** One `POST /policy`: read the body, then, in its turn, validate, compile, nftables, swap. */
+  private async update(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, MAX_POLICY_BODY_BYTES);
+    if (!body.ok) return sendJson(res, body.status, { error: body.error, field: 'body' }, { Connection: 'close' });
+    const t0 = performance.now();
+    this.queued++;
+    const outcome = await this.inTurn(() => this.apply(body.body)).finally(() => this.queued--);
+    if (outcome.kind === 'invalid') {
+      const err = outcome.err;
+      this.opts.logger.info({ field: err.field, err: err.message }, 'POST /policy refused; the policy in force is unchanged');
+      return sendJson(res, 400, { error: err.message, field: err.field });
+    }
+    if (outcome.kind === 'nft-failed') {
+      this.opts.logger.error({ err: outcome.err }, 'POST /policy: applying to nftables failed; the policy in force is unchanged');
+      return sendJson(res, 500, { error: `the policy could not be applied to nftables: ${outcome.err.message}` });
+    }
+    const next = outcome.policy;
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    this.opts.logger.info({ mode: policyMode(next), default_action: next.default_action, rules: next.egress.length, applyMs: ms}, 'egress policy updated');
+    sendJson(res, 200, { status: 'ok', mode: policyMode(next), enforcementMode: this.opts.enforcementMode() });
+  }
+
+  /** Runs `update` once every update before it has settled. */
+  private inTurn<T>(update: () => Promise<T>): Promise<T> {
+    const result = this.updating.then(update);
+    this.updating = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Parses, validates and compiles `raw` (sliced), sets the nftables verdict, then swaps the policy in. */
+  private async apply(raw: string): Promise<UpdateOutcome> {
+    let next: CompiledPolicy;
+    try {
+      next = await this.opts.policy.compile(await parsePolicySliced(raw));
+    } catch (e) {
+      if (e instanceof PolicyError) return { kind: 'invalid', err: e };
+      throw e;
+    }
+    try {
+      await this.opts.beforeApply?.(next.policy);
+    } catch (e) {
+      return { kind: 'nft-failed', err: e as Error };
+    }
+    this.opts.policy.replace(next);
+    return { kind: 'applied', policy: next.policy };
+  }
 }

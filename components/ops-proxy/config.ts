@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { Command, Option } from 'commander';
 import { canonicalName } from './wire.ts';
-import type { LimitsConfig } from './limits.ts';
 import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
@@ -30,7 +29,13 @@ export interface Registration {
 }
 
 /** The listening role (seed 001: "Present when peer is listening for connections"). Durations in ms. */
-export interface ListenConfig extends LimitsConfig {
+export interface ListenConfig {
+  /** `--max-unauthenticated`: most unauthenticated connections open at once; a new one past it closes the oldest. */
+  readonly maxUnauthenticated: number;
+  /** `--handshake-timeout-ms`: milliseconds from accept within which a connection must authenticate. */
+  readonly handshakeTimeoutMs: number;
+  /** `--max-connections`: most authenticated slots (registered control connections plus tunnels); a new one past it is refused. */
+  readonly maxConnections: number;
   /** Control and DATA connections from connecting peers. */
   readonly control: HostPort;
   readonly http: HostPort | undefined;

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenConfig } from './config.ts';
-import type { ConnectionLimits, Handshake } from './limits.ts';
-import type { OpsProxyMetrics } from './metrics.ts';
+import type { Admission, Admitted } from '../kit/admission.ts';
+import { LIMIT_REFUSAL, type OpsProxyMetrics } from './metrics.ts';
 import type { ControlSession, NameRegistry } from './registry.ts';
 import { endWith, remoteOf } from './sockets.ts';
 import type { Tunnels } from './tunnels.ts';
@@ -12,7 +12,7 @@ import { LineSplitter, MAX_LINE_BYTES, WireError, decodePeerMessage, encode, typ
  * The listening peer's control port (seed 001, "Peer registry"): every connection opens with one line
  * (wire.ts). A REGISTER with the token makes it a control connection (a session holding routing names,
  * refreshed by more REGISTER lines, carrying FORWARDs); a DATA line with the token hands it to the tunnel
- * matching. Until then it is unauthenticated (limits.ts). A malformed line, a wrong token or a full
+ * matching. Until then it is unauthenticated (kit/admission.ts). A malformed line, a wrong token or a full
  * `--max-connections` closes only this connection, with an `error` line.
  */
 
@@ -22,7 +22,7 @@ export interface ControlSideDeps {
   readonly metrics: OpsProxyMetrics;
   readonly logger: Logger;
   readonly registry: NameRegistry;
-  readonly limits: ConnectionLimits;
+  readonly admission: Admission;
   readonly tunnels: Tunnels;
   /** The constant-time `OPS_PROXY_TOKEN` check. */
   readonly tokenOk: (given: string) => boolean;
@@ -32,7 +32,7 @@ export interface ControlSideDeps {
 interface ControlConnection {
   readonly socket: Socket;
   readonly remote: string;
-  readonly handshake: Handshake;
+  readonly handshake: Admitted;
   /** Set by the first accepted REGISTER. */
   session: ControlSession | undefined;
   /** The held names last logged for this connection, so each refresh does not log them again. */
@@ -46,8 +46,8 @@ export function controlAcceptor(deps: ControlSideDeps): (socket: Socket) => void
     const lines = new LineSplitter();
     socket.setNoDelay(true);
     socket.on('error', (e) => deps.logger.debug({ err: e.message, remote }, 'control connection error'));
-    const handshake = deps.limits.admit(socket, (reason) => {
-      deps.logger.debug({ remote, reason }, 'control-port connection closed before it authenticated');
+    const handshake = deps.admission.admit(socket, (reason) => {
+      deps.logger.debug({ remote, reason: LIMIT_REFUSAL[reason] }, 'control-port connection closed before it authenticated');
       socket.destroy();
     });
     const conn: ControlConnection = { socket, remote, handshake, session: undefined, lastHeld: '' };
@@ -112,7 +112,7 @@ function onRegister(deps: ControlSideDeps, conn: ControlConnection, msg: Registe
     return false;
   }
   if (conn.session === undefined) {
-    if (conn.handshake.authenticate() === undefined) {
+    if (!conn.handshake.establish()) {
       deps.logger.debug({ remote, names: msg.names.slice(0, 10), max: deps.cfg.maxConnections }, 'connection limit reached: REGISTER refused');
       conn.handshake.refused();
       endWith(socket, encode({ op: 'error', error: 'connection limit reached' }));

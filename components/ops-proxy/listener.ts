@@ -3,19 +3,20 @@ import type { Logger } from 'pino';
 import { tokenChecker } from './auth.ts';
 import type { HostPort, ListenConfig } from './config.ts';
 import { controlAcceptor } from './control-side.ts';
-import { ConnectionLimits, type LimitReason } from './limits.ts';
-import type { OpsProxyMetrics } from './metrics.ts';
+import { LIMIT_REFUSAL, type OpsProxyMetrics, type RefusalReason } from './metrics.ts';
 import { publicAcceptor } from './public-side.ts';
 import { NameRegistry } from './registry.ts';
 import { remoteOf } from './sockets.ts';
 import { Tunnels } from './tunnels.ts';
+import { Admission } from '../kit/admission.ts';
 import { listen } from '../kit/listen.ts';
 
 /**
  * The listening peer (seed 001, "Proxy traffic", "Tunnel / proxy-id" and "Proxy / tunnel errors", all
  * "listening peer side"), composed of its parts: the routing table (registry.ts), the connection limits
- * (limits.ts), the control port (control-side.ts: REGISTER sessions and DATA lines), the public ports
- * (public-side.ts: Host, SNI, TCP) and the tunnel matching between them (tunnels.ts).
+ * ({@link createAdmission}, on kit/admission.ts), the control port (control-side.ts: REGISTER sessions and
+ * DATA lines), the public ports (public-side.ts: Host, SNI, TCP) and the tunnel matching between them
+ * (tunnels.ts).
  */
 
 /** A running listening peer. */
@@ -39,16 +40,10 @@ export interface Listener {
 export async function startListener(cfg: ListenConfig, token: string, metrics: OpsProxyMetrics, logger: Logger): Promise<Listener> {
   const registry = createRegistry(metrics, logger);
   metrics.serverRole();
-  const logLimited = limitLog(logger);
-  const limits = new ConnectionLimits(cfg, {
-    limited: (reason, socket) => {
-      metrics.refused(reason);
-      logLimited(reason, socket);
-    },
-  });
+  const admission = createAdmission(cfg, metrics, logger);
   const tunnels = new Tunnels(cfg, metrics, logger);
   const offCollect = metrics.pipeline.onCollect(() => tunnels.flush());
-  const deps = { cfg, metrics, logger, registry, limits, tunnels };
+  const deps = { cfg, metrics, logger, registry, admission, tunnels };
 
   const servers: Server[] = [];
   const open = (at: HostPort, handler: (s: Socket) => void): Promise<HostPort> => {
@@ -67,7 +62,7 @@ export async function startListener(cfg: ListenConfig, token: string, metrics: O
       offCollect();
       tunnels.close();
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-      limits.destroyAll();
+      admission.destroyAll();
       await Promise.all(closed);
     })());
 
@@ -84,6 +79,26 @@ export async function startListener(cfg: ListenConfig, token: string, metrics: O
   }
 }
 
+/**
+ * The listening peer's connection limits: unauthenticated connections (until an accepted REGISTER, a
+ * matched DATA line, or a routed request head or ClientHello; a `--tcp` connection is routed at once)
+ * under `--max-unauthenticated` and `--handshake-timeout-ms`; authenticated slots (a registered control
+ * connection; a tunnel, which is its public connection and its DATA connection together) under
+ * `--max-connections`. Every connection closed or refused by them is counted in
+ * `otel_contracts_connections_refused_total{reason}` and logged.
+ */
+function createAdmission(cfg: ListenConfig, metrics: OpsProxyMetrics, logger: Logger): Admission {
+  const logLimited = limitLog(logger);
+  const limited = (reason: RefusalReason, socket: Socket) => {
+    metrics.refused(reason);
+    logLimited(reason, socket);
+  };
+  return new Admission(
+    { maxUnauthenticated: cfg.maxUnauthenticated, sniffTimeoutMs: cfg.handshakeTimeoutMs, maxEstablished: cfg.maxConnections },
+    { limited: (reason, socket) => limited(LIMIT_REFUSAL[reason], socket), full: (socket) => limited('connection_limit', socket) },
+  );
+}
+
 /** Milliseconds between two log lines about one limit reason: a flood must not become a flood of log lines. */
 const LIMIT_LOG_INTERVAL_MS = 10_000;
 
@@ -92,8 +107,8 @@ const LIMIT_LOG_INTERVAL_MS = 10_000;
  * most one line per reason every {@link LIMIT_LOG_INTERVAL_MS}, saying how many there were since. The
  * counter `otel_contracts_connections_refused_total{reason}` has every one.
  */
-function limitLog(logger: Logger): (reason: LimitReason, socket: Socket) => void {
-  const last = new Map<LimitReason, { at: number; since: number }>();
+function limitLog(logger: Logger): (reason: RefusalReason, socket: Socket) => void {
+  const last = new Map<RefusalReason, { at: number; since: number }>();
   return (reason, socket) => {
     const now = performance.now();
     const l = last.get(reason);

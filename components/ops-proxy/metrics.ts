@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import type { LimitReason } from '../kit/admission.ts';
 import { createComponentPipeline } from '../kit/pipeline.ts';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import { opsProxy } from '../../semconv/generated/ops-proxy.ts';
@@ -24,6 +25,8 @@ export type Protocol = 'http' | 'https' | 'tcp';
 export type ErrorReason = 'no_client' | 'forward_write_error' | 'data_timeout' | 'data_io_error';
 /** `reason` of the self-metric `otel_contracts_connections_refused_total` (semconv/self.yaml, "ops proxy"). */
 export type RefusalReason = 'unauthenticated_evicted' | 'handshake_timeout' | 'connection_limit' | 'unauthorized' | 'malformed';
+/** The refusal `reason` of a connection the admission limits closed. */
+export const LIMIT_REFUSAL: Readonly<Record<LimitReason, RefusalReason>> = { evicted: 'unauthenticated_evicted', sniff_timeout: 'handshake_timeout' };
 /** `outcome` of the self-metric `otel_contracts_name_takeovers_total`: the name stayed, or moved (`--allow-takeover`). */
 export type TakeoverOutcome = 'refused' | 'allowed';
 

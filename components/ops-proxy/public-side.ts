@@ -2,11 +2,12 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenConfig } from './config.ts';
 import { hostCandidates, httpError, readHttpHead } from '../kit/http-host.ts';
-import type { ConnectionLimits, Handshake, LimitReason } from './limits.ts';
+import type { Admission, Admitted, LimitReason } from '../kit/admission.ts';
 import { UNKNOWN_NAME, type OpsProxyMetrics, type Protocol } from './metrics.ts';
 import type { ControlSession, NameRegistry } from './registry.ts';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../kit/client-hello.ts';
-import { closeGently, remoteOf } from './sockets.ts';
+import { remoteOf } from './sockets.ts';
+import { closeGently } from '../kit/close-gently.ts';
 import type { Tunnels } from './tunnels.ts';
 
 /**
@@ -23,15 +24,14 @@ export interface PublicSideDeps {
   readonly metrics: OpsProxyMetrics;
   readonly logger: Logger;
   readonly registry: NameRegistry;
-  readonly limits: ConnectionLimits;
+  readonly admission: Admission;
   readonly tunnels: Tunnels;
 }
 
 /** Why a connection was not routed, for the debug log, by limit reason. */
 const LIMIT_WHY: Record<LimitReason, string> = {
-  handshake_timeout: 'no complete request head or ClientHello within --handshake-timeout-ms',
-  unauthenticated_evicted: 'evicted: the oldest unauthenticated connection past --max-unauthenticated',
-  connection_limit: 'refused: --max-connections tunnels and control connections are open',
+  sniff_timeout: 'no complete request head or ClientHello within --handshake-timeout-ms',
+  evicted: 'evicted: the oldest unauthenticated connection past --max-unauthenticated',
 };
 
 /**
@@ -45,7 +45,7 @@ export function publicAcceptor(deps: PublicSideDeps, protocol: Protocol, fixedNa
     socket.on('error', (e) => deps.logger.debug({ err: e.message, protocol }, 'public connection error'));
     let reader: FirstBytes | undefined;
     // Past its deadline or evicted, the connection still counts as one (failed, `<unknown>`) request.
-    const handshake = deps.limits.admit(socket, (reason) => {
+    const handshake = deps.admission.admit(socket, (reason) => {
       route(deps, conn, [], reader?.abandon() ?? Buffer.alloc(0), LIMIT_WHY[reason]);
       socket.destroy();
     });
@@ -65,7 +65,7 @@ export function publicAcceptor(deps: PublicSideDeps, protocol: Protocol, fixedNa
 /** A public connection being routed. */
 interface PublicConnection {
   readonly socket: Socket;
-  readonly handshake: Handshake;
+  readonly handshake: Admitted;
   readonly protocol: Protocol;
   readonly acceptedAt: number;
 }
@@ -102,13 +102,12 @@ function route(deps: PublicSideDeps, conn: PublicConnection, candidates: readonl
     refuse(502, name === UNKNOWN_NAME ? 'ops-proxy: no route for this host' : 'ops-proxy: the service is not connected');
     return;
   }
-  const slot = conn.handshake.authenticate();
-  if (slot === undefined) {
+  if (!conn.handshake.establish()) {
     deps.logger.debug({ protocol, client_name: name, remote: remoteOf(socket), max: deps.cfg.maxConnections }, 'connection limit reached: public connection refused');
     refuse(503, 'ops-proxy: too many connections, try again later');
     return;
   }
-  deps.tunnels.open({ name, protocol, socket, slot, head, acceptedAt: conn.acceptedAt, session });
+  deps.tunnels.open({ name, protocol, socket, admitted: conn.handshake, head, acceptedAt: conn.acceptedAt, session });
 }
 
 /** Reading the first bytes of an http or https connection. */

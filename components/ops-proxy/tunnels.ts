@@ -3,10 +3,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenConfig } from './config.ts';
 import { httpError } from '../kit/http-host.ts';
-import type { AuthSlot, Handshake } from './limits.ts';
+import type { Admitted } from '../kit/admission.ts';
 import type { OpsProxyMetrics, Protocol } from './metrics.ts';
 import type { ControlSession } from './registry.ts';
-import { closeGently, remoteOf } from './sockets.ts';
+import { remoteOf } from './sockets.ts';
+import { closeGently } from '../kit/close-gently.ts';
 import { splice } from '../kit/splice.ts';
 import { encode, type DataMessage } from './wire.ts';
 
@@ -23,8 +24,8 @@ export interface TunnelRequest {
   readonly protocol: Protocol;
   /** The public connection, paused. */
   readonly socket: Socket;
-  /** The tunnel's slot; its DATA connection joins it. */
-  readonly slot: AuthSlot;
+  /** The public connection's admission, holding the tunnel's authenticated slot; its DATA connection joins it. */
+  readonly admitted: Admitted;
   /** Bytes read while routing (request head, ClientHello), forwarded first. */
   readonly head: Buffer;
   /** `performance.now()` at accept, for `ops_proxy_latency_seconds`. */
@@ -66,7 +67,7 @@ export class Tunnels {
     for (const flush of this.flushers) flush();
   }
 
-  /** Stops the DATA timers (the listener is closing; its sockets are destroyed by the limits). */
+  /** Stops the DATA timers (the listener is closing; its sockets are destroyed by the admission). */
   close(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
   }
@@ -130,7 +131,7 @@ export class Tunnels {
    * `data_connections_unexpected_total` and closed when no such proxy_id is pending.
    * @param rest bytes received after the DATA line: the tunnel's first payload towards the client.
    */
-  match(data: Socket, handshake: Handshake, msg: DataMessage, rest: Buffer): void {
+  match(data: Socket, handshake: Admitted, msg: DataMessage, rest: Buffer): void {
     const { m } = this.metrics;
     const p = this.pending.get(msg.proxy_id);
     if (!p) {
@@ -140,7 +141,7 @@ export class Tunnels {
       return;
     }
     this.unpend(msg.proxy_id);
-    handshake.join(p.slot);
+    handshake.join(p.admitted);
     m.ops_proxy_data_connections_matched_total.add(1, { client_name: p.name });
     if (msg.error !== undefined || p.socket.destroyed) {
       if (msg.error !== undefined) this.logger.warn({ client_name: p.name, error: msg.error }, 'the connecting peer could not reach the backend');

@@ -5,7 +5,7 @@ import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 import { CACHE_KINDS, MAX_MOUNTS, type CacheKind } from './contract.ts';
 
 /**
- * Command line of the node-agent host exporter (issue 25, "A node-agent host exporter"):
+ * Command line of the node-agent host exporter:
  *
  *   otel-contracts trc-agent [--mount PATH ...] [--volume-pool PATH] [--cache oci=DIR --cache rootdisks=DIR --cache tmp=DIR]
  *                            [--wg-interface NAME ...] [--disk-pressure-free-pct N] [--metrics HOST:PORT]

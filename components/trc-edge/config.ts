@@ -3,7 +3,7 @@ import { ConfigError } from '../../instrumentation/config.ts';
 import { parseHostPort, type HostPort } from '../kit/host-port.ts';
 
 /**
- * Command line of the trc edge (issue 24):
+ * Command line of the trc edge:
  *
  *   otel-contracts trc-edge --routes FILE [--listen [tls=|http=|tcp=]HOST:PORT ...] [--metrics HOST:PORT]
  *

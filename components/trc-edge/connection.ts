@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Admitted, LimitReason } from './admission.ts';
+import type { Admitted, LimitReason } from '../kit/admission.ts';
+import { closeGently } from '../kit/close-gently.ts';
 import type { ListenerKind } from './config.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
@@ -50,9 +51,8 @@ export class ClientConnection {
 
   /**
    * Refuses the connection: counts `failure` (once), logs `why` at debug, leaves it to the admission
-   * limits (still evictable, still under its deadline), writes `lastBytes` (an HTTP error answer, or
-   * nothing), ends our side, drains what the client still sends and destroys the socket if the client has
-   * not closed within {@link REFUSE_CLOSE_BOUND_MS}.
+   * limits (still evictable, still under its deadline) and closes it gently: `lastBytes` (an HTTP error
+   * answer, or nothing), our end, then a destroy if the client has not closed within {@link REFUSE_CLOSE_BOUND_MS}.
    */
   fail(why: string, lastBytes = ''): void {
     if (this.counted) return;
@@ -60,14 +60,7 @@ export class ClientConnection {
     this.metrics.connection(this.port, 'failure');
     this.logger.debug({ listener_port: this.port, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, why }, 'connection refused');
     this.admitted.refused();
-    const s = this.socket;
-    if (s.destroyed) return;
-    if (lastBytes === '') s.end();
-    else s.end(lastBytes);
-    s.resume();
-    const timer = setTimeout(() => s.destroy(), REFUSE_CLOSE_BOUND_MS);
-    timer.unref();
-    s.once('close', () => clearTimeout(timer));
+    closeGently(this.socket, lastBytes, REFUSE_CLOSE_BOUND_MS);
   }
 
   /** The admission limits closed it (deadline or eviction): counts `failure` once; the socket is destroyed by the limits. */

@@ -183,7 +183,8 @@ describe('trc edge: each sniff result and each refusal moves exactly its series'
     await scrapeUntil(edge.metricsUrl, 'the timeout counted', (s) => total(s, 'trc_edge_sni_sniffs_total', { result: 'timeout' }) > total(before, 'trc_edge_sni_sniffs_total', { result: 'timeout' }));
     const d = await delta(before);
     expect([d('trc_edge_sni_sniffs_total', { result: 'timeout' }), d('trc_edge_sni_sniffs_total')]).toEqual([1, 1]);
-    expect(d('trc_edge_sni_sniff_seconds_sum', { result: 'timeout' })).toBeGreaterThanOrEqual(0.4);
+    // The deadline is 0.4 s; Node's timers may fire up to a millisecond before it.
+    expect(d('trc_edge_sni_sniff_seconds_sum', { result: 'timeout' })).toBeGreaterThanOrEqual(0.39);
     expect(d('trc_edge_connections_total', { result: 'failure' })).toBe(1);
   });
 

@@ -9,10 +9,10 @@ import type { Route } from './route-table.ts';
 import { dialBackend } from './upstream.ts';
 
 /**
- * A routed connection's way to its backend (issue 24, "For each connection"): take an established slot,
- * pick a healthy backend (round robin), connect, write the PROXY v2 header when the route asks for it
- * (with the bytes already read, in one write), then pipe both ways with back-pressure (the ops proxy's
- * `splice`). TLS is never terminated: the ClientHello goes to the backend as it came.
+ * A routed connection's way to its backend: take an established slot, pick a healthy backend (round
+ * robin), connect, write the PROXY v2 header when the route asks for it (with the bytes already read, in
+ * one write), then pipe both ways with back-pressure (the kit's `splice`). TLS is never terminated: the
+ * ClientHello goes to the backend as it came.
  */
 
 /** A piped connection's bound once one side has ended and the other has not. */

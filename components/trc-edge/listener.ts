@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Admission } from '../kit/admission.ts';
 import { httpError } from '../kit/http-host.ts';
 import type { HostPort } from '../kit/host-port.ts';
 import { listen } from '../kit/listen.ts';
-import type { Admission } from './admission.ts';
 import type { ListenerKind, ListenSpec } from './config.ts';
 import { ClientConnection } from './connection.ts';
 import { forward, type ForwardContext } from './forward.ts';

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Pipeline } from '../../instrumentation/pipeline.ts';
+import { Admission } from '../kit/admission.ts';
 import { formatHostPort, type HostPort } from '../kit/host-port.ts';
 import { runComponent, startComponent, type ComponentStop } from '../kit/lifecycle.ts';
 import { startMetricsServer } from '../kit/metrics-server.ts';
-import { Admission } from './admission.ts';
 import { Balancer } from './balancer.ts';
 import { readEdgeConfig, type ListenerKind } from './config.ts';
 import { startListener, type ListenerContext } from './listener.ts';
@@ -14,7 +14,7 @@ import { watchRoutesFile } from './routes-watcher.ts';
 
 /**
  * Entry of the trc edge ingress (`otel-contracts trc-edge …` or `node components/trc-edge/main.ts …`;
- * issue 24, seed 002 section F): loads the routes file, starts the health checks, the listeners, the
+ * seed 002 section F): loads the routes file, starts the health checks, the listeners, the
  * /metrics endpoint and the routes watcher, and reloads the routes on SIGHUP. The 12 `trc_edge_*`
  * families are all in the first scrape.
  */

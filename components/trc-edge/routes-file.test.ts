@@ -4,7 +4,7 @@ import { DEFAULT_HEALTH } from './route-table.ts';
 import { parseRoutes, RoutesFileError } from './routes-file.ts';
 
 // The routes file: what it accepts, how names match, and that every bad file is rejected whole with the
-// offending field named (issue 24, "Bad input": unknown field, bad address, duplicate id, empty backends).
+// offending field named (unknown field, bad address, duplicate id, empty backends).
 
 const noTcp = { needsDefault: false };
 

@@ -3,10 +3,10 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 
 /**
- * Watches the routes file for changes (issue 24: "Routes reload … when the file changes"). The file's
- * directory is watched, not the file, so that an atomic replace (write a temporary file, rename it over
- * the routes file, as editors and config-management tools do) is seen, and the watch survives it. Events
- * for the routes file's name are gathered: `onChange` runs once when none has come for
+ * Watches the routes file, so that the routes reload when it changes. The file's directory is watched,
+ * not the file, so that an atomic replace (write a temporary file, rename it over the routes file, as
+ * editors and config-management tools do) is seen, and the watch survives it. Events for the routes
+ * file's name are gathered: `onChange` runs once when none has come for
  * {@link QUIET_MS} (a burst of writes, or a rename with its own events, is one change).
  */
 

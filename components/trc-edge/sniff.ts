@@ -7,7 +7,7 @@ import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../kit/client-hello.ts'
  * TLS sniffing"): on a TLS listener the ClientHello (bounded to {@link MAX_CLIENT_HELLO_BYTES}, however it
  * is split into records and segments; parsed by the ops proxy's reader), on an HTTP listener the request
  * head (bounded to 16 KiB, the `Host` header). Nothing is consumed: the bytes read are handed on, to be
- * forwarded first. The time bound is the admission deadline (admission.ts), which destroys the socket.
+ * forwarded first. The time bound is the admission deadline (kit/admission.ts), which destroys the socket.
  */
 
 /** The result of a TLS listener's sniff: the `result` of `trc_edge_sni_sniffs_total`, with the name when `ok`. */

@@ -3,23 +3,16 @@
  * known in advance at 0 from the first scrape; each Idempotency-Key case (first use, replay, reuse for
  * another request, concurrent first uses) with its exact counts; refused commands; malformed bodies.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { find } from '../../test/exposition.ts';
-import { startPostgres, type TestPostgres } from '../../test/postgres.ts';
-import { stopAllProcesses } from '../../test/processes.ts';
-import { call, deltas, demoToken, samples, sql, startControlPlaneApp, type RunningControlPlane } from './testing/harness.ts';
+import type { TestPostgres } from '../../test/postgres.ts';
+import { useAppOnDatabase } from './testing/app-on-database.ts';
+import { call, deltas, demoToken, samples, sql, type RunningControlPlane } from './testing/harness.ts';
 
 let db: TestPostgres;
 let cp: RunningControlPlane;
 let token: string;
-beforeAll(async () => {
-  db = await startPostgres();
-  cp = await startControlPlaneApp(db.url);
-}, 60_000);
-afterAll(async () => {
-  await stopAllProcesses();
-  await db?.stop();
-});
+useAppOnDatabase((running) => ({ db, cp } = running));
 
 const APPS = '/v1/orgs/:org/apps';
 const DEPLOYS = '/v1/orgs/:org/apps/:app/deploys';

@@ -3,21 +3,14 @@
  * grant's answers (RFC 6749 §4.4 and §6, RFC 8628) and the exact counts it adds to
  * `trc_auth_token_mints_total`, `trc_auth_token_refresh_total` and `trc_auth_device_flow_polls_total`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../test/postgres.ts';
-import { stopAllProcesses } from '../../test/processes.ts';
-import { call, deltas, demoToken, DEVICE_GRANT, samples, sql, startControlPlaneApp, type RunningControlPlane } from './testing/harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestPostgres } from '../../test/postgres.ts';
+import { useAppOnDatabase } from './testing/app-on-database.ts';
+import { call, deltas, demoToken, DEVICE_GRANT, samples, sql, type RunningControlPlane } from './testing/harness.ts';
 
 let db: TestPostgres;
 let cp: RunningControlPlane;
-beforeAll(async () => {
-  db = await startPostgres();
-  cp = await startControlPlaneApp(db.url, { CONTROL_PLANE_CLIENTS: 'demo:demo-secret,ci:ci-secret-123' });
-}, 60_000);
-afterAll(async () => {
-  await stopAllProcesses();
-  await db?.stop();
-});
+useAppOnDatabase((running) => ({ db, cp } = running), { CONTROL_PLANE_CLIENTS: 'demo:demo-secret,ci:ci-secret-123' });
 
 const token = (form: Record<string, string>, basic = 'demo:demo-secret') => call(cp.base, '/oauth/token', { basic, form });
 const poll = (deviceCode: string, basic = 'demo:demo-secret') => token({ grant_type: DEVICE_GRANT, device_code: deviceCode }, basic);

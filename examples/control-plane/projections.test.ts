@@ -4,24 +4,19 @@
  * aside and counted once per projection that cannot apply it, and a rebuild that applies the whole
  * stream again, with exact counts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { find, scrapeUntil, total, type SampleLine } from '../../test/exposition.ts';
 import { pollUntil } from '../../test/poll.ts';
-import { startPostgres, type TestPostgres } from '../../test/postgres.ts';
-import { stopAllProcesses } from '../../test/processes.ts';
-import { call, deltas, demoToken, samples, sql, startControlPlaneApp, type RunningControlPlane } from './testing/harness.ts';
+import type { TestPostgres } from '../../test/postgres.ts';
+import { useAppOnDatabase } from './testing/app-on-database.ts';
+import { call, deltas, demoToken, samples, sql, type RunningControlPlane } from './testing/harness.ts';
 
 let db: TestPostgres;
 let cp: RunningControlPlane;
 let token: string;
+useAppOnDatabase((running) => ({ db, cp } = running));
 beforeAll(async () => {
-  db = await startPostgres();
-  cp = await startControlPlaneApp(db.url);
   token = await demoToken(cp.base);
-}, 60_000);
-afterAll(async () => {
-  await stopAllProcesses();
-  await db?.stop();
 });
 
 const lastEventId = async () => Number((await sql(db.url, 'SELECT coalesce(max(id), 0) AS id FROM events')).rows[0].id);

@@ -3,23 +3,16 @@
  * down fail with 503 and are counted `result=failure` (each request counted exactly once), the pool
  * replaces its dead connections, the worker catches up, and the process never crashes.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { find, scrapeUntil } from '../../test/exposition.ts';
 import { delay, pollUntil } from '../../test/poll.ts';
-import { startPostgres, type TestPostgres } from '../../test/postgres.ts';
-import { stopAllProcesses } from '../../test/processes.ts';
-import { call, deltas, demoToken, samples, sql, startControlPlaneApp, type RunningControlPlane } from './testing/harness.ts';
+import type { TestPostgres } from '../../test/postgres.ts';
+import { useAppOnDatabase } from './testing/app-on-database.ts';
+import { call, deltas, demoToken, samples, sql, type RunningControlPlane } from './testing/harness.ts';
 
 let db: TestPostgres;
 let cp: RunningControlPlane;
-beforeAll(async () => {
-  db = await startPostgres();
-  cp = await startControlPlaneApp(db.url);
-}, 60_000);
-afterAll(async () => {
-  await stopAllProcesses();
-  await db?.stop();
-});
+useAppOnDatabase((running) => ({ db, cp } = running));
 
 /** Bounds of each load loop: requests, and the pause after a failed one (pacing, not synchronisation). */
 const MAX_REQUESTS = 1500;

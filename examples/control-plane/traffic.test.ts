@@ -4,23 +4,17 @@
  * zero, gauges present), and `otel-contracts check --contract trc` is clean for the control-plane and
  * projections components.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { trc } from '../../index.ts';
 import { find, scrapeUntil, total, type SampleLine } from '../../test/exposition.ts';
-import { startPostgres, type TestPostgres } from '../../test/postgres.ts';
-import { CLI, runNode, stopAllProcesses } from '../../test/processes.ts';
-import { startControlPlaneApp, type RunningControlPlane } from './testing/harness.ts';
+import type { TestPostgres } from '../../test/postgres.ts';
+import { CLI, runNode } from '../../test/processes.ts';
+import { useAppOnDatabase } from './testing/app-on-database.ts';
+import type { RunningControlPlane } from './testing/harness.ts';
 
 let db: TestPostgres;
 let cp: RunningControlPlane;
-beforeAll(async () => {
-  db = await startPostgres();
-  cp = await startControlPlaneApp(db.url);
-}, 60_000);
-afterAll(async () => {
-  await stopAllProcesses();
-  await db?.stop();
-});
+useAppOnDatabase((running) => ({ db, cp } = running));
 
 /** The trc families of sections A, B and C (control plane API, event append and commands, projections). */
 const FAMILIES = trc.families.filter((f) => /^[ABC]\)/.test(f.section));

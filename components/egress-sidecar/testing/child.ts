@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { logLines, readyLine } from '../../../test/component-log.ts';
 import { NODE_BIN, startProcess, type ProcessEnv, type TestProcess } from '../../../test/processes.ts';
 
 /**
@@ -26,19 +27,6 @@ export interface ChildSidecar {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-function parseLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((raw) => raw !== '')
-    .map((raw) => {
-      try {
-        return JSON.parse(raw) as Record<string, unknown>;
-      } catch {
-        return { raw };
-      }
-    });
-}
-
 /**
  * Starts `[...prefix, node, main.ts, ...args]` with `env` and waits for the listening line.
  * @throws with the child's output when it exits first or is not ready within `timeoutMs` (it is stopped then).
@@ -46,14 +34,7 @@ function parseLines(text: string): Record<string, unknown>[] {
 export async function spawnSidecar(args: readonly string[], env: ProcessEnv, prefix: readonly string[] = [], timeoutMs = 20_000): Promise<ChildSidecar> {
   const [command, ...rest] = [...prefix, NODE_BIN, MAIN, ...args] as [string, ...string[]];
   const p = startProcess('egress sidecar', command, rest, env);
-  let ready: Record<string, unknown>;
-  try {
-    const m = await p.waitForLine(/egress sidecar listening/, { stream: 'stderr', timeoutMs });
-    ready = JSON.parse(m.input as string) as Record<string, unknown>;
-  } catch (e) {
-    await p.stop('SIGTERM', 1000);
-    throw e;
-  }
+  const ready = await readyLine(p, /egress sidecar listening/, timeoutMs);
   const port = (v: unknown) => Number(/:(\d+)(?:\/|$)/.exec(String(v))?.[1]);
   return {
     process: p,
@@ -62,7 +43,7 @@ export async function spawnSidecar(args: readonly string[], env: ProcessEnv, pre
     metricsUrl: String(ready.metrics),
     ready,
     get lines() {
-      return parseLines(p.stderr());
+      return logLines(p);
     },
     stop: async (graceMs = 5000) => (await p.stop('SIGTERM', graceMs)).code,
   };

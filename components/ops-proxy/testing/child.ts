@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { logLines, readyLine } from '../../../test/component-log.ts';
 import { startNode, type ProcessEnv, type TestProcess } from '../../../test/processes.ts';
 
 /**
@@ -39,32 +40,14 @@ const portOf = (v: unknown) => Number(/:(\d+)$/.exec(String(v))?.[1]);
  */
 export async function startPeer(name: string, args: readonly string[], env: ProcessEnv = {}): Promise<Peer> {
   const p = startNode(name, [MAIN, ...args], { ...PEER_ENV, ...env });
-  let ready: Record<string, unknown>;
-  try {
-    const m = await p.waitForLine(/ops proxy listening/, { stream: 'stderr', timeoutMs: 20_000 });
-    ready = JSON.parse(m.input as string) as Record<string, unknown>;
-  } catch (e) {
-    await p.stop('SIGTERM', 1000);
-    throw e;
-  }
+  const ready = await readyLine(p, /ops proxy listening/);
   return {
     process: p,
     ready,
     metricsUrl: String(ready.metrics),
     port: (field) => portOf(ready[field]),
     tcpPort: (route) => portOf((ready.tcp as string[]).find((t) => t.startsWith(`${route}=`))),
-    lines: () =>
-      p
-        .stderr()
-        .split('\n')
-        .filter(Boolean)
-        .map((raw) => {
-          try {
-            return JSON.parse(raw) as Record<string, unknown>;
-          } catch {
-            return { raw };
-          }
-        }),
+    lines: () => logLines(p),
     stop: async (graceMs = 5000) => (await p.stop('SIGTERM', graceMs)).code,
   };
 }

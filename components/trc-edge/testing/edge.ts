@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { logLines, readyLine } from '../../../test/component-log.ts';
 import { scrape, total, type SampleLine } from '../../../test/exposition.ts';
 import { startNode, type ProcessEnv, type TestProcess } from '../../../test/processes.ts';
 
@@ -73,14 +74,7 @@ export interface EdgeProcess {
 export async function startEdge(name: string, routes: string, args: readonly string[] = [], env: ProcessEnv = {}): Promise<EdgeProcess> {
   const extra = [...(args.includes('--metrics') ? [] : ['--metrics', '127.0.0.1:0']), ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'])];
   const p = startNode(name, [MAIN, '--routes', routes, ...extra, ...args], { PATH: process.env.PATH, OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000', ...env });
-  let ready: Record<string, unknown>;
-  try {
-    const m = await p.waitForLine(/trc edge listening/, { stream: 'stderr', timeoutMs: 20_000 });
-    ready = JSON.parse(m.input as string) as Record<string, unknown>;
-  } catch (e) {
-    await p.stop('SIGTERM', 1000);
-    throw e;
-  }
+  const ready = await readyLine(p, /trc edge listening/);
   const listen = ready.listen as string[];
   const metricsUrl = String(ready.metrics);
   return {
@@ -88,18 +82,7 @@ export async function startEdge(name: string, routes: string, args: readonly str
     metricsUrl,
     listen,
     port: (kind = 'tls') => Number(/:(\d+)$/.exec(listen.find((l) => l.startsWith(`${kind}=`)) ?? '')?.[1]),
-    lines: () =>
-      p
-        .stderr()
-        .split('\n')
-        .filter(Boolean)
-        .map((raw) => {
-          try {
-            return JSON.parse(raw) as Record<string, unknown>;
-          } catch {
-            return { raw };
-          }
-        }),
+    lines: () => logLines(p),
     samples: async () => (await scrape(metricsUrl)).samples,
     value: async (family, labels = {}) => total((await scrape(metricsUrl)).samples, family, labels),
     hup: () => process.kill(p.pid, 'SIGHUP'),
