@@ -1,5 +1,5 @@
 /**
- * `check --contract trc --component <name>` (issue 24): the trc spec's first compliance test is per
+ * `check --contract trc --component <name>`: the trc spec's first compliance test is per
  * component, so a trc service is audited for its own sections' families, and every trc rule still
  * applies to whatever it exposes.
  */

@@ -43,7 +43,7 @@ describe('a clean written exposition', () => {
 
 describe('one written exposition per family and label-key rule, each breaking it once', () => {
   // Was `family_missing`: an exposition cannot tell a family never implemented from one a client leaves
-  // out until its first event, so absence is reported as not observed (still a violation, issue 28).
+  // out until its first event, so absence is reported as not observed (still a violation).
   it('family_not_observed: a required family is not exposed', async () => {
     const out = await checkFile(writeExposition(trc, (f) => f.delete('trc_scheduler_unschedulable_total')));
     expect(onlyViolation(out, 'family_not_observed')).toMatchObject({
@@ -89,7 +89,7 @@ describe('one written exposition per family and label-key rule, each breaking it
   });
 
   // One node_id value throughout (was node-7 and edge-2 beside the written test-instance): a target is one
-  // instance, and node_id now has a budget of one value per target (issue 28: a budget for every open-ended label).
+  // instance, and node_id now has a budget of one value per target (a budget for every open-ended label).
   it('node_id (seed 002 allowed bounded label, from TRC_NODE_ID) passes on agent and edge families and is flagged elsewhere', async () => {
     const out = await checkFile(
       writeExposition(trc, (f) => {

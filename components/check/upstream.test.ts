@@ -1,5 +1,5 @@
 /**
- * `check` on expositions shaped like the upstream implementations' (issue 28): client_golang leaving
+ * `check` on expositions shaped like the upstream implementations': client_golang leaving
  * labelled families out until their first event, the ops proxy's added `namespace` label and raw Host
  * names, masque-vpn renamed to `vpn_server_*` and its upstream buckets, the egress sidecar in dns mode.
  */

@@ -1,5 +1,5 @@
 /**
- * `check --otlp-listen` on pushes shaped like the upstream implementations' (issue 28): an OTel-named
+ * `check --otlp-listen` on pushes shaped like the upstream implementations': an OTel-named
  * egress sidecar (the Python SDK's shape, here as OTLP/JSON and from a real OTel SDK), a histogram in
  * `ms`, counters without a unit, wrong buckets, and names that need two collector translations.
  */

@@ -1,5 +1,5 @@
 /**
- * Test fixtures shaped like the upstream implementations' output (issue 28): expositions as
+ * Test fixtures shaped like the upstream implementations' output: expositions as
  * client_golang writes them (a labelled `*Vec` family is left out until its first event; the Go
  * runtime and process families beside the component's), and OTLP/JSON export requests as an OTel SDK
  * sends them (OTel-style dotted names with UCUM units, or the documented Prometheus names).
