@@ -1,6 +1,7 @@
 import { podtrace } from '../semconv/generated/podtrace.ts';
 import { trc } from '../semconv/generated/trc.ts';
-import { componentContracts, type ComponentContractId } from '../semconv/index.ts';
+import { componentContracts } from '../semconv/index.ts';
+import type { AppContract } from './options.ts';
 import type { ContractSpec } from '../semconv/types.ts';
 
 /** The trc families the preload records: seed 002 section A, "Availability and request metrics". */
@@ -17,10 +18,16 @@ export const trcHttp: typeof trc = { ...trc, families: trc.families.filter((f) =
 export const preloadContracts = [podtrace, trcHttp] as const;
 
 /**
- * The preload pipeline's contracts when the app records into `appContracts` itself: those whole, and the
- * defaults they do not already cover (the whole trc replaces its HTTP subset; podtrace is never doubled).
+ * The preload pipeline's contracts when the app records into `appContracts` itself: each whole, or only the
+ * families of its named components (under its own id, so the typed recorders still apply), and the
+ * defaults they do not already cover (trc's HTTP families stay; podtrace is never doubled).
  */
-export function preloadContractsWith(appContracts: readonly ComponentContractId[]): ContractSpec[] {
-  const app = appContracts.map((id) => componentContracts[id] as ContractSpec);
+export function preloadContractsWith(appContracts: readonly AppContract[]): ContractSpec[] {
+  const app = appContracts.map(({ id, components }): ContractSpec => {
+    const contract = componentContracts[id] as ContractSpec;
+    if (!components) return contract;
+    const keep = (name: string, component: string | undefined) => (component !== undefined && components.has(component)) || (id === 'trc' && (TRC_HTTP_FAMILIES as readonly string[]).includes(name));
+    return { ...contract, families: contract.families.filter((f) => keep(f.name, f.component)) };
+  });
   return [...preloadContracts.filter((c) => !app.some((a) => a.id === c.id)), ...app];
 }

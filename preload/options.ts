@@ -1,10 +1,22 @@
 import { basename, extname } from 'node:path';
 import { RUNTIME_COLLECTORS, type RuntimeCollectorName } from '../collectors/runtime/index.ts';
 import { componentContracts, type ComponentContractId } from '../semconv/index.ts';
+import type { ContractSpec } from '../semconv/types.ts';
 
 /** Every collector name `OTEL_CONTRACTS_COLLECTORS` accepts; `runtime` stands for all runtime ones. */
 export const COLLECTOR_NAMES = [...RUNTIME_COLLECTORS, 'cgroup', 'http'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
+
+/**
+ * A contract the app records into: all of it, or only the families of the named components (trc's
+ * `control-plane`, `projections`, `scheduler`, `agent`, `edge`), so that a service never exports at 0
+ * the families of a component it is not (an idle scheduler counter would make a stall alert fire).
+ */
+export interface AppContract {
+  readonly id: ComponentContractId;
+  /** Undefined: the whole contract. */
+  readonly components?: ReadonlySet<string>;
+}
 
 /** The preload's own settings (the pipeline reads the `OTEL_*` ones itself). Intervals in ms. */
 export interface PreloadOptions {
@@ -18,8 +30,8 @@ export interface PreloadOptions {
   readonly bytesIntervalMs?: number;
   readonly cgroupIntervalMs?: number;
   readonly cgroupRoot?: string;
-  /** Contracts the app records into itself through {@link preloadPipeline}, from `OTEL_CONTRACTS_APP_CONTRACTS`. */
-  readonly appContracts: readonly ComponentContractId[];
+  /** Contracts the app records into itself through `preloadPipeline()`, from `OTEL_CONTRACTS_APP_CONTRACTS`. */
+  readonly appContracts: readonly AppContract[];
   /** Names in `OTEL_CONTRACTS_APP_CONTRACTS` that are not contracts (logged, ignored). */
   readonly unknownContracts: readonly string[];
 }
@@ -34,8 +46,9 @@ export interface PreloadOptions {
  *   `OTEL_CONTRACTS_BYTES_INTERVAL_MS` (5000), `OTEL_CONTRACTS_CGROUP_INTERVAL_MS` (5000),
  *   `OTEL_CONTRACTS_CGROUP_ROOT` (`/sys/fs/cgroup`).
  * - `OTEL_CONTRACTS_APP_CONTRACTS`: comma list of contract ids (`trc`, `egress`, `ops-proxy`, `podtrace`,
- *   `masque-vpn`) the app records into itself through the preload's pipeline (`preloadPipeline()`): every
- *   family of each is then in the preload's exposition and push; default none.
+ *   `masque-vpn`), each optionally narrowed to a component as `id:component` (`trc:control-plane,trc:projections`),
+ *   that the app records into itself through the preload's pipeline (`preloadPipeline()`): those families are
+ *   then in the preload's exposition and push; default none.
  * - service name default: the app script's base name without extension (`node` for `-e`/REPL);
  *   `OTEL_SERVICE_NAME` overrides it inside the pipeline.
  */
@@ -76,13 +89,21 @@ export function runtimeSubset(collectors: ReadonlySet<CollectorName>): Set<Runti
   return new Set(RUNTIME_COLLECTORS.filter((n) => collectors.has(n)));
 }
 
-function appContractsOf(raw: string | undefined): { appContracts: ComponentContractId[]; unknownContracts: string[] } {
-  const appContracts: ComponentContractId[] = [];
+function appContractsOf(raw: string | undefined): { appContracts: AppContract[]; unknownContracts: string[] } {
+  const whole = new Set<ComponentContractId>();
+  const parts = new Map<ComponentContractId, Set<string>>();
   const unknownContracts: string[] = [];
-  for (const part of (raw ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
-    if (Object.hasOwn(componentContracts, part)) {
-      if (!appContracts.includes(part as ComponentContractId)) appContracts.push(part as ComponentContractId);
-    } else unknownContracts.push(part);
+  for (const entry of (raw ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+    const [id, component] = entry.split(':') as [string, string | undefined];
+    const contract = Object.hasOwn(componentContracts, id) ? (componentContracts as Record<string, ContractSpec>)[id] : undefined;
+    if (!contract || (component !== undefined && !contract.families.some((f) => f.component === component))) {
+      unknownContracts.push(entry);
+      continue;
+    }
+    const cid = id as ComponentContractId;
+    if (component === undefined) whole.add(cid);
+    else parts.set(cid, (parts.get(cid) ?? new Set()).add(component));
   }
-  return { appContracts, unknownContracts };
+  const ids = [...new Set([...whole, ...parts.keys()])];
+  return { appContracts: ids.map((id) => (whole.has(id) ? { id } : { id, components: parts.get(id) as Set<string> })), unknownContracts };
 }

@@ -83,7 +83,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): PreloadHandl
 
 function start(env: NodeJS.ProcessEnv, logger: Logger): PreloadHandle {
   const opts = readPreloadOptions(env);
-  if (opts.unknownContracts.length) logger.warn({ unknown: opts.unknownContracts }, 'OTEL_CONTRACTS_APP_CONTRACTS: unknown contracts ignored (use trc, egress, ops-proxy, podtrace or masque-vpn)');
+  if (opts.unknownContracts.length) logger.warn({ unknown: opts.unknownContracts }, 'OTEL_CONTRACTS_APP_CONTRACTS: unknown contracts or components ignored (use trc, egress, ops-proxy, podtrace or masque-vpn, optionally as id:component, e.g. trc:control-plane)');
   if (opts.unknown.length) logger.warn({ unknown: opts.unknown }, 'OTEL_CONTRACTS_COLLECTORS: unknown names ignored (use runtime, dns, tcp, rtt, bytes, fs, cpu, cgroup, http or none)');
   const proc = processMetrics(env);
   // Node cluster / pm2: the primary serves one /metrics for all workers; see cluster/.

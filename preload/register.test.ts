@@ -167,6 +167,16 @@ describe('the app records its own families through the preload (OTEL_CONTRACTS_A
     expect(total(samples, 'otel_contracts_measurements_dropped_total')).toBe(0);
   });
 
+  it('narrowed to a component, the preload holds only that component\'s families: no idle scheduler counter to trip a stall alert', async () => {
+    const app = runApp(`${FIXTURES}/app-contracts-app.mjs`, { OTEL_CONTRACTS_APP_CONTRACTS: 'trc:control-plane', OTEL_CONTRACTS_COLLECTORS: 'http' });
+    const [{ port }, startup] = await Promise.all([app.ready, app.startup]);
+    await hit(port as number, '/apps');
+    const { samples, text } = await scrape(startup.scrapeUrl as string);
+    expect(total(samples, 'trc_commands_total', { command: 'create_app', result: 'success' })).toBe(1);
+    expect(text).not.toMatch(/^# TYPE trc_(scheduler|agent|edge)_/m);
+    expect(text).toMatch(/^# TYPE trc_http_requests_total counter$/m);
+  });
+
   it('without it, the preload holds trc\'s HTTP families only: the app\'s measurement is dropped and counted, never a series', async () => {
     const app = runApp(`${FIXTURES}/app-contracts-app.mjs`, { OTEL_CONTRACTS_COLLECTORS: 'http' });
     const [{ port }, startup] = await Promise.all([app.ready, app.startup]);

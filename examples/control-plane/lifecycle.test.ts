@@ -32,12 +32,12 @@ describe('lifecycle', () => {
 
   it.each([
     [{ DATABASE_URL: undefined }, /control plane did not start: DATABASE_URL is not set/],
-    [{ OTEL_CONTRACTS_APP_CONTRACTS: undefined }, /control plane did not start: .*OTEL_CONTRACTS_APP_CONTRACTS=trc/],
+    [{ OTEL_CONTRACTS_APP_CONTRACTS: undefined }, /control plane did not start: .*OTEL_CONTRACTS_APP_CONTRACTS=trc:control-plane,trc:projections/],
     [{ CONTROL_PLANE_LISTEN: '8088' }, /control plane did not start: CONTROL_PLANE_LISTEN "8088"/],
     [{ CONTROL_PLANE_CLIENTS: 'demo' }, /control plane did not start: CONTROL_PLANE_CLIENTS entry "demo"/],
     [{ CONTROL_PLANE_ROLE: 'both' }, /control plane did not start: CONTROL_PLANE_ROLE="both"/],
   ])('a configuration mistake (%o) exits 1 with one line naming it', async (env, line) => {
-    const app = runApp(MAIN, { DATABASE_URL: db.url, OTEL_CONTRACTS_APP_CONTRACTS: 'trc', OTEL_CONTRACTS_COLLECTORS: 'http', CONTROL_PLANE_LISTEN: '127.0.0.1:0', ...env });
+    const app = runApp(MAIN, { DATABASE_URL: db.url, OTEL_CONTRACTS_APP_CONTRACTS: 'trc:control-plane,trc:projections', OTEL_CONTRACTS_COLLECTORS: 'http', CONTROL_PLANE_LISTEN: '127.0.0.1:0', ...env });
     const exit = await app.exited;
     expect(exit.code, app.describe()).toBe(1);
     expect(app.stderr()).toMatch(line);
@@ -49,7 +49,7 @@ describe('CONTROL_PLANE_ROLE', () => {
     await sql(db.url, 'CREATE DATABASE role_split');
     const url = db.url.replace(/\/postgres$/, '/role_split');
     const api = await startControlPlaneApp(url, { CONTROL_PLANE_ROLE: 'api' });
-    const worker = runApp(MAIN, { DATABASE_URL: url, OTEL_CONTRACTS_APP_CONTRACTS: 'trc', OTEL_CONTRACTS_COLLECTORS: 'none', OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000', CONTROL_PLANE_ROLE: 'worker', CONTROL_PLANE_CATALOG_INTERVAL_MS: '0', CONTROL_PLANE_PROJECTION_POLL_MS: '50' });
+    const worker = runApp(MAIN, { DATABASE_URL: url, OTEL_CONTRACTS_APP_CONTRACTS: 'trc:control-plane,trc:projections', OTEL_CONTRACTS_COLLECTORS: 'none', OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000', CONTROL_PLANE_ROLE: 'worker', CONTROL_PLANE_CATALOG_INTERVAL_MS: '0', CONTROL_PLANE_PROJECTION_POLL_MS: '50' });
     const [ready, startup] = await Promise.all([worker.ready, worker.startup]);
     expect(ready).toEqual({ ready: true, role: 'worker' });
     const token = await demoToken(api.base);

@@ -1,7 +1,7 @@
 /**
  * A reference trc control plane on PostgreSQL, instrumented with otel-contracts:
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres OTEL_CONTRACTS_APP_CONTRACTS=trc \
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres OTEL_CONTRACTS_APP_CONTRACTS=trc:control-plane,trc:projections \
  *     node --import otel-contracts/register examples/control-plane/main.ts     (npm run example:control-plane)
  *
  * Prints one JSON line on stdout when ready (`{"ready":true,"port":8088,...}`); logs (pino) on stderr.

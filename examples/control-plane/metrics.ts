@@ -1,6 +1,6 @@
 /**
  * The control plane's own trc families (seed 002 sections A, B and C), recorded through the preload's
- * pipeline: the app runs under `node --import otel-contracts/register` with `OTEL_CONTRACTS_APP_CONTRACTS=trc`,
+ * pipeline: the app runs under `node --import otel-contracts/register` with `OTEL_CONTRACTS_APP_CONTRACTS=trc:control-plane,trc:projections`,
  * so these families share one `/metrics` (and one OTLP push) with the preload's HTTP and process families.
  */
 import { preloadPipeline, trc, type Pipeline, type Recorders } from '../../index.ts';
@@ -24,8 +24,8 @@ export function controlPlaneMetrics(): ControlPlaneMetrics {
   const pipeline = preloadPipeline();
   if (!pipeline) throw new ConfigError('no otel-contracts preload in this process: start it as `node --import otel-contracts/register examples/control-plane/main.ts` (npm run example:control-plane)');
   const m = pipeline.recorders(trc);
-  // Documented families are own properties; without OTEL_CONTRACTS_APP_CONTRACTS=trc only the HTTP ones are.
-  if (!Object.hasOwn(m, 'trc_commands_total')) throw new ConfigError('the preload does not hold the trc contract: set OTEL_CONTRACTS_APP_CONTRACTS=trc');
+  // Documented families are own properties; without OTEL_CONTRACTS_APP_CONTRACTS=trc:control-plane,trc:projections only the HTTP ones are.
+  if (!Object.hasOwn(m, 'trc_commands_total')) throw new ConfigError('the preload does not hold the trc contract: set OTEL_CONTRACTS_APP_CONTRACTS=trc:control-plane,trc:projections');
   return { pipeline, m };
 }
 

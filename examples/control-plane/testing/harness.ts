@@ -31,7 +31,7 @@ export interface RunningControlPlane {
 export async function startControlPlaneApp(databaseUrl: string, env: ProcessEnv = {}): Promise<RunningControlPlane> {
   const app = runApp(MAIN, {
     DATABASE_URL: databaseUrl,
-    OTEL_CONTRACTS_APP_CONTRACTS: 'trc',
+    OTEL_CONTRACTS_APP_CONTRACTS: 'trc:control-plane,trc:projections',
     OTEL_CONTRACTS_COLLECTORS: 'http',
     OTEL_CONTRACTS_SCRAPE_RATE_LIMIT: '1000:1000',
     OTEL_CONTRACTS_LOG_FORMAT: 'json',
