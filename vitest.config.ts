@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           globalSetup: ['preload/bundle.ts'],
-          include: ['test/**/*.test.ts', 'otel-config/**/*.test.ts', 'preload/**/*.test.ts', 'semconv/**/*.test.ts', 'instrumentation/**/*.test.ts', 'collectors/**/*.test.ts', 'components/**/*.test.ts', 'bin/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'otel-config/**/*.test.ts', 'preload/**/*.test.ts', 'semconv/**/*.test.ts', 'instrumentation/**/*.test.ts', 'collectors/**/*.test.ts', 'components/**/*.test.ts', 'bin/**/*.test.ts', 'bench/**/*.test.ts', 'examples/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

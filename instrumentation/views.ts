@@ -6,15 +6,28 @@ import type { ContractSpec, FamilySpec } from '../semconv/types.ts';
 export const OVERFLOW_LABEL = 'otel_metric_overflow';
 
 /**
+ * What marks the recorders' attribute sets and series handles: an inherited symbol-keyed property, read
+ * with one property load (`Object.getPrototypeOf` is a runtime call in optimised code, about 200
+ * instructions per histogram record through the Views' allow-list). Its value says which of the two an
+ * object is; any other attribute set has none.
+ */
+const BRAND: unique symbol = Symbol('otel-contracts.trusted');
+const SET = 1;
+const SERIES = 2;
+type Branded = { readonly [BRAND]?: typeof SET | typeof SERIES };
+/** On each family's base (see {@link trustedAttributeSets}): the base itself, so a set reaches it with one property load. */
+const BASE: unique symbol = Symbol('otel-contracts.base');
+
+/**
  * The root of every attribute set the recorders built and validated. A set's own keys are its series'
  * labels; its prototype, a frozen per-family base (see {@link trustedAttributeSets}), holds the family's constant instance
  * labels (egress `instance_id`, ops-proxy `node`, `pod`) as inherited keys, whose prototype is this root.
  * The SDK hashes own keys only, so a record pays nothing for the constant labels; the exposition
  * (`labelString`) and the OTLP export ({@link flattenAttributes}) write them. The Views' allow-list recognises
- * such sets by this root and passes them through untouched: being trusted costs a series no memory.
- * Histogram recorders hand the SDK a series handle instead (see {@link seriesHandles}).
+ * such sets by the {@link BRAND} this root carries and passes them through untouched: being trusted costs a
+ * series no memory. Histogram recorders hand the SDK a series handle instead (see {@link seriesHandles}).
  */
-const TRUSTED = Object.freeze(Object.create(Object.prototype) as object);
+const TRUSTED = Object.freeze(Object.create(Object.prototype, { [BRAND]: { value: SET } }) as object);
 
 /**
  * The maker of one family's attribute sets: each is a frozen set of a series' own labels (validated,
@@ -23,7 +36,9 @@ const TRUSTED = Object.freeze(Object.create(Object.prototype) as object);
  * {@link createContractAllowList}. Only the recorders call this, once per family, and the maker once per series.
  */
 export function trustedAttributeSets(constant: Readonly<Record<string, string>>): (own: Readonly<Record<string, string>>) => Attributes {
-  const base = Object.freeze(Object.assign(Object.create(TRUSTED) as Record<string, string>, constant));
+  const base = Object.assign(Object.create(TRUSTED) as Record<string, string>, constant);
+  Object.defineProperty(base, BASE, { value: base });
+  Object.freeze(base);
   // A constructor per family keeps the own labels in-object; Object.create(base) would give each set a
   // separate property store, about 20 bytes more per series.
   function AttributeSet(this: Record<string, string>, own: Readonly<Record<string, string>>): void {
@@ -38,7 +53,7 @@ export function trustedAttributeSets(constant: Readonly<Record<string, string>>)
  * The prototype of every series handle (see {@link seriesHandles}); a handle's own keys are {@link SERIES_HANDLE}
  * and a symbol-keyed reference to its series' attribute set.
  */
-const HANDLE = Object.freeze(Object.create(Object.prototype) as object);
+const HANDLE = Object.freeze(Object.create(Object.prototype, { [BRAND]: { value: SERIES } }) as object);
 const LABELS: unique symbol = Symbol('otel-contracts.seriesLabels');
 
 /**
@@ -68,12 +83,11 @@ export function seriesHandles(): (labels: Attributes) => Attributes {
 }
 
 /**
- * True for an attribute set made by a {@link trustedAttributeSets} maker, or a series handle of one. Two
- * prototype reads at most, one for a handle: the Views' allow-list asks it of every histogram record.
+ * True for an attribute set made by a {@link trustedAttributeSets} maker, or a series handle of one. One
+ * property load: the Views' allow-list asks it of every histogram record.
  */
 export function isTrustedAttributeSet(attrs: Attributes): boolean {
-  const base = Object.getPrototypeOf(attrs) as object | null;
-  return base === HANDLE || (base !== null && Object.getPrototypeOf(base) === TRUSTED);
+  return (attrs as Branded)[BRAND] !== undefined;
 }
 
 /**
@@ -82,8 +96,17 @@ export function isTrustedAttributeSet(attrs: Attributes): boolean {
  * order, its inherited ones the family's constant labels.
  */
 export function seriesLabelsOf(attrs: Attributes): Attributes | undefined {
-  if (!isTrustedAttributeSet(attrs)) return undefined;
-  return Object.getPrototypeOf(attrs) === HANDLE ? (attrs as { [LABELS]: Attributes })[LABELS] : attrs;
+  const brand = (attrs as Branded)[BRAND];
+  return brand === SERIES ? (attrs as { [LABELS]: Attributes })[LABELS] : brand === SET ? attrs : undefined;
+}
+
+/**
+ * The frozen per-family base of a {@link seriesLabelsOf} set, which holds its family's constant labels as
+ * keys the set inherits: the same object for every series of a family, so a writer can keep what it derives
+ * from the constant labels per base.
+ */
+export function constantLabelsOf(labels: Attributes): Attributes {
+  return (labels as { [BASE]: Attributes })[BASE];
 }
 
 /**

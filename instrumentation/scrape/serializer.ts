@@ -1,7 +1,7 @@
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Attributes } from '@opentelemetry/api';
 import type { FamilySpec } from '../../semconv/types.ts';
-import { seriesLabelsOf } from '../views.ts';
+import { constantLabelsOf, seriesLabelsOf } from '../views.ts';
 
 /** Content type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -158,7 +158,7 @@ function targetInfo(attrs: Attributes): string {
  */
 export function labelString(attrs: Attributes): string {
   const labels = seriesLabelsOf(attrs);
-  let s = labels === undefined ? '' : inheritedLabels(Object.getPrototypeOf(labels) as object);
+  let s = labels === undefined ? '' : inheritedLabels(constantLabelsOf(labels));
   const own = labels ?? attrs;
   for (const k of Object.keys(own)) {
     const v = own[k];
