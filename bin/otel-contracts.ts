@@ -9,7 +9,7 @@ import { selectContracts } from '../semconv/index.ts';
 import { runSample } from '../components/sample/sample.ts';
 import { runStackCommand } from '../otel-config/stack.ts';
 import { runCheckCommand } from '../components/check/command.ts';
-import { TRC_COMPONENT_NAMES } from '../components/check/tables/trc-components.ts';
+import { TRC_COMPONENT_NAMES } from '../components/check/components.ts';
 import { runEgressSidecar } from '../components/egress-sidecar/main.ts';
 import { runPodtraceCommand } from '../components/podtrace/main.ts';
 import { runOpsProxy } from '../components/ops-proxy/main.ts';
