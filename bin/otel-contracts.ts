@@ -100,12 +100,19 @@ program
 
 program
   .command('stack')
-  .description('run the local stack natively on loopback: OTel Collector (4317/4318), Prometheus (9090), Pushgateway (9091)')
+  .description('run the local stack natively on loopback: OTel Collector (4317/4318), Prometheus (9090), Pushgateway (9091); or --topology scaled: HAProxy (4317/4318), gateway and backend collectors, vmagent, VictoriaMetrics shards (8428, 8438, ...)')
   .argument('<action>', 'up | down | status | provision')
-  .option('--fresh', 'start Prometheus with an empty data directory')
-  .action(async (action: string, opts: { fresh?: boolean }) => {
+  .option('--fresh', 'start Prometheus (or the shards and vmagent queue) with an empty data directory')
+  .addOption(new Option('--topology <name>', 'up: single-node (default) or scaled; status and down act on whichever is up').choices(['single', 'scaled']))
+  .option('--gateways <n>', 'scaled: gateway collectors behind HAProxy (1-9, default 2)')
+  .option('--backends <n>', 'scaled: backend collectors the gateways balance over (1-9, default 2)')
+  .option('--shards <n>', 'scaled: VictoriaMetrics shards behind vmagent (1-9, default 2)')
+  .action(async (action: string, opts: { fresh?: boolean; topology?: 'single' | 'scaled'; gateways?: string; backends?: string; shards?: string }) => {
     if (!['up', 'down', 'status', 'provision'].includes(action)) throw new Error(`stack ${action}: expected up, down, status or provision`);
-    process.exitCode = await runStackCommand(action as 'up' | 'down' | 'status' | 'provision', { fresh: Boolean(opts.fresh) });
+    const count = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const scaled = { gateways: count(opts.gateways), backends: count(opts.backends), shards: count(opts.shards) };
+    if (!opts.topology && Object.values(scaled).some((v) => v !== undefined)) throw new Error('stack: --gateways, --backends and --shards go with --topology scaled');
+    process.exitCode = await runStackCommand(action as 'up' | 'down' | 'status' | 'provision', { fresh: Boolean(opts.fresh), ...(opts.topology ? { topology: opts.topology, scaled } : {}) });
   });
 
 program

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Provision the native otel-contracts stack: Debian packages and the ocb-built collector.
+# Provision the native otel-contracts stack: Debian packages, the ocb-built collector, and
+# VictoriaMetrics and vmagent for the scaled topology.
 #
-# Usage: otel-config/provision.sh [all|packages|collector|compose|check-compose]   (default: all)
-#   all            packages + collector (what `otel-contracts stack up` needs)
+# Usage: otel-config/provision.sh [all|packages|collector|victoriametrics|compose|check-compose]   (default: all)
+#   all            packages + collector + victoriametrics (what `otel-contracts stack up [--topology scaled]` needs)
+#   victoriametrics  VictoriaMetrics single-node and vmagent, `go install` of their release tag (cached)
 #   check-compose  validate docker-compose.yml with `docker compose config` (no engine needed);
 #                  without a compose plugin, builds the Compose CLI from its Go module (cached)
 #
@@ -13,11 +15,14 @@
 #     <repo>/.cache/otelcol/otelcol-contracts (an installed package: <cache>/otelcol/). A build is skipped when the binary for the
 #     current hash exists. GOMODCACHE and GOCACHE live in the same persistent cache, so a fresh
 #     clone on the same machine reuses them.
+#   - VictoriaMetrics and vmagent are installed with `go install <module>/app/<app>@<release tag>`
+#     into <cache>/bin/victoriametrics-<version>/ and copied to <repo>/.cache/victoriametrics/
+#     (an installed package: <cache>/victoriametrics/); skipped when both binaries for the version run.
 #
 # Environment:
 #   OTEL_CONTRACTS_CACHE   persistent cache dir (default: $HOME/.cache/otel-contracts)
 #   OTELCOL_BUILD_LOG      build log path (default: <cache>/otelcol/build-<hash>.log)
-#   PROVISION_TICK         seconds between progress lines during the build (default: 30)
+#   PROVISION_TICK         seconds between progress lines during the builds (default: 30)
 #
 # Non-interactive: works with CI=true and no stdin. Exits non-zero with a message naming the
 # part that failed.
@@ -36,6 +41,13 @@ case "$REPO_DIR" in
   *) REPO_BIN_DIR="$REPO_DIR/.cache/otelcol" ;;
 esac
 REPO_BIN="$REPO_BIN_DIR/otelcol-contracts"
+VM_VERSION="v1.151.0"
+VM_MODULE="github.com/VictoriaMetrics/VictoriaMetrics"
+VM_APPS=(victoria-metrics vmagent)
+case "$REPO_DIR" in
+  */node_modules/*) VM_REPO_DIR="$CACHE/victoriametrics" ;;
+  *) VM_REPO_DIR="$REPO_DIR/.cache/victoriametrics" ;;
+esac
 
 export DEBIAN_FRONTEND=noninteractive
 export GOMODCACHE="$CACHE/gomod"
@@ -64,6 +76,7 @@ PKG_CMDS=(
   "ping:iputils-ping"
   "openssl:openssl"
   "haproxy:haproxy"
+  "valgrind:valgrind"         # npm run bench:instructions (callgrind)
   "wg:wireguard-tools" "wireguard-go:wireguard-go"
   "pg_ctlcluster:postgresql"   # the server binaries live in /usr/lib/postgresql/N/bin, off PATH
 )
@@ -102,6 +115,26 @@ provision_packages() {
   prometheus --help 2>&1 | grep -q -- '--web.enable-remote-write-receiver' \
     || die packages "this prometheus has no --web.enable-remote-write-receiver (need >= 2.33)"
   log "packages: installed"
+}
+
+# Progress of a background build: one line every $TICK seconds with the elapsed time and what the
+# build did last (from its log), until PID exits. Usage: watch_build PART PID LOG T0
+watch_build() {
+  local part="$1" pid="$2" logf="$3" t0="$4"
+  while kill -0 "$pid" 2>/dev/null; do
+    local waited=0
+    while (( waited < TICK )) && kill -0 "$pid" 2>/dev/null; do sleep 1; waited=$((waited + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+      local last phase
+      last="$(grep -v '^\s*$' "$logf" | tail -1 || true)"
+      case "$last" in
+        *'"build"'*) phase="compiling (go build; GOCACHE $(du -sm "$GOCACHE" 2>/dev/null | cut -f1) MB)" ;;
+        *'"mod"'*|*'"get"'*|*downloading*) phase="fetching modules (GOMODCACHE $(du -sm "$GOMODCACHE" 2>/dev/null | cut -f1) MB)" ;;
+        *) phase="$(printf '%s' "$last" | cut -c1-120)" ;;
+      esac
+      log "$part: still building, $(( $(date +%s) - t0 ))s elapsed: ${phase:-starting}"
+    fi
+  done
 }
 
 # ---------------------------------------------------------------- collector
@@ -158,20 +191,7 @@ provision_collector() {
   trap 'pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null' INT TERM
   trap 'kill "$pid" 2>/dev/null' EXIT
   # Progress: one line every $TICK seconds with elapsed time and the last thing ocb/go did.
-  while kill -0 "$pid" 2>/dev/null; do
-    local waited=0
-    while (( waited < TICK )) && kill -0 "$pid" 2>/dev/null; do sleep 1; waited=$((waited + 1)); done
-    if kill -0 "$pid" 2>/dev/null; then
-      local last phase
-      last="$(grep -v '^\s*$' "$logf" | tail -1 || true)"
-      case "$last" in
-        *'"build"'*) phase="compiling (go build; GOCACHE $(du -sm "$GOCACHE" 2>/dev/null | cut -f1) MB)" ;;
-        *'"mod"'*|*'"get"'*|*downloading*) phase="fetching modules (GOMODCACHE $(du -sm "$GOMODCACHE" 2>/dev/null | cut -f1) MB)" ;;
-        *) phase="$(printf '%s' "$last" | cut -c1-120)" ;;
-      esac
-      log "collector: still building, $(( $(date +%s) - t0 ))s elapsed: ${phase:-starting}"
-    fi
-  done
+  watch_build collector "$pid" "$logf" "$t0"
   wait "$pid" || rc=$?
   trap - INT TERM EXIT
   if [[ $rc -ne 0 || ! -x "$bin" ]]; then
@@ -182,6 +202,65 @@ provision_collector() {
   "$bin" --version >/dev/null 2>&1 || die collector "built binary $bin does not run"
   install_repo_copy "$bin" "$hash"
   log "collector: built in $(( $(date +%s) - t0 ))s -> ${REPO_BIN#"$REPO_DIR"/}"
+}
+
+# ---------------------------------------------------------------- VictoriaMetrics
+# VictoriaMetrics single-node (the scaled topology's shards) and vmagent (sharding in front of them),
+# `go install` of the release tag: no source checkout, nothing built from a branch. Pure Go
+# (CGO_ENABLED=0, as VictoriaMetrics' own -pure builds), so no C compiler is needed.
+go_version_ok() { # go_version_ok PART
+  command -v go >/dev/null 2>&1 || die "$1" "go not found; install Go >= 1.25 (https://go.dev/dl/)"
+  local gov major minor
+  gov="$(go env GOVERSION)"; gov="${gov#go}"
+  major="${gov%%.*}"; minor="${gov#*.}"; minor="${minor%%.*}"
+  if (( major < 1 || (major == 1 && minor < 25) )); then
+    die "$1" "Go $gov is too old; need Go >= 1.25"
+  fi
+}
+
+install_vm_copies() { # install_vm_copies DIR
+  mkdir -p "$VM_REPO_DIR"
+  local app
+  for app in "${VM_APPS[@]}"; do
+    if ! cmp -s "$1/$app" "$VM_REPO_DIR/$app"; then
+      cp -f "$1/$app" "$VM_REPO_DIR/$app.tmp" && mv -f "$VM_REPO_DIR/$app.tmp" "$VM_REPO_DIR/$app"
+    fi
+  done
+}
+
+provision_victoriametrics() {
+  local dir="$CACHE/bin/victoriametrics-$VM_VERSION" logf="$CACHE/victoriametrics-build-$VM_VERSION.log" app missing=()
+  for app in "${VM_APPS[@]}"; do
+    [[ -x "$dir/$app" ]] && "$dir/$app" -version >/dev/null 2>&1 || missing+=("$app")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    install_vm_copies "$dir"
+    log "victoriametrics: cached $("$dir/victoria-metrics" -version 2>&1 | head -1), $("$dir/vmagent" -version 2>&1 | head -1) -> ${VM_REPO_DIR#"$REPO_DIR"/}"
+    return 0
+  fi
+  go_version_ok victoriametrics
+  mkdir -p "$GOMODCACHE" "$GOCACHE" "$dir"
+  log "victoriametrics: go install ${missing[*]} $VM_VERSION on $(nproc) cores (cold: about 3 min; log: $logf)"
+  local t0 pid rc=0
+  t0=$(date +%s)
+  : >"$logf"
+  for app in "${missing[@]}"; do
+    GOBIN="$dir" CGO_ENABLED=0 go install -v -trimpath \
+      -ldflags "-X $VM_MODULE/lib/buildinfo.Version=$app-$VM_VERSION" "$VM_MODULE/app/$app@$VM_VERSION" </dev/null >>"$logf" 2>&1 &
+    pid=$!
+    trap 'pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null' INT TERM
+    trap 'kill "$pid" 2>/dev/null' EXIT
+    watch_build victoriametrics "$pid" "$logf" "$t0"
+    wait "$pid" || rc=$?
+    trap - INT TERM EXIT
+    if [[ $rc -ne 0 ]] || ! "$dir/$app" -version >/dev/null 2>&1; then
+      echo "----- last 30 lines of $logf -----" >&2
+      tail -30 "$logf" >&2 || true
+      die victoriametrics "go install $VM_MODULE/app/$app@$VM_VERSION failed (exit $rc); see $logf"
+    fi
+  done
+  install_vm_copies "$dir"
+  log "victoriametrics: installed in $(( $(date +%s) - t0 ))s -> ${VM_REPO_DIR#"$REPO_DIR"/}"
 }
 
 # ---------------------------------------------------------------- compose
@@ -222,18 +301,23 @@ check_compose() {
   # shellcheck disable=SC2086
   ( cd "$REPO_DIR" && $cli -f docker-compose.yml config --quiet ) </dev/null \
     || die compose "docker-compose.yml is not a valid compose project (see the message above)"
-  log "compose: docker-compose.yml is valid"
+  # The cluster profile (the scaled topology on the VictoriaMetrics cluster) is only loaded when named.
+  # shellcheck disable=SC2086
+  ( cd "$REPO_DIR" && $cli -f docker-compose.yml --profile cluster config --quiet ) </dev/null \
+    || die compose "docker-compose.yml's cluster profile is not valid (see the message above)"
+  log "compose: docker-compose.yml is valid (default services and the cluster profile)"
 }
 
 # ---------------------------------------------------------------- main
 case "${1:-all}" in
-  all) provision_packages; provision_collector ;;
+  all) provision_packages; provision_collector; provision_victoriametrics ;;
   packages) provision_packages ;;
   collector) provision_collector ;;
+  victoriametrics) provision_victoriametrics ;;
   compose) compose_cli >/dev/null ;;
   check-compose) check_compose ;;
   hash) manifest_hash ;;
   -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) die args "unknown part '$1' (use all, packages, collector, compose or check-compose)" ;;
+  *) die args "unknown part '$1' (use all, packages, collector, victoriametrics, compose or check-compose)" ;;
 esac
 log "done"

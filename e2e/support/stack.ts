@@ -36,7 +36,7 @@ function stackOptions(stateDir: string): StackOptions {
 }
 
 /** SIGKILLs the parts recorded in `stateDir` (synchronous: usable from an `exit` listener). */
-function killParts(stateDir: string): void {
+export function killParts(stateDir: string): void {
   let files: string[];
   try {
     files = readdirSync(stateDir).filter((f) => f.endsWith('.json'));

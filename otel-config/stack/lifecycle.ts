@@ -4,14 +4,19 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, pidFile, readOwnedPid, writePidFile } from './pid-files.ts';
-import { HOST, STACK_PORTS, StackError, logFile, prometheusDataDir, rel, resolveOptions } from './parts.ts';
-import type { PartName, PartSpec, Resolved, StackOptions } from './parts.ts';
+import { isAlive, pidFile, readOwnedPid, runningParts, writePidFile } from './pid-files.ts';
+import { HOST, STACK_PORTS, StackError, logFile, rel, resolveOptions } from './parts.ts';
+import type { PartSpec, Resolved, StackOptions } from './parts.ts';
 import { httpOk, portFree, preflight, sleep, waitReady } from './readiness.ts';
+import { haproxyGatewaysUp } from './haproxy-stats.ts';
+import { claimTopology, releaseTopology } from './topology-guard.ts';
+import { inStopOrder, scaledPorts } from './topology.ts';
+import type { RoleName, Topology } from './topology.ts';
 
 /** One part of the stack as `status` sees it. */
 export interface PartStatus {
-  name: PartName;
+  /** Its role: `prometheus`, `pushgateway`, `collector`; `haproxy`, `gateway-N`, `backend-N`, `vmagent`, `shard-N`. */
+  name: RoleName;
   /** PID from the state file, when that process is still ours and alive. */
   pid: number | null;
   running: boolean;
@@ -20,6 +25,10 @@ export interface PartStatus {
   listen: string[];
   /** Main URL (UI, OTLP/HTTP endpoint, push URL). */
   url: string;
+  /** The address `status` shows. */
+  address: string;
+  /** More about its health when there is more to say (HAProxy: how many gateways it sees up). */
+  detail?: string;
   log: string;
   /** Set when the part is not running but one of its ports is taken by something else. */
   conflict?: string;
@@ -27,13 +36,19 @@ export interface PartStatus {
 
 /** The stack after `up` or `status`: its parts and the URLs to point components at. */
 export interface StackInfo {
+  topology: Topology;
   parts: PartStatus[];
   /** Parts this call started (the others were already running). */
-  started: PartName[];
+  started: RoleName[];
+  /** Prometheus; in the scaled topology the first shard (each shard serves the Prometheus query API). */
   prometheusUrl: string;
+  /** Where queries go: Prometheus, or every shard. */
+  queryUrls: string[];
+  /** The OTLP ingress: the collector, or HAProxy in front of the gateways. */
   otlpHttpEndpoint: string;
   otlpGrpcEndpoint: string;
-  pushgatewayUrl: string;
+  /** The Pushgateway (single-node topology only). */
+  pushgatewayUrl?: string;
   stateDir: string;
 }
 
@@ -41,6 +56,7 @@ export interface StackInfo {
 const STOP_GRACE_MS = 10_000;
 
 function launch(r: Resolved, spec: PartSpec, bin: string): ChildProcess {
+  if (spec.configFile) writeFileSync(spec.configFile.path, spec.configFile.content);
   const logPath = logFile(r, spec.name);
   // One log per start, so a failure shows this start's lines only.
   const fd = openSync(logPath, 'w');
@@ -83,7 +99,7 @@ async function stopPid(r: Resolved, name: string, pid: number): Promise<void> {
   while (Date.now() < killDeadline && isAlive(pid)) await sleep(50);
 }
 
-async function stopOne(r: Resolved, name: PartName): Promise<boolean> {
+async function stopOne(r: Resolved, name: RoleName): Promise<boolean> {
   const pid = readOwnedPid(r, name);
   if (pid !== null) {
     await stopPid(r, name, pid);
@@ -93,12 +109,16 @@ async function stopOne(r: Resolved, name: PartName): Promise<boolean> {
   return pid !== null;
 }
 
-async function statusOf(r: Resolved, name: PartName): Promise<PartStatus> {
+async function statusOf(r: Resolved, name: RoleName): Promise<PartStatus> {
   const spec = r.specs.get(name)!;
   const pid = readOwnedPid(r, name);
   const running = pid !== null;
   const ready = running && (await httpOk(spec.readyUrl, 500));
-  const st: PartStatus = { name, pid, running, ready, listen: spec.listen, url: spec.url, log: logFile(r, name) };
+  const st: PartStatus = { name, pid, running, ready, listen: spec.listen, url: spec.url, address: spec.address ?? spec.url, log: logFile(r, name) };
+  if (running && name === 'haproxy' && r.layout) {
+    const up = await haproxyGatewaysUp(`http://${HOST}:${scaledPorts(r.layout).haproxyMonitor}`);
+    if (up) st.detail = `${up.up}/${up.total} gateways up`;
+  }
   if (!running) {
     const taken: string[] = [];
     for (const { port } of spec.ports) if (!(await portFree(port))) taken.push(String(port));
@@ -107,12 +127,28 @@ async function statusOf(r: Resolved, name: PartName): Promise<PartStatus> {
   return st;
 }
 
-function info(r: Resolved, parts: PartStatus[], started: PartName[]): StackInfo {
+function info(r: Resolved, parts: PartStatus[], started: RoleName[]): StackInfo {
+  if (r.layout) {
+    const ports = scaledPorts(r.layout);
+    const shards = [...r.specs.values()].filter((s) => s.name.startsWith('shard-')).map((s) => s.url);
+    return {
+      topology: r.topology,
+      parts,
+      started,
+      prometheusUrl: shards[0] as string,
+      queryUrls: shards,
+      otlpHttpEndpoint: `http://${HOST}:${ports.otlpHttp}`,
+      otlpGrpcEndpoint: `http://${HOST}:${ports.otlpGrpc}`,
+      stateDir: r.stateDir,
+    };
+  }
   const P = STACK_PORTS;
   return {
+    topology: r.topology,
     parts,
     started,
     prometheusUrl: `http://${HOST}:${P.prometheus}`,
+    queryUrls: [`http://${HOST}:${P.prometheus}`],
     otlpHttpEndpoint: `http://${HOST}:${P.otlpHttp}`,
     otlpGrpcEndpoint: `http://${HOST}:${P.otlpGrpc}`,
     pushgatewayUrl: `http://${HOST}:${P.pushgateway}`,
@@ -123,7 +159,7 @@ function info(r: Resolved, parts: PartStatus[], started: PartName[]): StackInfo 
 // ------------------------------------------------------------------ on resolved options
 
 /** {@link provision} for options already resolved. */
-export function provisionResolved(r: Resolved, part: 'all' | 'packages' | 'collector' = 'all'): Promise<number> {
+export function provisionResolved(r: Resolved, part: ProvisionPart = 'all'): Promise<number> {
   const script = join(r.configDir, 'provision.sh');
   return new Promise((done) => {
     const child = spawn('bash', [script, part], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
@@ -138,11 +174,13 @@ export function provisionResolved(r: Resolved, part: 'all' | 'packages' | 'colle
 /** {@link startStack} for options already resolved. */
 export async function startResolved(r: Resolved): Promise<StackInfo> {
   if (r.opts.provision) {
-    const parts = r.parts.includes('prometheus') || r.parts.includes('pushgateway') ? 'all' : 'collector';
-    const code = await provisionResolved(r, parts);
+    const single = r.topology === 'single' && !r.parts.includes('prometheus') && !r.parts.includes('pushgateway');
+    const code = await provisionResolved(r, single ? 'collector' : 'all');
     if (code !== 0) throw new StackError('provision', `otel-config/provision.sh failed (exit ${code})`, 'see its output above');
   }
   mkdirSync(r.stateDir, { recursive: true });
+  // One topology at a time in a state directory (they share the OTLP ports).
+  claimTopology(r);
   const toStart: { spec: PartSpec; bin: string }[] = [];
   // Check every part before starting any: a missing binary or a taken port starts nothing.
   for (const name of r.parts) {
@@ -153,12 +191,12 @@ export async function startResolved(r: Resolved): Promise<StackInfo> {
     const spec = r.specs.get(name)!;
     toStart.push({ spec, bin: await preflight(r, spec) });
   }
-  if (r.opts.fresh && toStart.some((s) => s.spec.name === 'prometheus')) {
-    rmSync(prometheusDataDir(r), { recursive: true, force: true });
+  if (r.opts.fresh) {
+    for (const { spec } of toStart) for (const dir of spec.dataDirs ?? []) rmSync(dir, { recursive: true, force: true });
   }
 
-  const started: PartName[] = [];
-  const children = new Map<PartName, ChildProcess>();
+  const started: RoleName[] = [];
+  const children = new Map<RoleName, ChildProcess>();
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = sig;
@@ -183,6 +221,7 @@ export async function startResolved(r: Resolved): Promise<StackInfo> {
       rmSync(pidFile(r, name), { force: true });
     }
     if (started.length) r.log.warn({ stopped: started }, 'start failed; stopped the parts started so far');
+    if (runningParts(r).length === 0) releaseTopology(r);
     throw err;
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -191,25 +230,33 @@ export async function startResolved(r: Resolved): Promise<StackInfo> {
   return statusResolved(r, started);
 }
 
-/** {@link stopStack} for options already resolved. */
-export async function stopResolved(r: Resolved): Promise<PartName[]> {
-  const stopped: PartName[] = [];
-  for (const name of [...r.parts].reverse()) {
+/**
+ * {@link stopStack} for options already resolved. Without `parts`: every process of either topology that
+ * has a PID file in the state directory (whichever topology is up), ingress first, storage last.
+ */
+export async function stopResolved(r: Resolved): Promise<RoleName[]> {
+  const names = r.opts.parts ? [...r.parts].reverse() : inStopOrder([...new Set([...r.parts, ...runningParts(r)])]);
+  const stopped: RoleName[] = [];
+  for (const name of names) {
     if (await stopOne(r, name)) stopped.push(name);
   }
+  if (!r.opts.parts) releaseTopology(r);
   return stopped;
 }
 
 /** {@link stackStatus} for options already resolved; `started` goes into the result as is. */
-export async function statusResolved(r: Resolved, started: PartName[] = []): Promise<StackInfo> {
+export async function statusResolved(r: Resolved, started: RoleName[] = []): Promise<StackInfo> {
   const parts = await Promise.all(r.parts.map((n) => statusOf(r, n)));
   return info(r, parts, started);
 }
 
 // ------------------------------------------------------------------ public API
 
-/** Run otel-config/provision.sh (packages + cached collector build). Resolves to its exit code. */
-export function provision(opts: StackOptions = {}, part: 'all' | 'packages' | 'collector' = 'all'): Promise<number> {
+/** What provision.sh installs: everything, the Debian packages, the collector, or VictoriaMetrics and vmagent. */
+export type ProvisionPart = 'all' | 'packages' | 'collector' | 'victoriametrics';
+
+/** Run otel-config/provision.sh (packages, cached collector and VictoriaMetrics builds). Resolves to its exit code. */
+export function provision(opts: StackOptions = {}, part: ProvisionPart = 'all'): Promise<number> {
   return provisionResolved(resolveOptions(opts), part);
 }
 
@@ -221,8 +268,11 @@ export async function startStack(opts: StackOptions = {}): Promise<StackInfo> {
   return startResolved(resolveOptions(opts));
 }
 
-/** Stop the stack (or the selected parts), collector first. Returns the parts that were running. */
-export async function stopStack(opts: StackOptions = {}): Promise<PartName[]> {
+/**
+ * Stop the stack (or the selected parts), ingress first: without `parts`, whichever topology is up.
+ * Returns the parts that were running.
+ */
+export async function stopStack(opts: StackOptions = {}): Promise<RoleName[]> {
   return stopResolved(resolveOptions(opts));
 }
 
@@ -231,12 +281,12 @@ export async function stackStatus(opts: StackOptions = {}): Promise<StackInfo> {
   return statusResolved(resolveOptions(opts));
 }
 
-/** Start one part (e.g. restart the collector after an outage test). */
-export function startPart(name: PartName, opts: StackOptions = {}): Promise<StackInfo> {
+/** Start one part (e.g. restart the collector, a backend or a shard after an outage test). */
+export function startPart(name: RoleName, opts: StackOptions = {}): Promise<StackInfo> {
   return startStack({ ...opts, parts: [name] });
 }
 
 /** Stop one part; resolves to true when it was running. */
-export async function stopPart(name: PartName, opts: StackOptions = {}): Promise<boolean> {
+export async function stopPart(name: RoleName, opts: StackOptions = {}): Promise<boolean> {
   return (await stopStack({ ...opts, parts: [name] })).length > 0;
 }

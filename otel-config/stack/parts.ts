@@ -7,6 +7,10 @@ import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../../semconv/package-root.ts';
 import { createLogger } from '../../instrumentation/logger.ts';
 import type { Logger } from 'pino';
+import { buildScaledSpecs } from './scaled-parts.ts';
+import { readTopologyRecord } from './topology-record.ts';
+import { TOPOLOGIES, scaledLayout, scaledPartNames } from './topology.ts';
+import type { RoleName, ScaledLayout, ScaledOptions, Topology } from './topology.ts';
 
 /** The processes of the native stack: Prometheus (9090), Pushgateway (9091), the OTel Collector (4317/4318). */
 export type PartName = 'prometheus' | 'pushgateway' | 'collector';
@@ -42,11 +46,19 @@ export interface StackOptions {
   prometheusBin?: string;
   /** Default: $PUSHGATEWAY_BIN or `prometheus-pushgateway` (then `pushgateway`) on PATH. */
   pushgatewayBin?: string;
-  /** Parts to act on (default: all). */
-  parts?: PartName[];
+  /**
+   * Which processes: `single` (Prometheus, Pushgateway, one collector) or `scaled` (HAProxy, gateway and
+   * backend collectors, vmagent, VictoriaMetrics shards). Default: the one `up` last started in the state
+   * directory (.stack/topology.json), else `single`.
+   */
+  topology?: Topology;
+  /** The scaled topology's layout (counts, port offset) and binaries; used when the topology is `scaled`. */
+  scaled?: ScaledOptions;
+  /** Parts to act on (default: all of the topology). */
+  parts?: RoleName[];
   /** Run otel-config/provision.sh before starting (installs packages, builds the collector, cached). */
   provision?: boolean;
-  /** Delete Prometheus's data directory before starting it (a clean TSDB for tests). */
+  /** Empty the data directories of the parts it starts first (Prometheus's TSDB; the shards' storage and vmagent's queue): a clean store for tests. */
   fresh?: boolean;
   /** How long to wait for each part to become ready. Default 60 s. */
   readyTimeoutMs?: number;
@@ -70,7 +82,7 @@ export class StackError extends Error {
 
 /** How to run one part and how to tell that it is up. */
 export interface PartSpec {
-  name: PartName;
+  name: RoleName;
   bin: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -80,6 +92,12 @@ export interface PartSpec {
   readyUrl: string;
   /** What to run when the binary is missing. */
   installHint: string;
+  /** The address `status` shows (default: `url`). */
+  address?: string;
+  /** A configuration file generated for this start (HAProxy's), written before the part is launched. */
+  configFile?: { path: string; content: string };
+  /** Data directories `fresh` empties before the start (Prometheus's TSDB, a shard's storage, vmagent's queue). */
+  dataDirs?: string[];
 }
 
 /** StackOptions with every default filled in, and the spec of every part. */
@@ -90,8 +108,11 @@ export interface Resolved {
   log: Logger;
   out: (line: string) => void;
   readyTimeoutMs: number;
-  specs: Map<PartName, PartSpec>;
-  parts: PartName[];
+  /** The topology acted on, and its layout when it is `scaled`. */
+  topology: Topology;
+  layout: ScaledLayout | null;
+  specs: Map<RoleName, PartSpec>;
+  parts: RoleName[];
   opts: StackOptions;
 }
 
@@ -111,18 +132,38 @@ function defaultStateDir(root: string): string {
 }
 
 /**
- * Where `otel-contracts stack provision` (otel-config/provision.sh) puts the collector:
- * `<clone>/.cache/otelcol/otelcol-contracts`, or for an install `$OTEL_CONTRACTS_CACHE/otelcol/otelcol-contracts`
- * (default `~/.cache/otel-contracts/…`).
+ * Where `otel-contracts stack provision` (otel-config/provision.sh) puts the binary `name` of `dir`
+ * (`otelcol`, `victoriametrics`): `<clone>/.cache/<dir>/<name>`, or for an install
+ * `$OTEL_CONTRACTS_CACHE/<dir>/<name>` (default `~/.cache/otel-contracts/…`).
  */
-function defaultCollectorBin(root: string): string {
-  if (!isInstalled(root)) return join(root, '.cache', 'otelcol', 'otelcol-contracts');
-  return join(process.env.OTEL_CONTRACTS_CACHE || join(homedir(), '.cache', 'otel-contracts'), 'otelcol', 'otelcol-contracts');
+export function provisionedBin(root: string, dir: string, name: string): string {
+  if (!isInstalled(root)) return join(root, '.cache', dir, name);
+  return join(process.env.OTEL_CONTRACTS_CACHE || join(homedir(), '.cache', 'otel-contracts'), dir, name);
+}
+
+/** The collector binary: the option, else $OTELCOL_BIN, else where provision.sh puts it. */
+export function collectorBinOf(r: Resolved): string {
+  return resolve(r.root, r.opts.collectorBin ?? process.env.OTELCOL_BIN ?? provisionedBin(r.root, 'otelcol', 'otelcol-contracts'));
+}
+
+/** The topology and layout `opts` select: the option, else what `up` recorded in `stateDir`, else `single`. */
+function topologyOf(opts: StackOptions, stateDir: string): { topology: Topology; layout: ScaledLayout | null } {
+  if (opts.topology !== undefined && !TOPOLOGIES.includes(opts.topology)) {
+    throw new StackError('stack', `unknown topology '${String(opts.topology)}'`, `use one of ${TOPOLOGIES.join(', ')}`);
+  }
+  const recorded = opts.topology === undefined ? readTopologyRecord(stateDir) : null;
+  const topology = opts.topology ?? recorded?.topology ?? 'single';
+  if (topology === 'single') return { topology, layout: null };
+  try {
+    return { topology, layout: opts.topology === undefined && recorded?.layout ? recorded.layout : scaledLayout(opts.scaled) };
+  } catch (err) {
+    throw new StackError('stack', (err as Error).message, '');
+  }
 }
 
 /**
- * Fills in the defaults of `opts` and builds the part specs.
- * @throws StackError when `opts.parts` names an unknown part.
+ * Fills in the defaults of `opts` and builds the part specs of the selected topology.
+ * @throws StackError when `opts.parts` names a part the topology does not have, or the layout is invalid.
  */
 export function resolveOptions(opts: StackOptions = {}): Resolved {
   const root = resolve(opts.root ?? PACKAGE_ROOT);
@@ -131,9 +172,11 @@ export function resolveOptions(opts: StackOptions = {}): Resolved {
   const log =
     opts.logger ?? createLogger('otel-contracts-stack');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const parts = opts.parts ?? [...PART_NAMES];
+  const { topology, layout } = topologyOf(opts, stateDir);
+  const names: readonly RoleName[] = layout ? scaledPartNames(layout) : PART_NAMES;
+  const parts = opts.parts ?? [...names];
   for (const p of parts) {
-    if (!PART_NAMES.includes(p)) throw new StackError('stack', `unknown part '${String(p)}'`, `use one of ${PART_NAMES.join(', ')}`);
+    if (!names.includes(p)) throw new StackError('stack', `unknown part '${String(p)}' in the ${topology} topology`, `use one of ${names.join(', ')}`);
   }
   const r: Resolved = {
     root,
@@ -142,26 +185,24 @@ export function resolveOptions(opts: StackOptions = {}): Resolved {
     log,
     out,
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
+    topology,
+    layout,
     specs: new Map(),
     parts,
     opts,
   };
-  for (const s of buildSpecs(r)) r.specs.set(s.name, s);
+  for (const s of layout ? buildScaledSpecs(r, layout) : buildSpecs(r)) r.specs.set(s.name, s);
   return r;
 }
 
 function buildSpecs(r: Resolved): PartSpec[] {
   const P = STACK_PORTS;
-  const collectorBin = resolve(
-    r.root,
-    r.opts.collectorBin ?? process.env.OTELCOL_BIN ?? defaultCollectorBin(r.root),
-  );
+  const collectorBin = collectorBinOf(r);
   const prometheusBin = r.opts.prometheusBin ?? process.env.PROMETHEUS_BIN ?? 'prometheus';
   const pushgatewayBin =
     r.opts.pushgatewayBin ??
     process.env.PUSHGATEWAY_BIN ??
     (findExecutable('prometheus-pushgateway') ? 'prometheus-pushgateway' : 'pushgateway');
-  const provisionHint = 'run `otel-contracts stack provision` (otel-config/provision.sh)';
   return [
     {
       name: 'prometheus',
@@ -182,7 +223,8 @@ function buildSpecs(r: Resolved): PartSpec[] {
       listen: [`http://${HOST}:${P.prometheus} (UI, API, /api/v1/write)`],
       url: `http://${HOST}:${P.prometheus}`,
       readyUrl: `http://${HOST}:${P.prometheus}/-/ready`,
-      installHint: `${provisionHint}, or apt-get install prometheus, or set PROMETHEUS_BIN`,
+      installHint: `${PROVISION_HINT}, or apt-get install prometheus, or set PROMETHEUS_BIN`,
+      dataDirs: [prometheusDataDir(r)],
     },
     {
       name: 'pushgateway',
@@ -197,7 +239,7 @@ function buildSpecs(r: Resolved): PartSpec[] {
       listen: [`http://${HOST}:${P.pushgateway} (push: /metrics/job/<job>/instance_id/<id>)`],
       url: `http://${HOST}:${P.pushgateway}`,
       readyUrl: `http://${HOST}:${P.pushgateway}/-/ready`,
-      installHint: `${provisionHint}, or apt-get install prometheus-pushgateway, or set PUSHGATEWAY_BIN`,
+      installHint: `${PROVISION_HINT}, or apt-get install prometheus-pushgateway, or set PUSHGATEWAY_BIN`,
     },
     {
       name: 'collector',
@@ -228,10 +270,13 @@ function buildSpecs(r: Resolved): PartSpec[] {
       ],
       url: `http://${HOST}:${P.otlpHttp}`,
       readyUrl: `http://${HOST}:${P.collectorHealth}/`,
-      installHint: provisionHint,
+      installHint: PROVISION_HINT,
     },
   ];
 }
+
+/** What to run when a provisioned binary is missing. */
+export const PROVISION_HINT = 'run `otel-contracts stack provision` (otel-config/provision.sh)';
 
 /** `bin` itself when it has a slash, else its first executable match on PATH; null when there is none. */
 export function findExecutable(bin: string): string | null {
@@ -253,7 +298,7 @@ export function prometheusDataDir(r: Resolved): string {
 }
 
 /** A part's log file in the state directory (rewritten at each start). */
-export function logFile(r: Resolved, name: PartName): string {
+export function logFile(r: Resolved, name: RoleName): string {
   return join(r.stateDir, `${name}.log`);
 }
 

@@ -1,8 +1,10 @@
 // PID files: .stack/<part>.json records the process `up` started, so that `down` (from any
 // process) stops that process and nothing else, even after the PID has been reused.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PartName, Resolved } from './parts.ts';
+import type { Resolved } from './parts.ts';
+import { isRoleName } from './topology.ts';
+import type { RoleName } from './topology.ts';
 
 /** What a PID file holds. */
 export interface PidRecord {
@@ -15,7 +17,7 @@ export interface PidRecord {
 }
 
 /** A part's PID file in the state directory. */
-export function pidFile(r: Resolved, name: PartName): string {
+export function pidFile(r: Resolved, name: RoleName): string {
   return join(r.stateDir, `${name}.json`);
 }
 
@@ -47,13 +49,13 @@ export function procStartTicks(pid: number): string | null {
 }
 
 /** Records `pid` (just spawned from `bin args`) as the running `name`. */
-export function writePidFile(r: Resolved, name: PartName, pid: number, bin: string, args: string[]): void {
+export function writePidFile(r: Resolved, name: RoleName, pid: number, bin: string, args: string[]): void {
   const rec: PidRecord = { pid, startTicks: procStartTicks(pid), bin, args, startedAt: new Date().toISOString() };
   writeFileSync(pidFile(r, name), `${JSON.stringify(rec, null, 2)}\n`);
 }
 
 /** The PID in the state file, if that process is alive and is still the one we started (no PID reuse). */
-export function readOwnedPid(r: Resolved, name: PartName): number | null {
+export function readOwnedPid(r: Resolved, name: RoleName): number | null {
   const file = pidFile(r, name);
   if (!existsSync(file)) return null;
   let rec: PidRecord;
@@ -73,4 +75,16 @@ export function readOwnedPid(r: Resolved, name: PartName): number | null {
     // no /proc: accept
   }
   return rec.pid;
+}
+
+/** The roles that have a PID file in the state directory whose process is still ours and alive. */
+export function runningParts(r: Resolved): RoleName[] {
+  let files: string[];
+  try {
+    files = readdirSync(r.stateDir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const names = files.map((f) => f.slice(0, -'.json'.length)).filter(isRoleName);
+  return names.filter((n) => readOwnedPid(r, n) !== null);
 }

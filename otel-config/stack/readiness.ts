@@ -60,12 +60,12 @@ export async function preflight(r: Resolved, spec: PartSpec): Promise<string> {
   if (!bin) {
     throw new StackError(spec.name, `binary '${spec.bin}' not found${spec.bin.includes('/') ? '' : ' on PATH'}`, spec.installHint);
   }
-  if (spec.name === 'collector') {
+  if (spec.name === 'collector' || /^(?:gateway|backend)-/.test(spec.name)) {
     const want = expectedCollectorHash(r);
     const hashFile = `${bin}.hash`;
     const have = existsSync(hashFile) ? readFileSync(hashFile, 'utf8').trim() : null;
     if (want && have && want !== have) {
-      r.log.warn({ part: 'collector', built: have, manifest: want }, 'collector binary was built from another builder-config.yaml; run `otel-contracts stack provision` to rebuild');
+      r.log.warn({ part: spec.name, built: have, manifest: want }, 'collector binary was built from another builder-config.yaml; run `otel-contracts stack provision` to rebuild');
     }
   }
   for (const { port, what } of spec.ports) {
