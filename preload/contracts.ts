@@ -1,6 +1,6 @@
 import { podtrace } from '../semconv/generated/podtrace.ts';
 import { trc } from '../semconv/generated/trc.ts';
-import { componentContracts } from '../semconv/index.ts';
+import { componentContracts, sliceByComponent } from '../semconv/index.ts';
 import type { AppContract } from './options.ts';
 import type { ContractSpec } from '../semconv/types.ts';
 
@@ -26,8 +26,7 @@ export function preloadContractsWith(appContracts: readonly AppContract[]): Cont
   const app = appContracts.map(({ id, components }): ContractSpec => {
     const contract = componentContracts[id] as ContractSpec;
     if (!components) return contract;
-    const keep = (name: string, component: string | undefined) => (component !== undefined && components.has(component)) || (id === 'trc' && (TRC_HTTP_FAMILIES as readonly string[]).includes(name));
-    return { ...contract, families: contract.families.filter((f) => keep(f.name, f.component)) };
+    return sliceByComponent(contract, components, (name) => id === 'trc' && (TRC_HTTP_FAMILIES as readonly string[]).includes(name));
   });
   return [...preloadContracts.filter((c) => !app.some((a) => a.id === c.id)), ...app];
 }

@@ -28,6 +28,15 @@ export const componentContracts = {
   'masque-vpn': masqueVpn,
 } as const satisfies Record<string, ContractSpec>;
 
+/**
+ * The families of `contract` that belong to one of `components` (the registry's `component` annotation:
+ * trc's `control-plane`, `projections`, `scheduler`, `agent`, `edge`), plus those `alsoKeep` names, under
+ * the contract's own id, so its instance labels, typed recorders and `check --contract` apply unchanged.
+ */
+export function sliceByComponent<C extends ContractSpec>(contract: C, components: ReadonlySet<string>, alsoKeep: (name: string) => boolean = () => false): C {
+  return { ...contract, families: contract.families.filter((f) => (f.component !== undefined && components.has(f.component)) || alsoKeep(f.name)) };
+}
+
 /** A `--contract` value. */
 export type ComponentContractId = keyof typeof componentContracts;
 

@@ -1,11 +1,9 @@
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
-import type { ListenConfig } from './config.ts';
-import type { Admission, Admitted } from '../kit/admission.ts';
-import { LIMIT_REFUSAL, type OpsProxyMetrics } from './metrics.ts';
-import type { ControlSession, NameRegistry } from './registry.ts';
+import type { Admitted } from '../kit/admission.ts';
+import { LIMIT_REFUSAL } from './metrics.ts';
+import type { ControlSession } from './registry.ts';
 import { endWith, remoteOf } from './sockets.ts';
-import type { Tunnels } from './tunnels.ts';
+import type { PublicSideDeps } from './public-side.ts';
 import { LineSplitter, MAX_LINE_BYTES, WireError, decodePeerMessage, encode, type DataMessage, type RegisterMessage } from './wire.ts';
 
 /**
@@ -16,14 +14,8 @@ import { LineSplitter, MAX_LINE_BYTES, WireError, decodePeerMessage, encode, typ
  * `--max-connections` closes only this connection, with an `error` line.
  */
 
-/** What the control side works with. */
-export interface ControlSideDeps {
-  readonly cfg: ListenConfig;
-  readonly metrics: OpsProxyMetrics;
-  readonly logger: Logger;
-  readonly registry: NameRegistry;
-  readonly admission: Admission;
-  readonly tunnels: Tunnels;
+/** What the control side works with: what the public side does, and the token check. */
+export interface ControlSideDeps extends PublicSideDeps {
   /** The constant-time `OPS_PROXY_TOKEN` check. */
   readonly tokenOk: (given: string) => boolean;
 }

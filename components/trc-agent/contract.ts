@@ -1,10 +1,11 @@
 import type { LabelsOf } from '../../instrumentation/recorders.ts';
 import { trc } from '../../semconv/generated/trc.ts';
+import { sliceByComponent } from '../../semconv/index.ts';
 import type { FamilySpec } from '../../semconv/types.ts';
 
 /**
- * The part of the trc contract (seed 002) a node agent serves: the families of section E, "Node agent",
- * all named `trc_agent_*`. The agent's `/metrics` exposes these (each with its HELP and TYPE from the
+ * The part of the trc contract (seed 002) a node agent serves: the families of section E, "Node agent"
+ * (registry component `agent`), all named `trc_agent_*`. The agent's `/metrics` exposes these (each with its HELP and TYPE from the
  * first scrape), not the control plane's, scheduler's or edge's: the seed's compliance test asks each
  * component for its own required families. The contract keeps the id `trc`, so its instance label
  * (`node_id`, from `TRC_NODE_ID`) and `otel-contracts check --contract trc` apply unchanged.
@@ -19,10 +20,7 @@ export interface AgentContract extends Omit<typeof trc, 'families'> {
 }
 
 /** The node agent's contract: seed 002 section E. */
-export const trcAgent: AgentContract = {
-  ...trc,
-  families: trc.families.filter((f): f is AgentFamily => f.name.startsWith('trc_agent_')),
-};
+export const trcAgent = sliceByComponent(trc, new Set(['agent'])) as AgentContract;
 
 type FamilyNamed<N extends AgentFamily['name']> = Extract<AgentFamily, { readonly name: N }>;
 

@@ -1,8 +1,9 @@
 import { trc } from '../../semconv/generated/trc.ts';
+import { sliceByComponent } from '../../semconv/index.ts';
 
 /**
- * The part of the trc contract (seed 002) the edge serves: the 12 families of section F, "Edge ingress",
- * all named `trc_edge_*`. The edge's `/metrics` exposes these (each with HELP and TYPE from the first
+ * The part of the trc contract (seed 002) the edge serves: the 12 families of section F, "Edge ingress"
+ * (registry component `edge`), all named `trc_edge_*`. The edge's `/metrics` exposes these (each with HELP and TYPE from the first
  * scrape), not the control plane's, scheduler's or agent's: the seed's first compliance test asks each
  * component for its own required families. The contract keeps the id `trc`, so its instance label
  * (`node_id`, from `TRC_NODE_ID`) and `otel-contracts check --contract trc --component edge` apply unchanged.
@@ -17,7 +18,4 @@ export interface EdgeContract extends Omit<typeof trc, 'families'> {
 }
 
 /** The edge's contract: seed 002 section F. */
-export const trcEdge: EdgeContract = {
-  ...trc,
-  families: trc.families.filter((f): f is EdgeFamily => f.name.startsWith('trc_edge_')),
-};
+export const trcEdge = sliceByComponent(trc, new Set(['edge'])) as EdgeContract;

@@ -83,15 +83,15 @@ export async function startEchoBackend(): Promise<Backend> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  const port = await listening(server);
-  return {
-    port,
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  return { port: await listening(server), close: () => closeWith(server, sockets) };
+}
+
+/** Destroys the sockets a test backend holds, then closes its server. */
+function closeWith(server: { close(cb: () => void): unknown }, sockets: Iterable<import('node:net').Socket>): Promise<void> {
+  return new Promise((r) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => r());
+  });
 }
 
 /**
@@ -102,13 +102,5 @@ export async function startEchoBackend(): Promise<Backend> {
 export async function startMuteBackend(): Promise<Backend> {
   const sockets: import('node:net').Socket[] = [];
   const server = createNetServer({ pauseOnConnect: true }, (s) => sockets.push(s));
-  const port = await listening(server);
-  return {
-    port,
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  return { port: await listening(server), close: () => closeWith(server, sockets) };
 }
