@@ -17,16 +17,14 @@
  *   npm run bench:instructions -- --only histogram-1,dns-query --jobs 1
  *   npm run bench:instructions -- --write-budgets      (set the budgets to this run's figures; commit with the reason)
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { checkBudgets, loadBudgets, saveBudgets, withMeasured, type Budgets, type MeasuredPath } from './instructions/budgets.ts';
-import { bundleChild } from './instructions/bundle.ts';
-import { runChild, type ChildRun } from './instructions/callgrind.ts';
 import type { HotPath, Implementation } from './instructions/hot-path.ts';
+import { measuredPaths, measurePaths, valgrindVersion, type Measurement } from './instructions/measure.ts';
 import { HOT_PATHS } from './instructions/paths/index.ts';
-import { perOperation, type PerOperation } from './instructions/per-op.ts';
+import type { PerOperation } from './instructions/per-op.ts';
 import { RESULTS_DIR, reportBenchmark } from './support/results.ts';
 import { printRows, type Row } from './support/table.ts';
 
@@ -37,38 +35,6 @@ const { values: args } = parseArgs({
     'write-budgets': { type: 'boolean', default: false },
   },
 });
-
-/** One child run to make: an implementation of a path. */
-interface Job {
-  readonly path: HotPath;
-  readonly impl: Implementation;
-}
-
-function valgrindVersion(): string {
-  try {
-    return execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    console.error('valgrind is not installed: apt-get install -y valgrind (npm run provision installs it)');
-    process.exit(1);
-  }
-}
-
-/** Runs `jobs` on `width` workers, in order of submission; `onDone` hears of each as it ends. */
-async function pool<T>(jobs: readonly Job[], width: number, work: (j: Job) => Promise<T>, onDone: (j: Job, r: T, k: number) => void): Promise<Map<Job, T>> {
-  const results = new Map<Job, T>();
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const j = jobs[next++] as Job;
-      const r = await work(j);
-      results.set(j, r);
-      onDone(j, r, ++done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, width) }, worker));
-  return results;
-}
 
 const METHOD =
   'Counted by `valgrind --tool=callgrind` on the pinned Node (node_modules/.bin/node) with `--single-threaded --predictable` ' +
@@ -90,37 +56,22 @@ async function main(): Promise<void> {
   if (only) for (const id of only) if (!HOT_PATHS.some((p) => p.id === id)) throw new Error(`no hot path "${id}"; there are: ${HOT_PATHS.map((p) => p.id).join(', ')}`);
   const committed = loadBudgets();
   const version = valgrindVersion();
-  const entry = await bundleChild();
-  const jobs = paths.flatMap((path) => path.implementations.map((impl) => ({ path, impl })));
   const width = Number(args.jobs);
-  const run = (j: Job, native: boolean) => runChild({ node: process.execPath, entry, path: j.path.id, implementation: j.impl.name, counts: j.path.counts, warmup: j.path.warmup, native });
-
-  // A native pass first (about a second in all): a broken implementation fails here, not after minutes.
-  await pool(jobs, width, (j) => run(j, true), () => {});
-  console.log(`${version}, Node ${process.version}: ${jobs.length} child runs under callgrind, ${width} at a time`);
+  const total = paths.reduce((n, p) => n + p.implementations.length, 0);
+  console.log(`${version}, Node ${process.version}: ${total} child runs under callgrind, ${width} at a time`);
   const t0 = performance.now();
-  const runs = await pool(
-    jobs,
-    width,
-    async (j) => {
-      const started = performance.now();
-      const r = await run(j, false);
-      return { run: r, seconds: (performance.now() - started) / 1000, per: figuresOf(j.path, r) };
+  const runs = await measurePaths(paths, {
+    jobs: width,
+    node: process.execPath,
+    onDone: (m, k, n) => {
+      const gcs = m.collections ? `; ${m.collections} garbage collections inside the segments, counted in the figure` : '';
+      const linear = m.per.spread > 0.01 ? ' (not linear: V8 did one-off work inside a segment; the lowest is kept; a longer warm-up may remove it)' : '';
+      console.log(`[${k}/${n}] ${m.path.id} / ${m.impl.name}: ${fmtCount(m.per.instructions)} ${m.path.unit}, counts within ${(m.per.spread * 100).toFixed(2)} %${linear}, ${m.per.heapBytes.toFixed(0)} heap bytes allocated per unit (${m.seconds.toFixed(0)} s${gcs})`);
     },
-    (j, r, k) => {
-      const gcs = r.run.child.collections ? `; ${r.run.child.collections} garbage collections inside the segments, counted in the figure` : '';
-      const linear = r.per.spread > 0.01 ? ' (not linear: V8 did one-off work inside a segment; the lowest is kept; a longer warm-up may remove it)' : '';
-      console.log(`[${k}/${jobs.length}] ${j.path.id} / ${j.impl.name}: ${fmtCount(r.per.instructions)} ${j.path.unit}, counts within ${(r.per.spread * 100).toFixed(2)} %${linear}, ${r.per.heapBytes.toFixed(0)} heap bytes allocated per unit (${r.seconds.toFixed(0)} s${gcs})`);
-    },
-  );
+  });
   console.log(`callgrind runs took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
-  const measured: MeasuredPath[] = paths.map((p) => ({
-    id: p.id,
-    unit: p.unit,
-    figures: p.implementations.map((impl) => ({ name: impl.name, value: perOf(runs, p, impl).instructions })),
-    ...(p.ratioTo ? { ratioTo: p.ratioTo } : {}),
-  }));
+  const measured = measuredPaths(paths, runs);
   // --write-budgets: this run's figures become the budgets, and the run is checked against them.
   const budgets = args['write-budgets'] ? withMeasured(committed, measured) : committed;
   if (args['write-budgets']) saveBudgets(budgets);
@@ -168,14 +119,10 @@ async function main(): Promise<void> {
   }
 }
 
-function figuresOf(path: HotPath, r: ChildRun): PerOperation {
-  const segments = r.child.operations.map((operations, k) => ({ operations, instructions: r.instructions[k] as number, heapBytes: r.child.heapBytes[k] as number }));
-  return perOperation(segments, path.unitsPerOperation);
-}
-
-function perOf(runs: Map<Job, { per: PerOperation }>, path: HotPath, impl: Implementation): PerOperation {
-  for (const [j, r] of runs) if (j.path === path && j.impl === impl) return r.per;
-  throw new Error(`no run of ${path.id} / ${impl.name}`);
+function perOf(runs: readonly Measurement[], path: HotPath, impl: Implementation): PerOperation {
+  const m = runs.find((r) => r.path === path && r.impl === impl);
+  if (!m) throw new Error(`no run of ${path.id} / ${impl.name}`);
+  return m.per;
 }
 
 function fmtCount(x: number): string {

@@ -60,7 +60,7 @@ const n = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
  * Checks the measured paths against `budgets`: our figure over its ceiling (budget + tolerance), a path
  * measured without a budget, a target not met without a recorded floor (each a `fail`, saying what and by
  * how much); our figure well under its budget, a target not met with its floor recorded, or met although a
- * floor is still recorded (each a `note`).
+ * floor is still recorded (each a `note`). A ratio target whose peer was not measured is not judged.
  */
 export function checkBudgets(measured: readonly MeasuredPath[], budgets: Budgets): BudgetFinding[] {
   const out: BudgetFinding[] = [];
@@ -79,15 +79,16 @@ export function checkBudgets(measured: readonly MeasuredPath[], budgets: Budgets
     } else if (ours < b.ours * (1 - budgets.tolerance)) {
       out.push({ path: m.id, severity: 'note', message: `ours ${n(ours)} ${m.unit} is ${pct(-growth)} under its budget ${n(b.ours)}: lower the budget (--write-budgets) so that a regression back is caught` });
     }
-    if (b.target) {
-      const row: Row = { case: m.id, figures: m.figures, target: b.target, ...(m.ratioTo ? { ratioTo: m.ratioTo } : {}) };
+    const row: Row | undefined = b.target && { case: m.id, figures: m.figures, target: b.target, ...(m.ratioTo ? { ratioTo: m.ratioTo } : {}) };
+    const value = row && targetValueOf(row);
+    // A ratio target is judged only when its peer was measured too (the budget test runs ours alone).
+    if (b.target && row && value !== undefined && Number.isFinite(value)) {
       const met = meetsTarget(row);
-      const value = targetValueOf(row);
-      const against = value === undefined ? '?' : n(value);
+      const against = n(value);
       if (met === false && b.floor === undefined) {
-        out.push({ path: m.id, severity: 'fail', message: `target not met: ours ${n(ours)} > ${against} (${describe(b.target)}), ${value ? pct(ours / value - 1) : '?'} over; record the floor that holds it in budgets.json or bring ours under it` });
+        out.push({ path: m.id, severity: 'fail', message: `target not met: ours ${n(ours)} > ${against} (${describe(b.target)}), ${pct(ours / value - 1)} over; record the floor that holds it in budgets.json or bring ours under it` });
       } else if (met === false) {
-        out.push({ path: m.id, severity: 'note', message: `target ${describe(b.target)} = ${against} not met (ours ${n(ours)}, ${value ? pct(ours / value - 1) : '?'} over): ${b.floor}` });
+        out.push({ path: m.id, severity: 'note', message: `target ${describe(b.target)} = ${against} not met (ours ${n(ours)}, ${pct(ours / value - 1)} over): ${b.floor}` });
       } else if (met === true && b.floor !== undefined) {
         out.push({ path: m.id, severity: 'note', message: `target ${describe(b.target)} now met (ours ${n(ours)} <= ${against}): remove its floor note from budgets.json` });
       }

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
@@ -10,22 +11,32 @@ import { build } from 'rolldown';
  * the source's, statement for statement.
  */
 
-/** Where the bundle goes (`.cache/` is ignored by git). */
-export const CHILD_DIR = fileURLToPath(new URL('../../.cache/instructions/', import.meta.url));
-/** The bundle's entry. */
-export const CHILD_ENTRY = `${CHILD_DIR}child.mjs`;
+/** Where bundles go (`.cache/` is ignored by git): one directory per run, so that runs side by side (the bench and the budget test) never replace each other's. */
+const BUNDLES_DIR = fileURLToPath(new URL('../../.cache/instructions/', import.meta.url));
+
+/** A bundled child: its entry file, and `dispose` to remove it when the run is over. */
+export interface ChildBundle {
+  readonly entry: string;
+  dispose(): void;
+}
 
 /**
- * Writes {@link CHILD_ENTRY} and its chunks, replacing an earlier bundle.
+ * Writes the child and its chunks into a new directory of its own.
  * @throws the bundler's error (a syntax or resolution error in the paths' module graph).
  */
-export async function bundleChild(): Promise<string> {
-  rmSync(CHILD_DIR, { recursive: true, force: true });
-  await build({
-    input: { child: fileURLToPath(new URL('./child.ts', import.meta.url)) },
-    platform: 'node',
-    logLevel: 'warn',
-    output: { format: 'esm', dir: CHILD_DIR, entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs' },
-  });
-  return CHILD_ENTRY;
+export async function bundleChild(): Promise<ChildBundle> {
+  mkdirSync(BUNDLES_DIR, { recursive: true });
+  const dir = mkdtempSync(join(BUNDLES_DIR, 'run-'));
+  try {
+    await build({
+      input: { child: fileURLToPath(new URL('./child.ts', import.meta.url)) },
+      platform: 'node',
+      logLevel: 'warn',
+      output: { format: 'esm', dir, entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs' },
+    });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { entry: join(dir, 'child.mjs'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }

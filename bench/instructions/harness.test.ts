@@ -79,6 +79,12 @@ describe('checkBudgets', () => {
     expect(checkBudgets([path('known', 1_000, 2_000)], budgets)[0]).toMatchObject({ severity: 'note', message: expect.stringContaining('remove its floor note') });
   });
 
+  it('judges a ratio target only when its peer was measured (ours alone, as in the budget test)', () => {
+    const alone: MeasuredPath = { id: 'record', unit: 'instructions per call', figures: [{ name: 'ours', value: 1_010 }] };
+    expect(checkBudgets([alone], budgets)).toEqual([]);
+    expect(checkBudgets([{ ...alone, figures: [{ name: 'ours', value: 1_100 }] }], budgets)[0]).toMatchObject({ severity: 'fail', message: expect.stringContaining('exceeds its ceiling') });
+  });
+
   it('writes measured figures into the budgets, keeping targets and floors', () => {
     const next = withMeasured(budgets, [path('known', 987.654), path('new', 5)]);
     expect(next.paths.known).toEqual({ ours: 987.7, target: { of: 'otel-sdk', factor: 1 }, floor: 'the SDK hashes the attribute set per record' });
