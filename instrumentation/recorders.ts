@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
 import type { ContractSpec, FamilySpec, LabelSpec } from '../semconv/types.ts';
 import { instanceLabelsForFamily } from './instance-labels.ts';
+import { DIRTY, FlaggedPoint, NumberPoint } from './series-point.ts';
 import { OVERFLOW_LABEL, seriesHandles, seriesLabelsOf, trustedAttributeSets, type SeriesMatcher } from './views.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -81,16 +82,6 @@ export type DropReason = 'unknown_family' | 'unknown_label_value' | 'missing_lab
 export type DropSink = (contract: string, family: string, reason: DropReason, detail: string) => void;
 
 /**
- * One counter or gauge series: its attribute set and what was recorded since the last flush into the SDK
- * (a delta for counters, the last value for gauges). A histogram series is its handle alone (see `seriesHandles`).
- */
-interface Series {
-  readonly attrs: Attributes;
-  pending: number;
-  dirty: boolean;
-}
-
-/**
  * Turns a measurement's labels into its series, or `undefined` when the measurement must be dropped.
  * Each valid label combination is validated once and then found with one Map lookup per label; the
  * constant instance labels cost nothing per call: they sit in the sets' shared base (see `trustedAttributeSets`),
@@ -106,32 +97,23 @@ class SeriesResolver<S> {
   /** The label's name when the family has exactly one. */
   private readonly only: string | undefined;
   private readonly allowed: readonly (ReadonlySet<string> | undefined)[];
-  /** Makes the family's attribute sets, which inherit its constant instance labels. */
-  private readonly attributeSet: (own: Readonly<Record<string, string>>) => Attributes;
   private readonly limit: number;
   private readonly onDrop: (reason: DropReason, detail: string) => void;
   private overflow: S | undefined;
-  private readonly make: (attrs: Attributes) => S;
+  private readonly make: (own: Record<string, string>) => S;
   private readonly attrsOf: (series: S) => Attributes;
 
   /**
-   * @param make builds the series kept for a new, validated (and trusted) attribute set.
+   * @param make builds the series kept for a new combination of validated labels (its attribute set included).
    * @param attrsOf the attribute set of a series `make` built.
    */
-  constructor(
-    family: FamilySpec,
-    constantLabels: Readonly<Record<string, string>>,
-    onDrop: (reason: DropReason, detail: string) => void,
-    make: (attrs: Attributes) => S,
-    attrsOf: (series: S) => Attributes,
-  ) {
+  constructor(family: FamilySpec, onDrop: (reason: DropReason, detail: string) => void, make: (own: Record<string, string>) => S, attrsOf: (series: S) => Attributes) {
     this.make = make;
     this.attrsOf = attrsOf;
     this.labels = family.labels;
     this.names = family.labels.map((l) => l.name);
     this.only = this.names.length === 1 ? this.names[0] : undefined;
     this.allowed = family.labels.map((l) => (l.values ? new Set(l.values) : undefined));
-    this.attributeSet = trustedAttributeSets(constantLabels);
     this.limit = family.maxSeries;
     this.onDrop = onDrop;
   }
@@ -162,8 +144,8 @@ class SeriesResolver<S> {
   private miss(input: Readonly<Record<string, unknown>> | undefined): S | undefined {
     const attrs = this.validate(input);
     if (attrs === undefined) return undefined;
-    if (this.count >= this.limit) return (this.overflow ??= this.newSeries({ [OVERFLOW_LABEL]: 'true' }));
-    const series = this.newSeries(attrs);
+    if (this.count >= this.limit) return (this.overflow ??= this.make({ [OVERFLOW_LABEL]: 'true' }));
+    const series = this.make(attrs);
     let node = this.root;
     const last = this.names.length - 1;
     for (let i = 0; i < last; i++) {
@@ -203,10 +185,6 @@ class SeriesResolver<S> {
       this.overflow = undefined;
     }
     return gone;
-  }
-
-  private newSeries(attrs: Record<string, string>): S {
-    return this.make(this.attributeSet(attrs));
   }
 
   private validate(input: Readonly<Record<string, unknown>> | undefined): Record<string, string> | undefined {
@@ -270,41 +248,62 @@ export function createRecorders<C extends ContractSpec>(
     const drop = (reason: DropReason, detail: string) => onDrop(contract.id, family.name, reason, detail);
     const constant = instanceLabelsForFamily(contract, family.name, constantLabels);
     const opts = { description: family.help, unit: family.unit };
+    const attributeSet = trustedAttributeSets(constant);
     if (family.instrument === 'histogram') {
-      // A histogram series is its handle (the SDK hashes one key per record); the SDK keeps the buckets.
-      const resolver = new SeriesResolver<Attributes>(family, constant, drop, seriesHandles(), (handle) => seriesLabelsOf(handle) as Attributes);
+      // A histogram series is its handle (the SDK hashes one key per record), which also holds the series'
+      // attribute set and the store's cumulative buckets.
+      const handle = seriesHandles();
+      const resolver = new SeriesResolver<Attributes>(family, drop, (own) => handle(attributeSet(own)), (h) => seriesLabelsOf(h) as Attributes);
       byName[family.name] = histogramRecorder(meter.createHistogram(family.name, opts), resolver, drop, (attributes) => begun.push({ family, attributes }));
       forgetters.push((match) => resolver.forget((attrs) => match(family.name, attrs)));
       continue;
     }
-    const resolver = new SeriesResolver<Series>(family, constant, drop, (attrs) => ({ attrs, pending: 0, dirty: false }), (s) => s.attrs);
-    const dirty: Series[] = [];
+    // A counter or gauge series is its point: what the recorder buffers and the store exports, reached from
+    // the attribute set the SDK reports back.
+    const monotonic = family.instrument === 'counter';
+    const dirty: NumberPoint[] = [];
+    const make = (own: Record<string, string>) => {
+      const point = monotonic ? new NumberPoint() : new FlaggedPoint();
+      point.attributes = attributeSet(own, point);
+      // A new counter series is flushed even if only zero is added, so that the SDK and both readers see it.
+      if (monotonic) dirty.push(point);
+      return point;
+    };
+    const resolver = new SeriesResolver<NumberPoint>(family, drop, make, (p) => p.attributes);
     forgetters.push((match) => {
       const gone = resolver.forget((attrs) => match(family.name, attrs));
       // What a forgotten series buffered is not flushed: it would bring the series back.
-      if (gone.some((g) => g.dirty)) {
-        const kept = dirty.filter((d) => !gone.includes(d));
+      if (gone.length > 0 && dirty.length > 0) {
+        const left = new Set(gone);
+        const kept = dirty.filter((d) => !left.has(d));
         dirty.length = 0;
         dirty.push(...kept);
       }
     });
     if (family.instrument === 'gauge') {
       const gauge: Gauge = meter.createGauge(family.name, opts);
-      byName[family.name] = gaugeRecorder(resolver, dirty, drop);
-      flushers.push(() => drain(dirty, (s) => gauge.record(s.pending, s.attrs)));
+      byName[family.name] = gaugeRecorder(resolver as unknown as SeriesResolver<FlaggedPoint>, dirty as FlaggedPoint[], drop);
+      flushers.push(() => drainFlagged(dirty as FlaggedPoint[], (s) => gauge.record(s.pending, s.attributes)));
       continue;
     }
-    const counter: Counter | UpDownCounter = family.instrument === 'counter' ? meter.createCounter(family.name, opts) : meter.createUpDownCounter(family.name, opts);
-    byName[family.name] = addRecorder(family.instrument === 'counter', resolver, dirty, drop);
-    flushers.push(() =>
-      drain(dirty, (s) => {
-        const delta = s.pending;
-        s.pending = 0;
-        counter.add(delta, s.attrs);
-      }),
-    );
-    // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment.
-    if (family.labels.length === 0) markDirty(resolver.resolve(undefined) as Series, dirty);
+    const write = (counter: Counter | UpDownCounter) => (s: NumberPoint) => {
+      const delta = s.pending;
+      s.pending = 0;
+      counter.add(delta, s.attributes);
+    };
+    if (monotonic) {
+      const counter = meter.createCounter(family.name, opts);
+      byName[family.name] = counterRecorder(resolver, dirty, drop);
+      flushers.push(() => drain(dirty, write(counter)));
+      // A label-less counter starts at 0, as Prometheus clients do, so rate() sees its first increment
+      // (made now, it is in the flush list).
+      if (family.labels.length === 0) resolver.resolve(undefined);
+      continue;
+    }
+    const upDown = meter.createUpDownCounter(family.name, opts);
+    byName[family.name] = upDownRecorder(resolver as unknown as SeriesResolver<FlaggedPoint>, dirty as FlaggedPoint[], drop);
+    flushers.push(() => drainFlagged(dirty as FlaggedPoint[], write(upDown)));
+    if (family.labels.length === 0) markDirty(resolver.resolve(undefined) as FlaggedPoint, dirty as FlaggedPoint[]);
   }
   const flush = () => {
     for (const f of flushers) f();
@@ -315,41 +314,61 @@ export function createRecorders<C extends ContractSpec>(
   return { recorders: withUnknownFamilies(contract.id, byName, onDrop) as unknown as Recorders<C>, flush, forget, begun: () => begun.splice(0) };
 }
 
-function markDirty(s: Series, dirty: Series[]): void {
-  if (!s.dirty) {
-    s.dirty = true;
+function markDirty(s: FlaggedPoint, dirty: FlaggedPoint[]): void {
+  if (!s[DIRTY]) {
+    s[DIRTY] = true;
     dirty.push(s);
   }
 }
 
-function drain(dirty: Series[], write: (s: Series) => void): void {
+/** Writes every point of a flush list (a new counter series may be in it twice: the second write adds 0). */
+function drain(dirty: NumberPoint[], write: (s: NumberPoint) => void): void {
+  for (const s of dirty) write(s);
+  dirty.length = 0;
+}
+
+function drainFlagged(dirty: FlaggedPoint[], write: (s: FlaggedPoint) => void): void {
   for (const s of dirty) {
-    s.dirty = false;
+    s[DIRTY] = false;
     write(s);
   }
   dirty.length = 0;
 }
 
-function addRecorder(monotonic: boolean, resolver: SeriesResolver<Series>, dirty: Series[], drop: (r: DropReason, d: string) => void): CounterRecorder<FamilySpec> | UpDownCounterRecorder<FamilySpec> {
+function counterRecorder(resolver: SeriesResolver<NumberPoint>, dirty: NumberPoint[], drop: (r: DropReason, d: string) => void): CounterRecorder<FamilySpec> {
   return {
     add(value: number, labels?: Readonly<Record<string, unknown>>) {
-      if (!Number.isFinite(value) || (monotonic && value < 0)) return drop('invalid_value', `value ${value} for a ${monotonic ? 'counter' : 'up-down counter'}`);
+      if (!Number.isFinite(value) || value < 0) return drop('invalid_value', `value ${value} for a counter`);
       const s = resolver.resolve(labels);
       if (s === undefined) return;
-      s.pending += value;
-      if (!s.dirty) markDirty(s, dirty);
+      const pending = s.pending;
+      s.pending = pending + value;
+      // The delta never shrinks between flushes: it leaves zero once, and the series joins the list then.
+      if (pending === 0 && value !== 0) dirty.push(s);
     },
   };
 }
 
-function gaugeRecorder(resolver: SeriesResolver<Series>, dirty: Series[], drop: (r: DropReason, d: string) => void): GaugeRecorder<FamilySpec> {
+function upDownRecorder(resolver: SeriesResolver<FlaggedPoint>, dirty: FlaggedPoint[], drop: (r: DropReason, d: string) => void): UpDownCounterRecorder<FamilySpec> {
+  return {
+    add(value: number, labels?: Readonly<Record<string, unknown>>) {
+      if (!Number.isFinite(value)) return drop('invalid_value', `value ${value} for a up-down counter`);
+      const s = resolver.resolve(labels);
+      if (s === undefined) return;
+      s.pending += value;
+      if (!s[DIRTY]) markDirty(s, dirty);
+    },
+  };
+}
+
+function gaugeRecorder(resolver: SeriesResolver<FlaggedPoint>, dirty: FlaggedPoint[], drop: (r: DropReason, d: string) => void): GaugeRecorder<FamilySpec> {
   return {
     record(value: number, labels?: Readonly<Record<string, unknown>>) {
       if (Number.isNaN(value)) return drop('invalid_value', `value ${value} for a gauge`);
       const s = resolver.resolve(labels);
       if (s === undefined) return;
       s.pending = value;
-      if (!s.dirty) markDirty(s, dirty);
+      if (!s[DIRTY]) markDirty(s, dirty);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { AggregationType, type IAttributesProcessor, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { ContractSpec, FamilySpec } from '../semconv/types.ts';
+import { HISTOGRAM_LABELS, HISTOGRAM_START, HISTOGRAM_VALUE, NO_HISTOGRAM, UNREPORTED } from './series-point.ts';
 
 /** The attribute key the SDK and the recorders' overflow series use when a family exceeds its series budget. */
 export const OVERFLOW_LABEL = 'otel_metric_overflow';
@@ -30,31 +31,39 @@ const BASE: unique symbol = Symbol('otel-contracts.base');
 const TRUSTED = Object.freeze(Object.create(Object.prototype, { [BRAND]: { value: SET } }) as object);
 
 /**
+ * What a counter or gauge family's attribute set points to (see {@link seriesPointOf}): the series'
+ * cumulative point, which the recorder buffers into and the series store exports.
+ */
+const POINT: unique symbol = Symbol('otel-contracts.point');
+
+/**
  * The maker of one family's attribute sets: each is a frozen set of a series' own labels (validated,
  * documented keys only, in the order the exposition writes them) over a frozen base holding the family's
- * constant instance labels, written before the own ones. Sets it makes are returned as they are by
- * {@link createContractAllowList}. Only the recorders call this, once per family, and the maker once per series.
+ * constant instance labels, written before the own ones. `point`, when given, is the series' point (see
+ * {@link seriesPointOf}), kept under a symbol key the SDK's hash and the writers never read. Sets it makes are
+ * returned as they are by {@link createContractAllowList}. Only the recorders call this, once per family, and
+ * the maker once per series.
  */
-export function trustedAttributeSets(constant: Readonly<Record<string, string>>): (own: Readonly<Record<string, string>>) => Attributes {
+export function trustedAttributeSets(constant: Readonly<Record<string, string>>): (own: Readonly<Record<string, string>>, point?: object) => Attributes {
   const base = Object.assign(Object.create(TRUSTED) as Record<string, string>, constant);
   Object.defineProperty(base, BASE, { value: base });
   Object.freeze(base);
   // A constructor per family keeps the own labels in-object; Object.create(base) would give each set a
   // separate property store, about 20 bytes more per series.
-  function AttributeSet(this: Record<string, string>, own: Readonly<Record<string, string>>): void {
+  function AttributeSet(this: Record<string | symbol, unknown>, own: Readonly<Record<string, string>>, point: object | undefined): void {
     for (const k in own) this[k] = own[k] as string;
+    if (point !== undefined) this[POINT] = point;
   }
   AttributeSet.prototype = base;
-  const Make = AttributeSet as unknown as new (own: Readonly<Record<string, string>>) => Attributes;
-  return (own) => Object.freeze(new Make(own));
+  const Make = AttributeSet as unknown as new (own: Readonly<Record<string, string>>, point: object | undefined) => Attributes;
+  return (own, point) => Object.freeze(new Make(own, point));
 }
 
 /**
  * The prototype of every series handle (see {@link seriesHandles}); a handle's own keys are {@link SERIES_HANDLE}
- * and a symbol-keyed reference to its series' attribute set.
+ * and, under symbol keys, its series' attribute set and cumulative state (see `HistogramSeries`).
  */
 const HANDLE = Object.freeze(Object.create(Object.prototype, { [BRAND]: { value: SERIES } }) as object);
-const LABELS: unique symbol = Symbol('otel-contracts.seriesLabels');
 
 /**
  * The one string key of a series handle: the SDK aggregates by it (one series per value within an
@@ -67,19 +76,24 @@ export const SERIES_HANDLE = '#';
  * The maker of one histogram family's series handles: what its recorder hands the SDK on every record
  * instead of the series' attribute set. The SDK hashes a set's own string keys per record (sort +
  * JSON.stringify, about 450 ns for three labels); a handle has one, {@link SERIES_HANDLE}, numbered per
- * family, and reaches its attribute set (a {@link trustedAttributeSets} set) through a symbol key, which
- * the SDK's hash ignores. The writers export the set's labels and never the handle (see {@link seriesLabelsOf}),
- * and the Views' allow-list passes handles through untouched. About 50 bytes per series.
+ * family, and holds its attribute set (a {@link trustedAttributeSets} set) and the series' cumulative state
+ * (start time and buckets, which the series store folds the SDK's reports into: a `HistogramSeries`) under
+ * symbol keys, which the SDK's hash ignores. The writers export the set's labels and never the handle (see
+ * {@link seriesLabelsOf}), and the Views' allow-list passes handles through untouched. 56 bytes per series,
+ * buckets aside.
  */
 export function seriesHandles(): (labels: Attributes) => Attributes {
   function SeriesHandle(this: Record<string | symbol, unknown>, n: number, labels: Attributes): void {
     this[SERIES_HANDLE] = n;
-    this[LABELS] = labels;
+    this[HISTOGRAM_LABELS] = labels;
+    this[HISTOGRAM_START] = UNREPORTED;
+    this[HISTOGRAM_VALUE] = NO_HISTOGRAM;
   }
   SeriesHandle.prototype = HANDLE;
   const Make = SeriesHandle as unknown as new (n: number, labels: Attributes) => Attributes;
   let next = 0;
-  return (labels) => Object.freeze(new Make(next++, labels));
+  // Not frozen: the series store writes the state.
+  return (labels) => new Make(next++, labels);
 }
 
 /**
@@ -97,7 +111,16 @@ export function isTrustedAttributeSet(attrs: Attributes): boolean {
  */
 export function seriesLabelsOf(attrs: Attributes): Attributes | undefined {
   const brand = (attrs as Branded)[BRAND];
-  return brand === SERIES ? (attrs as { [LABELS]: Attributes })[LABELS] : brand === SET ? attrs : undefined;
+  return brand === SERIES ? (attrs as { [HISTOGRAM_LABELS]: Attributes })[HISTOGRAM_LABELS] : brand === SET ? attrs : undefined;
+}
+
+/**
+ * The state of a recorder's series, from what the recorder hands the SDK (the SDK reports it back as the data
+ * point's attributes): a counter or gauge set's point, or a histogram's handle itself (see {@link seriesHandles}).
+ * One property load, no per-series key. Undefined for any other attribute set.
+ */
+export function seriesStateOf(attrs: Attributes): object | undefined {
+  return (attrs as Branded)[BRAND] === SERIES ? attrs : (attrs as { [POINT]?: object })[POINT];
 }
 
 /**

@@ -112,6 +112,7 @@ const INSTRUMENTATION_ORDER: readonly (readonly string[])[] = [
   ['scrape/', 'push/'],
   ['recorders.ts'],
   ['views.ts', 'instance-labels.ts'],
+  ['series-point.ts'],
   ['config.ts', 'logger.ts'],
 ];
 

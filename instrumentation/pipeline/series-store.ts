@@ -1,8 +1,20 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import { isTrustedAttributeSet, seriesLabelsOf, type SeriesMatcher } from '../views.ts';
+import {
+  HISTOGRAM_LABELS,
+  HISTOGRAM_START,
+  HISTOGRAM_VALUE,
+  histogramPointOf,
+  histogramValue,
+  newHistogramSeries,
+  NumberPoint,
+  UNREPORTED,
+  type HistogramSeries,
+} from '../series-point.ts';
+import { seriesLabelsOf, seriesStateOf, type SeriesMatcher } from '../views.ts';
 import { ValueType } from '@opentelemetry/api';
 import type { BegunSeries } from '../recorders.ts';
+import type { FamilySpec } from '../../semconv/types.ts';
 import {
   AggregationTemporality,
   DataPointType,
@@ -13,16 +25,21 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 
-/** A series' point as the readers see it: its attribute set and cumulative value (a number, or a histogram). */
-type Point = DataPoint<number> | DataPoint<Histogram>;
+/** The state of one series: a sum's or gauge's point, or a histogram's state. */
+type Series = NumberPoint | HistogramSeries;
 
-/** One metric stream of the store: its descriptor and its series, in first-seen order. */
+/** One metric stream of the store: its descriptor and its exported series, in first-reported order. */
 interface Stream {
   readonly descriptor: MetricDescriptor;
   readonly dataPointType: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
   readonly isMonotonic: boolean;
-  /** Series by their identity (see {@link seriesKey}). */
-  readonly series: Map<unknown, Point>;
+  /**
+   * Every exported series: points of a sum or gauge, states of a histogram. A recorder's series is found from
+   * the attribute set or handle the SDK reports (see `seriesStateOf`), so it costs its place here and no key.
+   */
+  readonly series: Series[];
+  /** The series of attribute sets no recorder made (instruments of other meters, observables), by {@link seriesKey}; created on first need. */
+  keyed: Map<string, Series> | undefined;
 }
 
 /** One instrumentation scope (meter) of the store and its streams by metric name. */
@@ -33,8 +50,13 @@ interface Scope {
 
 /**
  * The one cumulative copy of every series the pipeline exports. The SDK's single reader collects with
- * delta temporality, so the SDK keeps nothing across collections; each collection's deltas are folded in
- * here ({@link merge}), and the scrape and the OTLP push both read this state ({@link snapshot}).
+ * delta temporality, so the SDK keeps nothing across collections but its last report; each collection's
+ * deltas are folded in here ({@link merge}), and the scrape and the OTLP push both read this state ({@link snapshot}).
+ *
+ * The state of a recorder's series is the object the recorder made with it (see `NumberPoint` and `HistogramSeries` in views.ts): a counter's
+ * or gauge's point, which holds what the recorder buffered and what the readers export, or a histogram's
+ * handle. The SDK's reports lead to it through the series' attribute set or handle; the store lists it in its
+ * stream from the first report on, and folds each report into it.
  *
  * Keeping the cumulative state ourselves is what lets a series be removed ({@link remove}): the SDK's
  * cumulative storage merges every collection into the last and can never forget a series, so a family
@@ -87,9 +109,16 @@ export class SeriesStore {
     for (const { scope, streams } of this.scopes.values()) {
       const metrics: MetricData[] = [];
       for (const s of streams.values()) {
-        if (s.series.size === 0) continue;
-        const dataPoints = Array.from(s.series.values());
-        for (const p of dataPoints) (p as { endTime: HrTime }).endTime = endTime;
+        if (s.series.length === 0) continue;
+        let dataPoints: DataPoint<number>[] | DataPoint<Histogram>[];
+        if (s.dataPointType === DataPointType.HISTOGRAM) {
+          dataPoints = (s.series as HistogramSeries[]).map((h) => histogramPointOf(h, endTime));
+        } else {
+          // A copy: a render may still read it while the next merge appends or a removal compacts.
+          const points = (s.series as NumberPoint[]).slice();
+          for (const p of points) p.endTime = endTime;
+          dataPoints = points;
+        }
         metrics.push({
           descriptor: s.descriptor,
           aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -104,40 +133,52 @@ export class SeriesStore {
   }
 
   /**
-   * Adds each begun histogram series that does not exist yet with zero counts and no observation, under
+   * Adds each begun histogram series that is not exported yet with zero counts and no observation, under
    * the scope of its contract's meter (`scopeName`), so it is exported from now on. The stream's
    * descriptor and boundaries are the family's, as its View sets them.
    */
   begin(scopeName: string, series: readonly BegunSeries[], now: HrTime): void {
     const scope = this.scopeOf({ name: scopeName, version: '' });
     for (const { family, attributes } of series) {
+      const h = seriesStateOf(attributes) as HistogramSeries | undefined;
+      if (h === undefined || h[HISTOGRAM_START] !== UNREPORTED) continue;
       let stream = scope.streams.get(family.name);
       if (!stream) {
         const descriptor: MetricDescriptor = { name: family.name, description: family.help, unit: family.unit, valueType: ValueType.DOUBLE };
-        scope.streams.set(family.name, (stream = { descriptor, dataPointType: DataPointType.HISTOGRAM, isMonotonic: false, series: new Map() }));
+        scope.streams.set(family.name, (stream = { descriptor, dataPointType: DataPointType.HISTOGRAM, isMonotonic: false, series: [], keyed: undefined }));
       }
-      const key = seriesKey(attributes);
-      if (stream.series.has(key)) continue;
-      const boundaries = [...(family.buckets ?? [])];
-      const value: Histogram = { buckets: { boundaries, counts: new Array<number>(boundaries.length + 1).fill(0) }, count: 0, sum: 0 };
-      stream.series.set(key, { attributes, startTime: now, endTime: now, value });
+      const boundaries = boundariesOf(family);
+      h[HISTOGRAM_VALUE] = histogramValue(boundaries, new Array<number>(boundaries.length + 1).fill(0), 0, 0);
+      h[HISTOGRAM_START] = now;
+      stream.series.push(h);
     }
   }
 
   /**
-   * Deletes every series `match` selects, in every scope.
+   * Deletes every series `match` selects, in every scope. A removed recorder series is unlisted and marked
+   * unreported: a later report of it lists it again with that report alone.
    * @returns how many series were deleted.
    */
   remove(match: SeriesMatcher): number {
     let removed = 0;
     for (const { streams } of this.scopes.values()) {
       for (const [name, s] of streams) {
-        for (const [key, p] of s.series) {
-          if (match(name, seriesLabelsOf(p.attributes) ?? p.attributes)) {
-            s.series.delete(key);
-            removed++;
+        const histograms = s.dataPointType === DataPointType.HISTOGRAM;
+        const all = s.series;
+        let kept = 0;
+        for (let i = 0; i < all.length; i++) {
+          const one = all[i] as Series;
+          const attributes = histograms ? (one as HistogramSeries)[HISTOGRAM_LABELS] : (one as NumberPoint).attributes;
+          if (!match(name, seriesLabelsOf(attributes) ?? attributes)) {
+            all[kept++] = one;
+            continue;
           }
+          if (histograms) (one as HistogramSeries)[HISTOGRAM_START] = UNREPORTED;
+          else (one as NumberPoint).startTime = UNREPORTED;
+          s.keyed?.delete(seriesKey(attributes));
+          removed++;
         }
+        all.length = kept;
       }
     }
     return removed;
@@ -155,34 +196,55 @@ function streamOf(scope: Scope, m: MetricData): Stream {
   let s = scope.streams.get(m.descriptor.name);
   if (!s) {
     const dataPointType = m.dataPointType as Stream['dataPointType'];
-    scope.streams.set(m.descriptor.name, (s = { descriptor: m.descriptor, dataPointType, isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic, series: new Map() }));
+    scope.streams.set(m.descriptor.name, (s = { descriptor: m.descriptor, dataPointType, isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic, series: [], keyed: undefined }));
   }
   return s;
 }
 
+/**
+ * The series a reported data point folds into: the recorder's (through its attribute set or handle), else the
+ * store's own for that attribute set, made on first sight.
+ */
+function seriesFor<S extends Series>(stream: Stream, attributes: Attributes, make: (attributes: Attributes) => S): S {
+  const own = seriesStateOf(attributes) as S | undefined;
+  if (own !== undefined) return own;
+  const key = seriesKey(attributes);
+  const keyed = (stream.keyed ??= new Map());
+  let s = keyed.get(key) as S | undefined;
+  if (s === undefined) keyed.set(key, (s = make(attributes)));
+  return s;
+}
+
+function newNumberPoint(attributes: Attributes): NumberPoint {
+  const p = new NumberPoint();
+  p.attributes = attributes;
+  return p;
+}
+
 function foldNumbers(stream: Stream, points: readonly DataPoint<number>[], add: boolean, start: HrTime): void {
   for (const d of points) {
-    const key = seriesKey(d.attributes);
-    const p = stream.series.get(key) as { value: number } | undefined;
-    if (p === undefined) stream.series.set(key, { attributes: d.attributes, startTime: start, endTime: start, value: d.value });
-    else p.value = add ? p.value + d.value : d.value;
+    const p = seriesFor(stream, d.attributes, newNumberPoint);
+    if (p.startTime === UNREPORTED) {
+      p.startTime = start;
+      p.endTime = start;
+      p.value = d.value;
+      stream.series.push(p);
+    } else p.value = add ? p.value + d.value : d.value;
   }
 }
 
 function foldHistograms(stream: Stream, points: readonly DataPoint<Histogram>[], start: HrTime): void {
   for (const d of points) {
-    const key = seriesKey(d.attributes);
-    const p = stream.series.get(key) as DataPoint<Histogram> | undefined;
+    const h = seriesFor(stream, d.attributes, newHistogramSeries);
     const v = d.value;
-    if (p === undefined) {
-      const value: Histogram = { buckets: { boundaries: v.buckets.boundaries, counts: v.buckets.counts.slice() }, count: v.count };
-      if (v.sum !== undefined) value.sum = v.sum;
-      if (v.min !== undefined) value.min = v.min;
-      if (v.max !== undefined) value.max = v.max;
-      stream.series.set(key, { attributes: d.attributes, startTime: start, endTime: start, value });
+    if (h[HISTOGRAM_START] === UNREPORTED) {
+      // The SDK's counts are copied: its array is sized for growth, a copy holds the buckets alone.
+      h[HISTOGRAM_VALUE] = histogramValue(v.buckets.boundaries, v.buckets.counts.slice(), v.count, v.sum, v.min, v.max);
+      h[HISTOGRAM_START] = start;
+      stream.series.push(h);
       continue;
     }
-    const acc = p.value;
+    const acc = h[HISTOGRAM_VALUE];
     const counts = acc.buckets.counts;
     const add = v.buckets.counts;
     for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (add[i] as number);
@@ -193,13 +255,19 @@ function foldHistograms(stream: Stream, points: readonly DataPoint<Histogram>[],
   }
 }
 
+/** The boundaries of a family's begun series: one array per family, shared by its series. */
+const familyBoundaries = new WeakMap<FamilySpec, number[]>();
+function boundariesOf(family: FamilySpec): number[] {
+  let b = familyBoundaries.get(family);
+  if (b === undefined) familyBoundaries.set(family, (b = [...(family.buckets ?? [])]));
+  return b;
+}
+
 /**
- * The identity of a series. A recorder's attribute set or series handle (see `trustedAttributeSets`,
- * `seriesHandles`) is made once per series and handed to the SDK every time, so it is itself the key: no
- * string per series. Any other set is keyed by its own keys and values, sorted by key, as the SDK hashes it.
+ * The key of a series no recorder made: its own keys and values, sorted by key, as the SDK hashes it.
+ * (A recorder's series needs none: its point is reached from its attribute set or handle.)
  */
-function seriesKey(attrs: Attributes): unknown {
-  if (isTrustedAttributeSet(attrs)) return attrs;
+function seriesKey(attrs: Attributes): string {
   return JSON.stringify(
     Object.keys(attrs)
       .sort()

@@ -22,7 +22,8 @@ function withConstantLabels(rm: ResourceMetrics): ResourceMetrics {
     ...rm,
     scopeMetrics: rm.scopeMetrics.map((sm) => ({
       ...sm,
-      metrics: sm.metrics.map((m) => ({ ...m, dataPoints: m.dataPoints.map((p) => ({ ...p, attributes: flattenAttributes(p.attributes) })) }) as typeof m),
+      // The point's fields by name: a recorder's point also holds what its recorder buffers (symbol keys).
+      metrics: sm.metrics.map((m) => ({ ...m, dataPoints: m.dataPoints.map((p) => ({ attributes: flattenAttributes(p.attributes), startTime: p.startTime, endTime: p.endTime, value: p.value })) }) as typeof m),
     })),
   };
 }
