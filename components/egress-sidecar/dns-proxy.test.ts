@@ -151,6 +151,21 @@ describe('egress sidecar: DNS proxy', () => {
     expect(t.sidecar.pendingQueries()).toBe(0);
   });
 
+  it('answers the answered and fails the silent among interleaved queries in flight, leaving nothing pending', async () => {
+    // Answers arrive for every other query while the silent ones wait out the budget: entries leave the
+    // pending table from its middle and its front, and the expiry still finds every silent one.
+    const names = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `echo-${2000 + i}.example.test` : 'silent.example.test'));
+    const answers = await Promise.all(names.map((n, i) => udpExchange(t.dnsPort, query(n, 500 + i), TIMEOUT_MS * 10)));
+    for (const [i, raw] of answers.entries()) {
+      expect(raw, names[i]).toBeDefined();
+      const a = dnsPacket.decode(raw as Buffer);
+      expect(a.id).toBe(500 + i);
+      if (i % 2 === 0) expect(addresses(a)).toEqual([`10.0.${(2000 + i) >> 8}.${(2000 + i) & 255}`]);
+      else expect(rcodeName(a)).toBe('SERVFAIL');
+    }
+    expect(t.sidecar.pendingQueries()).toBe(0);
+  });
+
   it('answers dig', async (ctx) => {
     const dig = findProgram('dig');
     if (!dig) {

@@ -50,6 +50,27 @@ let nameOut = '';
 // 255 wire bytes escape to at most 4 characters each.
 const scratch = Buffer.allocUnsafe(1024);
 
+/** Slots of the recent-name cache (see {@link questionName}); a power of two. */
+const NAME_SLOTS = 1024;
+/** Longest question name the cache holds, in wire bytes (names longer are read every time). */
+const NAME_SLOT_BYTES = 128;
+/**
+ * The recent-name cache: slot k holds the wire bytes of a question name (at k * {@link NAME_SLOT_BYTES} in
+ * `slotBytes`, their count in `slotLength`, 0 for an empty slot) and the string `readName` made of them.
+ * 128 KiB of bytes, and at most 1024 strings of at most 508 characters.
+ */
+const slotBytes = new Uint8Array(NAME_SLOTS * NAME_SLOT_BYTES);
+const slotLength = new Uint16Array(NAME_SLOTS);
+const slotName: string[] = new Array<string>(NAME_SLOTS).fill('');
+/** FNV-1a, 32 bits: the cache's hash of a name's wire bytes. */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** Big-endian 16-bit read; the caller has checked `i + 1 < buf.length`. */
+function u16(buf: Buffer, i: number): number {
+  return ((buf[i] as number) << 8) | (buf[i + 1] as number);
+}
+
 /**
  * Reads a (possibly compressed) domain name starting at `offset`.
  * @returns the offset just past the name in the original byte stream, or -1 when it is malformed
@@ -108,6 +129,52 @@ function readName(buf: Buffer, offset: number, build: boolean): number {
 }
 
 /**
+ * Reads the question's name, as `readName(buf, HEADER_BYTES, true)` does, through the recent-name cache: a
+ * name without compression pointers (what resolvers send) whose exact wire bytes were read recently gets
+ * the string made then, found by a hash of the bytes and confirmed by comparing them, with no string made
+ * and no native call. V8 keeps a string's hash, so the policy's Map lookups of a reused name hash nothing.
+ * Anything else (a miss, a pointer, a reserved label type) goes through `readName`; a miss then fills the slot.
+ * @returns as `readName`; the name is left in `nameOut`.
+ */
+function questionName(buf: Buffer): number {
+  const len = buf.length;
+  // The label lengths only: where the name ends, or a pointer / reserved type for readName to judge.
+  let p = HEADER_BYTES;
+  for (;;) {
+    if (p >= len) return -1;
+    const b = buf[p] as number;
+    if (b === 0) break;
+    if (b > 63) return readName(buf, HEADER_BYTES, true);
+    p += b + 1;
+  }
+  const wire = p + 1 - HEADER_BYTES;
+  if (wire > MAX_NAME_WIRE_BYTES) return -1;
+  let hash = FNV_OFFSET;
+  for (let i = HEADER_BYTES; i <= p; i++) hash = Math.imul(hash ^ (buf[i] as number), FNV_PRIME);
+  const slot = (hash ^ (hash >>> 16)) & (NAME_SLOTS - 1);
+  const at = slot * NAME_SLOT_BYTES;
+  if (slotLength[slot] === wire) {
+    let i = HEADER_BYTES;
+    let k = at;
+    while (i <= p && slotBytes[k] === buf[i]) {
+      i++;
+      k++;
+    }
+    if (i > p) {
+      nameOut = slotName[slot] as string;
+      return p + 1;
+    }
+  }
+  const next = readName(buf, HEADER_BYTES, true);
+  if (next >= 0 && wire <= NAME_SLOT_BYTES) {
+    for (let i = 0; i < wire; i++) slotBytes[at + i] = buf[HEADER_BYTES + i] as number;
+    slotLength[slot] = wire;
+    slotName[slot] = nameOut;
+  }
+  return next;
+}
+
+/**
  * Reads a query by hand: header checks, the single question, then a bounds-checked walk over every
  * answer, authority and additional record, which must end exactly at the end of the packet.
  *
@@ -121,14 +188,14 @@ export function parseQuery(buf: Buffer): QueryInfo | WireDrop {
   if (len < HEADER_BYTES) return 'malformed';
   const flags = buf[2] as number;
   if ((flags & 0x80) !== 0 || (flags & 0x78) !== 0) return 'not_a_query';
-  if (buf.readUInt16BE(4) !== 1) return 'malformed';
-  const records = buf.readUInt16BE(6) + buf.readUInt16BE(8);
-  const total = records + buf.readUInt16BE(10);
-  let off = readName(buf, HEADER_BYTES, true);
+  if (u16(buf, 4) !== 1) return 'malformed';
+  const records = u16(buf, 6) + u16(buf, 8);
+  const total = records + u16(buf, 10);
+  let off = questionName(buf);
   if (off < 0 || off + 4 > len) return 'malformed';
   const name = nameOut;
-  const qtype = buf.readUInt16BE(off);
-  const qclass = buf.readUInt16BE(off + 2);
+  const qtype = u16(buf, off);
+  const qclass = u16(buf, off + 2);
   off += 4;
   const questionEnd = off;
   let udpPayload = CLASSIC_UDP_BYTES;
@@ -136,16 +203,16 @@ export function parseQuery(buf: Buffer): QueryInfo | WireDrop {
   for (let i = 0; i < total; i++) {
     off = readName(buf, off, false);
     if (off < 0 || off + 10 > len) return 'malformed';
-    if (i >= records && buf.readUInt16BE(off) === QTYPE.OPT) {
+    if (i >= records && u16(buf, off) === QTYPE.OPT) {
       if (edns) return 'malformed'; // RFC 6891: at most one OPT record
       edns = true;
-      udpPayload = Math.min(MAX_UDP_RESPONSE_BYTES, Math.max(CLASSIC_UDP_BYTES, buf.readUInt16BE(off + 2)));
+      udpPayload = Math.min(MAX_UDP_RESPONSE_BYTES, Math.max(CLASSIC_UDP_BYTES, u16(buf, off + 2)));
     }
-    off += 10 + buf.readUInt16BE(off + 8);
+    off += 10 + u16(buf, off + 8);
     if (off > len) return 'malformed';
   }
   if (off !== len) return 'malformed';
-  return { id: buf.readUInt16BE(0), name, qtype, qclass, questionEnd, udpPayload, edns };
+  return { id: u16(buf, 0), name, qtype, qclass, questionEnd, udpPayload, edns };
 }
 
 /** True when `buf` has a response header (12 bytes, QR set). */
@@ -169,9 +236,16 @@ export function isTruncated(buf: Buffer): boolean {
  * No string is built: the question of a query is never compressed, so the bytes compare directly.
  */
 export function echoesQuestion(response: Buffer, query: Buffer, questionEnd: number): boolean {
-  const qd = response.readUInt16BE(4);
+  const qd = u16(response, 4);
   if (qd === 0) return rcodeOf(response) !== RCODE.NOERROR;
   if (qd !== 1 || response.length < questionEnd) return false;
+  // Upstreams echo the question as sent: byte for byte first, case-insensitively only on a difference.
+  for (let i = HEADER_BYTES; i < questionEnd; i++) if (response[i] !== query[i]) return sameQuestionIgnoringCase(response, query, questionEnd);
+  return true;
+}
+
+/** True when bytes 12 up to `questionEnd` of the two messages are equal, ASCII letters compared case-insensitively. */
+function sameQuestionIgnoringCase(response: Buffer, query: Buffer, questionEnd: number): boolean {
   for (let i = HEADER_BYTES; i < questionEnd; i++) {
     let a = response[i] as number;
     let b = query[i] as number;

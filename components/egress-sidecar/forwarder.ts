@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, connect, type Socket as TcpSocket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HostPort } from './config.ts';
 import { echoesQuestion, isResponse, isTruncated, rcodeOf, RCODE, tcpFrame, type QueryInfo } from './dns-wire.ts';
@@ -55,6 +56,12 @@ class IdSource {
   }
 }
 
+/** Writes a 16-bit id into a message's first two bytes (big-endian), as `writeUInt16BE(id, 0)` without its checks. */
+function writeId(message: Buffer, id: number): void {
+  message[0] = id >>> 8;
+  message[1] = id & 0xff;
+}
+
 /** One forwarded query across its attempts. */
 class Job {
   readonly query: Buffer;
@@ -66,6 +73,11 @@ class Job {
   attempt = 0;
   /** When the current attempt gives up (performance.now() milliseconds). */
   expiresAt = 0;
+  /** The id the current UDP attempt went out under, while it is pending. */
+  sentId = 0;
+  /** Neighbours in the upstream's pending list (oldest first), while pending there. */
+  older: Job | undefined = undefined;
+  newer: Job | undefined = undefined;
   lastReason: ForwardFailure = 'timeout';
   lastFailure = 'no upstream answered';
 
@@ -75,6 +87,55 @@ class Job {
     this.maxResponseBytes = maxResponseBytes;
     this.sink = sink;
     this.deadline = deadline;
+  }
+}
+
+/**
+ * The attempts pending on one upstream: a slot per 16-bit id (the answer's id finds its job with one array
+ * read) and a list in send order, which is also expiry order (every attempt on an upstream has the same
+ * budget). Adding and removing cost a few stores and allocate nothing; the slot table is 64 Ki references
+ * (256 KiB), made on the first query.
+ */
+class PendingTable {
+  private byId: (Job | undefined)[] | undefined;
+  private oldest: Job | undefined;
+  private newest: Job | undefined;
+  size = 0;
+
+  /** The job pending under `id`, if any. */
+  get(id: number): Job | undefined {
+    return this.byId?.[id];
+  }
+
+  /** Files `job` under `id` (free: see {@link get}) as the newest. */
+  add(id: number, job: Job): void {
+    const byId = (this.byId ??= new Array<Job | undefined>(65536).fill(undefined));
+    byId[id] = job;
+    job.sentId = id;
+    job.older = this.newest;
+    job.newer = undefined;
+    if (this.newest === undefined) this.oldest = job;
+    else this.newest.newer = job;
+    this.newest = job;
+    this.size++;
+  }
+
+  /** Removes a pending `job`. */
+  remove(job: Job): void {
+    (this.byId as (Job | undefined)[])[job.sentId] = undefined;
+    const { older, newer } = job;
+    if (older === undefined) this.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.newest = older;
+    else newer.older = older;
+    job.older = undefined;
+    job.newer = undefined;
+    this.size--;
+  }
+
+  /** The job pending longest, or undefined. */
+  first(): Job | undefined {
+    return this.oldest;
   }
 }
 
@@ -99,7 +160,7 @@ class UdpUpstream {
   readonly address: HostPort;
   readonly label: string;
   private readonly socket: UdpSocket;
-  private readonly pending = new Map<number, Job>();
+  private readonly pending = new PendingTable();
   private readonly ids: IdSource;
   private readonly events: UpstreamEvents;
   private readonly budgetMs: number;
@@ -139,10 +200,10 @@ class UdpUpstream {
   send(job: Job, now: number): boolean {
     if (this.pending.size >= MAX_PENDING_PER_UPSTREAM) return false;
     let id = this.ids.take();
-    while (this.pending.has(id)) id = this.ids.take();
-    job.query.writeUInt16BE(id, 0);
+    while (this.pending.get(id) !== undefined) id = this.ids.take();
+    writeId(job.query, id);
     job.expiresAt = now + this.budgetMs;
-    this.pending.set(id, job);
+    this.pending.add(id, job);
     if (this.timer === undefined) this.timer = setTimeout(sweep, this.budgetMs, this);
     this.socket.send(job.query);
     return true;
@@ -152,22 +213,21 @@ class UdpUpstream {
   sweep(): void {
     this.timer = undefined;
     const now = performance.now();
-    for (const [id, job] of this.pending) {
+    for (let job = this.pending.first(); job !== undefined; job = this.pending.first()) {
       if (job.expiresAt > now) {
         this.timer = setTimeout(sweep, Math.ceil(job.expiresAt - now), this);
         return;
       }
-      this.pending.delete(id);
+      this.pending.remove(job);
       this.events.silent(job, this, `no answer within ${this.budgetMs} ms`);
     }
   }
 
   private onMessage(msg: Buffer): void {
     if (!isResponse(msg)) return this.events.drop('malformed');
-    const id = msg.readUInt16BE(0);
-    const job = this.pending.get(id);
+    const job = this.pending.get(((msg[0] as number) << 8) | (msg[1] as number));
     if (job === undefined || !echoesQuestion(msg, job.query, job.q.questionEnd)) return this.events.drop('unmatched_response');
-    this.pending.delete(id);
+    this.pending.remove(job);
     this.events.answer(job, this, msg);
   }
 
@@ -175,8 +235,8 @@ class UdpUpstream {
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const [id, job] of this.pending) {
-      this.pending.delete(id);
+    for (let job = this.pending.first(); job !== undefined; job = this.pending.first()) {
+      this.pending.remove(job);
       this.events.silent(job, this, 'closing');
     }
     this.socket.close();
@@ -273,13 +333,13 @@ export class Forwarder {
   }
 
   private succeed(job: Job, response: Buffer, rcode: number): void {
-    job.query.writeUInt16BE(job.q.id, 0);
-    response.writeUInt16BE(job.q.id, 0);
+    writeId(job.query, job.q.id);
+    writeId(response, job.q.id);
     job.sink.answered(response, rcode);
   }
 
   private fail(job: Job, reason: ForwardFailure, detail: string): void {
-    job.query.writeUInt16BE(job.q.id, 0);
+    writeId(job.query, job.q.id);
     job.sink.failed(reason, detail);
   }
 

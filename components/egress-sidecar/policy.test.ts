@@ -131,6 +131,20 @@ describe(`policy: ${MAX_RULES} rules`, () => {
     expect(Math.min(decidedBy.exact, decidedBy.wildcard, decidedBy.default), JSON.stringify(decidedBy)).toBeGreaterThan(100);
   });
 
+  it('decides a name asked again as the first time, from its memo, also after more distinct names than the memo holds', () => {
+    const compiled = new CompiledPolicy(p);
+    const rnd = seededRandom(7);
+    const names = Array.from({ length: 6000 }, (_, n) => {
+      const target = normalizeName((p.egress[Math.floor(rnd() * p.egress.length)] as EgressRule).target);
+      return n % 3 === 0 ? target.replace(/^\*\./, 'a.') : n % 3 === 1 ? target.replace(/^\*\./, '') : `h${n}.z${n % 60}.test`;
+    });
+    // Twice over 6000 names, beyond the memo's 4096: hits, misses after it empties, and the same answers throughout.
+    for (let round = 0; round < 2; round++) for (const name of names) expect(compiled.evaluate(name), name).toEqual(firstMatch(p, name));
+    // The same string and an equal one built anew decide alike.
+    const name = names[0] as string;
+    expect(compiled.evaluate(name)).toBe(compiled.evaluate(name.split('').join('')));
+  });
+
   it('parses in slices that yield to the event loop, to the same policy as in one go', async () => {
     let turns = 0;
     let running = true;

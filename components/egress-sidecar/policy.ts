@@ -291,6 +291,13 @@ export function* compileSteps(policy: NetworkPolicy): Generator<void, RuleIndex>
 }
 
 /**
+ * Names whose decisions a {@link CompiledPolicy} keeps: the names a sandbox asks for again and again fit
+ * many times over; a flood of distinct names empties the memo each time it fills. At most 4096 names (of at
+ * most 1020 characters each; typically a few hundred KiB in all) and their entries.
+ */
+const DECISION_MEMO_SIZE = 4096;
+
+/**
  * A policy compiled for lookups: pinned names first, then the lowest-index rule among the exact match
  * and every wildcard matching a parent of the name, else `default_action`. Names are compared
  * lowercased without the trailing dot; `*.example.com` matches `a.example.com` and `a.b.example.com`
@@ -305,6 +312,8 @@ export class CompiledPolicy {
   private readonly decisions: (Decision | undefined)[] = [];
   private readonly fallback: Decision;
   private readonly pinned = new Map<string, Decision>();
+  /** Names decided recently, to their decisions (see {@link evaluate}); this policy's only, as a policy never changes. */
+  private readonly memo = new Map<string, Decision>();
 
   /**
    * @param index the rules already indexed (by {@link compilePolicy}, in slices); without it they are
@@ -318,8 +327,23 @@ export class CompiledPolicy {
     for (const p of pinned) this.pinned.set(normalizeName(p.name), Object.freeze({ allowed: true, rule: `always-allowed ${p.why}` }));
   }
 
-  /** Decides one query name (as read by `parseQuery`: lowercased, no trailing dot). */
+  /**
+   * Decides one query name (as read by `parseQuery`: lowercased, no trailing dot). A name decided before
+   * under this policy is answered from a memo of up to {@link DECISION_MEMO_SIZE} names (one Map lookup;
+   * `parseQuery` hands back the same string for a recent name, whose hash V8 keeps), emptied when full.
+   */
   evaluate(name: string): Decision {
+    const memo = this.memo;
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const d = this.lookup(name);
+    if (memo.size >= DECISION_MEMO_SIZE) memo.clear();
+    memo.set(name, d);
+    return d;
+  }
+
+  /** {@link evaluate} without the memo: pinned names, then the rules' index, then the default. */
+  private lookup(name: string): Decision {
     if (this.pinned.size > 0) {
       const pin = this.pinned.get(name);
       if (pin) return pin;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Recorders } from '../../instrumentation/recorders.ts';
 import type { egress } from '../../semconv/generated/egress.ts';

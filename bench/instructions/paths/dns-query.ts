@@ -11,6 +11,11 @@ import { FLOOR, OURS } from './peers.ts';
  * (a client address filed under the query id, the answer sent back to it: no parsing, policy, metrics,
  * id rewriting or timeouts) on the same sockets. The upstream's answer is a fresh copy of a prepared one
  * per query in both, as dgram gives a fresh buffer per datagram.
+ *
+ * The 16 names repeat, as a sandbox's names do, so the parser's recent-name cache (dns-wire.ts) and the
+ * policy's decision memo (policy.ts) hit. A name never seen before misses both and costs about what every
+ * query cost before they existed (14.2k instructions per query measured with 8192 distinct names cycling,
+ * against 14.0k per query before the caches and the id-indexed pending table).
  */
 
 const NAMES = Array.from({ length: 16 }, (_, i) => `host-${i}.example.test`);
