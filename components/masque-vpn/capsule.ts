@@ -44,13 +44,16 @@ export function encodeCapsule(type: number, value: Uint8Array): Buffer {
   return out;
 }
 
+/** What the parser holds between chunks when nothing is pending (shared: no allocation per chunk). */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Incremental capsule parser: feed it the stream's chunks in order, get whole capsules back. A capsule
  * split across chunks is held until complete; unknown types are returned too (the caller skips them,
  * RFC 9297 §3.2: "an endpoint that receives a capsule with an unknown type MUST silently drop it").
  */
 export class CapsuleParser {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   /** Bytes held for a capsule not yet complete. */
   get buffered(): number {
@@ -64,7 +67,7 @@ export class CapsuleParser {
    *   representable; the parser is unusable afterwards (the stream must be aborted).
    */
   push(chunk: Uint8Array): Capsule[] {
-    const buf = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
+    const buf = this.pending.length !== 0 ? Buffer.concat([this.pending, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const out: Capsule[] = [];
     let o = 0;
     for (;;) {
@@ -83,7 +86,7 @@ export class CapsuleParser {
       o = end;
     }
     // Copy the unparsed tail: the caller's chunk may be reused after this call.
-    this.pending = o === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(o));
+    this.pending = o === buf.length ? EMPTY : Buffer.from(buf.subarray(o));
     return out;
   }
 

@@ -12,7 +12,10 @@ export interface PacketDevice {
    * @throws Error when the device is closed or the write fails (the caller counts a `tun` error).
    */
   write(packet: Uint8Array): void;
-  /** Registers the receiver of packets coming out of the device; one receiver, set once. */
+  /**
+   * Registers the receiver of packets coming out of the device; one receiver, set once. A packet may be a
+   * view of a buffer the device reuses (the TUN's): valid during the call only, copy what must outlive it.
+   */
   onPacket(receiver: (packet: Buffer) => void): void;
   /** Registers the receiver of read errors (the device stops reading after one). */
   onError(receiver: (err: Error) => void): void;

@@ -1,18 +1,18 @@
 import { execFile } from 'node:child_process';
-import { closeSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import koffi from 'koffi';
-
-type KoffiFunction = ReturnType<ReturnType<typeof koffi.load>['func']>;
 import type { PacketDevice } from './device.ts';
+import { loadLibc } from './libc.ts';
+import { readPackets } from './tun-reader.ts';
 
 /**
  * A Linux TUN device (Documentation/networking/tuntap.rst): `open("/dev/net/tun")` and
- * `ioctl(TUNSETIFF, IFF_TUN | IFF_NO_PI)` through koffi (no compiler, no native addon of our own), then
- * one IP packet per `read`/`write` on the descriptor. The descriptor is non-blocking: `poll(2)` waits
- * for it in libuv's thread pool (a koffi async call, 200 ms at most, so the process can always exit),
- * then the event loop reads every queued packet synchronously until EAGAIN, in order; writes are
- * synchronous (a TUN write does not block). The interface's address, MTU, routes and state are set with `ip` (iproute2), and IPv6 is
+ * `ioctl(TUNSETIFF, IFF_TUN | IFF_NO_PI)` through koffi (libc.ts), then
+ * one IP packet per `read`/`write` on the descriptor. The descriptor is non-blocking and read by the
+ * event loop itself, woken by epoll (tun-reader.ts), in order; writes are synchronous (a TUN write does
+ * not block). The interface's address, MTU, routes and state are set with `ip` (iproute2), and IPv6 is
  * disabled on it (the tunnel carries what the pool assigns: IPv4), so the kernel sends no router
  * solicitations of its own through the tunnel. Needs root (CAP_NET_ADMIN).
  */
@@ -25,23 +25,7 @@ const IFF_NO_PI = 0x1000;
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
-const POLLIN = 0x1;
-const POLL_MS = 200;
 const IFF_UP = 0x1;
-
-let libc: { open: KoffiFunction; ioctl: KoffiFunction; poll: KoffiFunction; strerror: KoffiFunction } | undefined;
-function loadLibc(): NonNullable<typeof libc> {
-  if (!libc) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      open: lib.func('int open(const char *path, int flags)'),
-      ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
-      poll: lib.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)'),
-      strerror: lib.func('const char *strerror(int errnum)'),
-    };
-  }
-  return libc;
-}
 
 /** The TUN device could not be created or configured. */
 export class TunError extends Error {
@@ -89,39 +73,17 @@ export async function openTun(name: string, mtu = 1400): Promise<PacketDevice> {
     throw e;
   }
 
-  let closed = false;
+  let closed = false; // by close() or a read error: no more writes
+  let released = false;
   let receiver: ((p: Buffer) => void) | undefined;
   let onErr: ((e: Error) => void) | undefined;
-  const pollfd = new Uint8Array(8);
-  new DataView(pollfd.buffer).setInt32(0, fd, true);
-  pollfd[4] = POLLIN;
-  /** Reads every queued packet (until EAGAIN), then waits for more in the thread pool. */
-  const drain = () => {
-    for (;;) {
-      if (closed) return;
-      const buf = Buffer.allocUnsafe(mtu + 64);
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
-        closed = true;
-        onErr?.(e as Error);
-        return;
-      }
-      if (n > 0) receiver?.(buf.subarray(0, n));
-    }
-    pollfd[6] = 0;
-    pollfd[7] = 0;
-    c.poll.async(pollfd, 1, POLL_MS, (err: unknown) => {
-      if (err) {
-        onErr?.(err as Error);
-        return;
-      }
-      drain();
-    });
+  const fail = (e: Error) => {
+    if (closed) return;
+    closed = true;
+    onErr?.(e);
   };
-
+  // Reading starts with the receiver: until then the kernel queues (and past its queue, drops) packets.
+  let reader: Socket | undefined;
   return {
     name,
     mtu,
@@ -131,7 +93,7 @@ export async function openTun(name: string, mtu = 1400): Promise<PacketDevice> {
     },
     onPacket(r) {
       receiver = r;
-      drain();
+      reader ??= readPackets(fd, mtu, (p) => receiver?.(p), fail);
     },
     onError(r) {
       onErr = r;
@@ -150,14 +112,11 @@ export async function openTun(name: string, mtu = 1400): Promise<PacketDevice> {
     flushAddresses: () => ip('addr', 'flush', 'dev', name),
     addRoute: (cidr) => ip('route', 'replace', cidr, 'dev', name),
     async close() {
-      if (closed) return;
-      closed = true;
+      if (released) return;
+      released = closed = true;
       await ip('link', 'set', 'dev', name, 'down').catch(() => undefined);
-      try {
-        closeSync(fd);
-      } catch {
-        // already closed
-      }
+      if (reader) reader.destroy(); // closes the descriptor
+      else closeSync(fd);
     },
   };
 }
