@@ -12,8 +12,12 @@
  * Figures: HTTP keep-alive requests/s (CONNS connections, REQUESTS requests in all); p50/p99 of a new
  * connection's request (connect, GET with Connection: close, read to the close; for the tunnel this
  * includes FORWARD + DATA), and the added latency over direct; bulk throughput of one BULK_BYTES
- * transfer (backend writes, client reads to the end). Bounded: a fixed count and a time cap per pass.
- * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.5x direct. ROUNDS rounds,
+ * transfer (backend writes, client reads to the end), and the CPU it costs the proxy: user + system seconds
+ * (utime + stime of /proc/PID/stat, every process of the path's process groups: the tunnel's two peers, the
+ * floor's two hops, haproxy's process) per GB (10^9 bytes) moved, read before and after each transfer.
+ * Bounded: a fixed count and a time cap per pass.
+ * Targets: keep-alive ≥ 0.5x direct; added new-connection p50 ≤ 1 ms; bulk ≥ 0.9x the floor (the topology's
+ * own cost, measured in the same run). ROUNDS rounds,
  * each running every path in turn (interleaved, so load from elsewhere hits all alike); each figure is
  * the median over the rounds. After the table: the medians of the per-round ratios, and the tunnel's to the floor. The figures go
  * to bench/results/ops-proxy.json and ops-proxy.svg (`reportBenchmark`; the tunnel is `ours`, ratios are to
@@ -23,7 +27,8 @@
  * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass), OPS_BENCH_ROUNDS (5),
  * OPS_BENCH_CPU_PROF (a directory: the two peers run with `--cpu-prof` and write their profiles there on exit).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +48,14 @@ const ROUNDS = Math.max(1, Number(process.env.OPS_BENCH_ROUNDS ?? 5));
 const CPU_PROF = process.env.OPS_BENCH_CPU_PROF;
 const TOKEN = 'bench-token';
 const MAIN = join(REPO_ROOT, 'components', 'ops-proxy', 'main.ts');
+/** Clock ticks per second of /proc/PID/stat's utime and stime (`getconf CLK_TCK`; 100 on Linux). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 /** The two peers, for their logs when a pass fails. */
 const tunnelProcs: TestProcess[] = [];
 let tunnelMetrics = '';
@@ -85,6 +98,10 @@ interface Path {
   /** Host header to send. */
   readonly host: string;
   readonly bulk: number;
+  /** Process groups of the processes on the path (each started in its own group); empty for direct. */
+  readonly groups: readonly number[];
+  /** A name for each of `groups`, for the per-process CPU line. */
+  readonly groupNames: readonly string[];
 }
 
 interface Row {
@@ -94,6 +111,33 @@ interface Row {
   readonly p99us: number;
   readonly bulkMiBs: number;
   readonly bulkOk: boolean;
+  /** User + system CPU seconds of the path's processes per GB (10^9 bytes) moved in the bulk transfer; NaN for direct. */
+  readonly cpuPerGB: number;
+  /** `cpuPerGB` split by process group, in the order of the path's `groups`. */
+  readonly cpuPerGBByGroup: readonly number[];
+}
+
+/**
+ * User + system CPU seconds so far of the processes of each process group in `groups` (utime + stime of
+ * /proc/PID/stat, all threads; children already reaped are not counted), in the order of `groups`: one
+ * sum per group, 0 for a group with no process left. A process that exits while being read is skipped.
+ */
+function cpuSeconds(groups: readonly number[]): number[] {
+  const ticks = groups.map(() => 0);
+  if (groups.length === 0) return ticks;
+  for (const d of readdirSync('/proc')) {
+    if (d.charCodeAt(0) > 57) continue;
+    try {
+      // Fields after the command (which may contain spaces): state, ppid, pgrp, … utime (14th), stime (15th).
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const i = groups.indexOf(Number(f[2]));
+      if (i !== -1) ticks[i] = (ticks[i] as number) + Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone, or not a process
+    }
+  }
+  return ticks.map((t) => t / CLK_TCK);
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -178,9 +222,13 @@ async function newConnections(p: Path): Promise<{ p50us: number; p99us: number }
   return { p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99) };
 }
 
-/** One bulk transfer of BULK_BYTES; MiB/s and whether every byte arrived. */
-function bulk(p: Path): Promise<{ mibs: number; ok: boolean }> {
+/**
+ * One bulk transfer of BULK_BYTES: MiB/s, whether every byte arrived, and the CPU seconds per GB moved of the
+ * path's processes (NaN for a path without any).
+ */
+function bulk(p: Path): Promise<{ mibs: number; ok: boolean; cpuPerGB: number; cpuPerGBByGroup: number[] }> {
   return new Promise((resolve) => {
+    const cpu0 = cpuSeconds(p.groups);
     const t0 = performance.now();
     let got = 0;
     const s = connect({ port: p.bulk, host: '127.0.0.1' });
@@ -189,7 +237,11 @@ function bulk(p: Path): Promise<{ mibs: number; ok: boolean }> {
     s.on('error', () => undefined);
     s.on('close', () => {
       clearTimeout(timer);
-      resolve({ mibs: got / 1024 ** 2 / ((performance.now() - t0) / 1000), ok: got === BULK_BYTES });
+      const seconds = (performance.now() - t0) / 1000;
+      const gb = got / 1e9;
+      const byGroup = cpuSeconds(p.groups).map((c, i) => (c - (cpu0[i] as number)) / gb);
+      const cpuPerGB = p.groups.length && got > 0 ? byGroup.reduce((a, b) => a + b, 0) : Number.NaN;
+      resolve({ mibs: got / 1024 ** 2 / seconds, ok: got === BULK_BYTES, cpuPerGB, cpuPerGBByGroup: byGroup });
     });
   });
 }
@@ -207,10 +259,11 @@ async function startTunnel(backendHttp: number, backendBulk: number): Promise<Pa
   const env = { PATH: process.env.PATH, OPS_PROXY_TOKEN: TOKEN, OTEL_CONTRACTS_LOG_LEVEL: 'warn' };
   tunnelMetrics = `http://127.0.0.1:${m1}/metrics`;
   const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  tunnelProcs.push(startNode('ops-proxy listener', [...prof, MAIN, '--control', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--tcp', `bulk=127.0.0.1:${tcp}`, '--metrics', `127.0.0.1:${m1}`], env));
+  const listener = startNode('ops-proxy listener', [...prof, MAIN, '--control', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--tcp', `bulk=127.0.0.1:${tcp}`, '--metrics', `127.0.0.1:${m1}`], env);
+  tunnelProcs.push(listener);
   await waitPort(http, 'the listening peer');
   const connector: TestProcess = startNode('ops-proxy connector', [...prof, MAIN, '--connect', `127.0.0.1:${control}`, '--register', `app.bench=127.0.0.1:${backendHttp}`, '--register', `bulk=127.0.0.1:${backendBulk}`, '--metrics', `127.0.0.1:${m2}`], env);
-  const path: Path = { name: 'tunnel', http, host: 'app.bench', bulk: tcp };
+  const path: Path = { name: 'tunnel', http, host: 'app.bench', bulk: tcp, groups: [listener.pid, connector.pid], groupNames: ['listener', 'connector'] };
   // Registered once a request goes through.
   await pollUntil('the tunnel carries a request', () => oneConnection(path).then(() => true, () => false), (ok) => ok, { timeoutMs: 20_000, intervalMs: 200 });
   tunnelProcs.push(connector);
@@ -220,10 +273,10 @@ async function startTunnel(backendHttp: number, backendBulk: number): Promise<Pa
 /** The floor: two bare splice hops in a row, each its own process. */
 async function startFloor(backendHttp: number, backendBulk: number): Promise<Path> {
   const [http1, bulk1, http2, bulk2] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  startProcess('floor hop 2', NODE_BIN, ['-e', HOP, `${http2}:${backendHttp}`, `${bulk2}:${backendBulk}`]);
-  startProcess('floor hop 1', NODE_BIN, ['-e', HOP, `${http1}:${http2}`, `${bulk1}:${bulk2}`]);
+  const hop2 = startProcess('floor hop 2', NODE_BIN, ['-e', HOP, `${http2}:${backendHttp}`, `${bulk2}:${backendBulk}`]);
+  const hop1 = startProcess('floor hop 1', NODE_BIN, ['-e', HOP, `${http1}:${http2}`, `${bulk1}:${bulk2}`]);
   await Promise.all([waitPort(http2, 'floor hop 2'), waitPort(http1, 'floor hop 1')]);
-  return { name: 'floor', http: http1, host: 'app.bench', bulk: bulk1 };
+  return { name: 'floor', http: http1, host: 'app.bench', bulk: bulk1, groups: [hop1.pid, hop2.pid], groupNames: ['hop 1', 'hop 2'] };
 }
 
 async function startHaproxy(backendHttp: number, backendBulk: number, dir: string): Promise<Path | undefined> {
@@ -254,9 +307,10 @@ backend bulkb
   mode tcp
   server s1 127.0.0.1:${backendBulk}
 `);
-  startProcess('haproxy', bin, ['-db', '-f', cfg]);
+  // -db: in the foreground, one process (its threads are counted in its /proc/PID/stat).
+  const proc = startProcess('haproxy', bin, ['-db', '-f', cfg]);
   await waitPort(http, 'haproxy');
-  return { name: 'haproxy', http, host: 'app.bench', bulk: tcp };
+  return { name: 'haproxy', http, host: 'app.bench', bulk: tcp, groups: [proc.pid], groupNames: ['haproxy'] };
 }
 
 function median(xs: readonly number[]): number {
@@ -265,10 +319,10 @@ function median(xs: readonly number[]): number {
 
 /** One path's rounds as one row: the median of each figure; the bulk is complete only when every round's was. */
 function medianRow(name: string, rs: readonly Row[]): Row {
-  return { name, rps: median(rs.map((r) => r.rps)), p50us: median(rs.map((r) => r.p50us)), p99us: median(rs.map((r) => r.p99us)), bulkMiBs: median(rs.map((r) => r.bulkMiBs)), bulkOk: rs.every((r) => r.bulkOk) };
+  return { name, rps: median(rs.map((r) => r.rps)), p50us: median(rs.map((r) => r.p50us)), p99us: median(rs.map((r) => r.p99us)), bulkMiBs: median(rs.map((r) => r.bulkMiBs)), bulkOk: rs.every((r) => r.bulkOk), cpuPerGB: median(rs.map((r) => r.cpuPerGB)), cpuPerGBByGroup: (rs[0]?.cpuPerGBByGroup ?? []).map((_, i) => median(rs.map((r) => r.cpuPerGBByGroup[i] as number))) };
 }
 
-/** The figures as benchmark rows: the tunnel is `ours`, ratios are to direct. */
+/** The figures as benchmark rows: the tunnel is `ours`, ratios are to direct (CPU per GB: to the floor). */
 function tableRows(rows: readonly Row[]): TableRow[] {
   const name = (r: Row) => (r.name === 'tunnel' ? 'ours' : r.name);
   const peers = (pick: (r: Row) => number) => rows.map((r) => ({ name: name(r), value: pick(r) }));
@@ -285,8 +339,9 @@ function tableRows(rows: readonly Row[]): TableRow[] {
       higherIsBetter: true,
       ratioTo: 'direct',
       figures: peers((r) => r.bulkMiBs),
-      target: { of: 'direct', factor: 0.5 },
+      target: { of: 'floor', factor: 0.9 },
     },
+    { case: 'bulk CPU per GB (proxy processes, user+system)', unit: 's/GB', ratioTo: 'floor', figures: rows.slice(1).map((r) => ({ name: name(r), value: r.cpuPerGB })) },
   ];
 }
 
@@ -296,7 +351,7 @@ async function main(): Promise<void> {
     const [backendHttp, backendBulk] = await Promise.all([freePort(), freePort()]);
     startProcess('backend', NODE_BIN, ['-e', BACKEND, String(backendHttp), String(backendBulk), String(BULK_BYTES)]);
     await waitPort(backendHttp, 'the backend');
-    const paths: Path[] = [{ name: 'direct', http: backendHttp, host: 'app.bench', bulk: backendBulk }, await startTunnel(backendHttp, backendBulk)];
+    const paths: Path[] = [{ name: 'direct', http: backendHttp, host: 'app.bench', bulk: backendBulk, groups: [], groupNames: [] }, await startTunnel(backendHttp, backendBulk)];
     paths.push(await startFloor(backendHttp, backendBulk));
     const haproxy = await startHaproxy(backendHttp, backendBulk, dir);
     if (haproxy) paths.push(haproxy);
@@ -313,7 +368,7 @@ async function main(): Promise<void> {
         const rps = await keepAlive(p);
         const lat = await newConnections(p);
         const b = await bulk(p);
-        rounds.get(p.name)?.push({ name: p.name, rps, p50us: lat.p50us, p99us: lat.p99us, bulkMiBs: b.mibs, bulkOk: b.ok });
+        rounds.get(p.name)?.push({ name: p.name, rps, p50us: lat.p50us, p99us: lat.p99us, bulkMiBs: b.mibs, bulkOk: b.ok, cpuPerGB: b.cpuPerGB, cpuPerGBByGroup: b.cpuPerGBByGroup });
       }
     }
     const rows = paths.map((p) => medianRow(p.name, rounds.get(p.name) ?? []));
@@ -333,9 +388,17 @@ async function main(): Promise<void> {
     };
     const others = paths.slice(1).map((p) => p.name);
     console.log(`per-round ratios (median): keep-alive / direct: ${others.map((n) => `${n} ${perRound(n, 'direct', (r) => r.rps)}`).join(', ')}; bulk / direct: ${others.map((n) => `${n} ${perRound(n, 'direct', (r) => r.bulkMiBs)}`).join(', ')}`);
-    if (rounds.has('floor')) console.log(`tunnel / floor: keep-alive ${perRound('tunnel', 'floor', (r) => r.rps)}, new connection p50 ${perRound('tunnel', 'floor', (r) => r.p50us)}, bulk ${perRound('tunnel', 'floor', (r) => r.bulkMiBs)}`);
-    console.log(`medians of ${ROUNDS} interleaved rounds; each round, keep-alive req/s | bulk MiB/s:`);
-    for (const p of paths) console.log(`  ${p.name.padEnd(8)} ${(rounds.get(p.name) ?? []).map((r) => r.rps.toFixed(0)).join(' ')} | ${(rounds.get(p.name) ?? []).map((r) => r.bulkMiBs.toFixed(0)).join(' ')}`);
+    if (rounds.has('floor')) {
+      console.log(`tunnel / floor: keep-alive ${perRound('tunnel', 'floor', (r) => r.rps)}, new connection p50 ${perRound('tunnel', 'floor', (r) => r.p50us)}, bulk ${perRound('tunnel', 'floor', (r) => r.bulkMiBs)}, bulk CPU per GB ${perRound('tunnel', 'floor', (r) => r.cpuPerGB)}`);
+      console.log(`bulk CPU per GB / floor: ${others.filter((n) => n !== 'floor').map((n) => `${n} ${perRound(n, 'floor', (r) => r.cpuPerGB)}`).join(', ')}`);
+    }
+    const byProcess = paths.slice(1).map((p, i) => `${p.name} ${p.groupNames.map((g, j) => `${g} ${(rows[i + 1]?.cpuPerGBByGroup[j] ?? Number.NaN).toFixed(2)}`).join(' + ')}`);
+    console.log(`bulk CPU s/GB by process (medians): ${byProcess.join('; ')}`);
+    console.log(`medians of ${ROUNDS} interleaved rounds; each round, keep-alive req/s | bulk MiB/s | bulk CPU s/GB:`);
+    for (const p of paths) {
+      const rs = rounds.get(p.name) ?? [];
+      console.log(`  ${p.name.padEnd(8)} ${rs.map((r) => r.rps.toFixed(0)).join(' ')} | ${rs.map((r) => r.bulkMiBs.toFixed(0)).join(' ')} | ${rs.map((r) => (Number.isNaN(r.cpuPerGB) ? '-' : r.cpuPerGB.toFixed(2))).join(' ')}`);
+    }
   } finally {
     await stopAllProcesses(3_000);
     rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
-import { directReaderOf } from './direct-reader.ts';
+import { directReaderOf, type DirectReader } from './direct-reader.ts';
 
 /**
  * Pipes bytes both ways between two sockets (the public connection and its DATA connection, or the DATA
  * connection and the backend), with back-pressure, half-close passed on (`end` on one side ends the
  * other's writing), and one `done` when both have closed. An error on either side destroys both and is
- * passed to `done`. Both sockets should be created with `allowHalfOpen: true`.
+ * passed to `done`. Both sockets should be created with `allowHalfOpen: true`, and neither may have
+ * emitted 'close' yet. A socket that already emitted 'end' (a paused socket still reads its FIN and
+ * emits 'end' when nothing is buffered) counts as ended from the start: its FIN is passed on at once.
  *
  * Two bounds keep a tunnel from outliving its use: a socket idle for `idleTimeoutMs` destroys both; and
  * once one side has ended (or closed), the other must end too, or move a byte, within
@@ -14,8 +16,8 @@ import { directReaderOf } from './direct-reader.ts';
  * CLOSE-WAIT, and the tunnel counted active (`ops_proxy_connections_active`,
  * `trc_edge_concurrent_connections`), until the idle timeout or forever.
  *
- * A socket dialled with `connectDirect` is read through its reader (reused buffers, see
- * direct-reader.ts); any other socket through its 'data' events. Per chunk there is one write and the
+ * A socket dialled with `connectDirect`, or given a reader in `readers`, is read through its reader
+ * (reused buffers, see direct-reader.ts); any other socket through its 'data' events. Per chunk there is one write and the
  * optional count hook, which should only add to a number (batch anything heavier).
  */
 
@@ -31,6 +33,11 @@ export interface SpliceHooks {
   idleTimeoutMs?: number;
   /** Milliseconds after one side ended (or after the last byte moved since) for the other to end. Default: no bound. */
   halfCloseTimeoutMs?: number;
+  /**
+   * Readers of sockets not dialled with `connectDirect` that read through one all the same (an accepted
+   * socket switched by the ops proxy's `readAcceptedDirect`): `a`'s and `b`'s.
+   */
+  readers?: { readonly a?: DirectReader; readonly b?: DirectReader };
 }
 
 /** Starts piping (resumes both sockets). */
@@ -60,9 +67,9 @@ export function splice(a: Socket, b: Socket, hooks: SpliceHooks = {}): void {
     count?.(n);
     halfClose?.refresh();
   };
-  const forward = (from: Socket, to: Socket, count: (n: number) => void) => {
+  const forward = (from: Socket, to: Socket, count: (n: number) => void, given: DirectReader | undefined) => {
     let fromEnded = false;
-    const reader = directReaderOf(from);
+    const reader = given ?? directReaderOf(from);
     if (reader) reader.forwardTo(to, count);
     else {
       from.on('data', (chunk: Buffer) => {
@@ -72,13 +79,18 @@ export function splice(a: Socket, b: Socket, hooks: SpliceHooks = {}): void {
       });
     }
     to.on('drain', () => from.resume());
-    from.on('end', () => {
+    const onEnd = () => {
       fromEnded = true;
       if (!to.destroyed) to.end();
       // Both directions finished: the sockets close once their writes flush; the idle bound still holds.
       if (++ended === 2) settle();
       else sideDone();
-    });
+    };
+    // A paused socket with nothing buffered still reads its FIN and emits 'end' at once: one that ended
+    // before the splice (a client's request and FIN while its tunnel or backend was being set up) is
+    // passed on now, or the other side would never get it and nothing but the idle bound would end it.
+    if (from.readableEnded) onEnd();
+    else from.on('end', onEnd);
     from.on('error', (e: Error) => {
       error ??= e;
       to.destroy();
@@ -95,8 +107,8 @@ export function splice(a: Socket, b: Socket, hooks: SpliceHooks = {}): void {
     });
     if (hooks.idleTimeoutMs !== undefined) from.setTimeout(hooks.idleTimeoutMs, destroyBoth);
   };
-  forward(a, b, counted(hooks.aToB));
-  forward(b, a, counted(hooks.bToA));
+  forward(a, b, counted(hooks.aToB), hooks.readers?.a);
+  forward(b, a, counted(hooks.bToA), hooks.readers?.b);
   a.resume();
   b.resume();
 }

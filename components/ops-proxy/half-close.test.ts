@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeUntil, scrape, total } from '../../test/exposition.ts';
 import { stopAllProcesses } from '../../test/processes.ts';
-import { startMuteBackend, type Backend } from './testing/backends.ts';
+import { startEchoBackend, startMuteBackend, type Backend } from './testing/backends.ts';
 import { startPeer } from './testing/child.ts';
 
 // Tunnels to a backend that never answers: it completes the TCP handshake (the kernel does) and then
@@ -66,4 +66,66 @@ describe('ops proxy: a tunnel whose backend never answers, closed by the client'
     expect(await connector.stop()).toBe(0);
     expect(await listener.stop()).toBe(0);
   }, 45_000);
+});
+
+// A client that writes its bytes and its FIN at once (`printf … | nc -N`, `curl --upload-file` to a
+// TCP route, a request then shutdown(SHUT_WR)). The listening peer reads the FIN while the public
+// connection waits, paused, for its DATA connection: a paused socket whose buffer is empty still
+// emits 'end' then, before the tunnel is spliced. A splice that only listens for 'end' never passes
+// that FIN on, so the backend (an echo that answers the FIN with its own) never closes, and the tunnel
+// hangs until the idle timeout (300 s by default); the half-close bound never starts, as no side was
+// seen to end. The FIN must reach the backend and the client must get the echo and the close at once.
+
+/** Writes `payload` (nothing when empty) and the FIN at once; everything received, and whether the close came within `withinMs`. */
+function exchange(port: number, payload: string, withinMs: number): Promise<{ received: string; closed: boolean; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    const settle = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received: Buffer.concat(chunks).toString('latin1'), closed, ms: Math.round(performance.now() - t0) });
+    };
+    const timer = setTimeout(() => settle(false), withinMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('end', () => settle(true));
+    socket.on('connect', () => socket.end(payload));
+  });
+}
+
+describe('ops proxy: a client that half-closes before its tunnel is up', () => {
+  let echo: Backend;
+  let listener: Awaited<ReturnType<typeof startPeer>>;
+  let connector: Awaited<ReturnType<typeof startPeer>>;
+  const head = 'GET / HTTP/1.1\r\nHost: echo.http\r\n\r\n';
+
+  beforeAll(async () => {
+    echo = await startEchoBackend();
+    // The bounds at their defaults (idle 300 s, half-close 10 s): the exchange must not wait for either.
+    listener = await startPeer('listener', ['--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--tcp', 'echo.tcp=127.0.0.1:0', '--metrics', '127.0.0.1:0']);
+    connector = await startPeer('connector', ['--connect', `127.0.0.1:${listener.port('control')}`, '--register', `echo.http=127.0.0.1:${echo.port}`, '--register', `echo.tcp=127.0.0.1:${echo.port}`, '--metrics', '127.0.0.1:0']);
+    await scrapeUntil(listener.metricsUrl, 'echo names up', (s) => total(s, 'ops_proxy_client_up', { client_name: 'echo.http' }) === 1 && total(s, 'ops_proxy_client_up', { client_name: 'echo.tcp' }) === 1);
+  }, 30_000);
+
+  afterAll(async () => {
+    await connector?.stop();
+    await listener?.stop();
+    await echo?.close();
+  });
+
+  it.each([
+    ['http: a request head and the FIN in one go', 'http', head],
+    ['tcp: the FIN before any byte', 'tcp', ''],
+    ['tcp: bytes and the FIN in one go', 'tcp', 'hello'],
+  ])('%s: the backend gets the FIN, the client the echo and the close', async (_what, route, payload) => {
+    const port = route === 'http' ? listener.port('http') : listener.tcpPort('echo.tcp');
+    // Several times: the FIN must be passed on however it falls against the DATA connection's arrival.
+    for (let i = 0; i < 5; i++) {
+      const r = await exchange(port, payload, 3000);
+      expect(r, `exchange ${i}`).toMatchObject({ received: payload, closed: true });
+    }
+    await scrapeUntil(listener.metricsUrl, 'no tunnel active', (s) => total(s, 'ops_proxy_connections_active', { client_name: `echo.${route}` }) === 0);
+  }, 30_000);
 });

@@ -9,6 +9,7 @@ import type { ControlSession } from './registry.ts';
 import { remoteOf } from './sockets.ts';
 import { closeGently } from '../kit/close-gently.ts';
 import { splice } from '../kit/splice.ts';
+import { readAcceptedDirect } from './accepted-reader.ts';
 import { encode, type DataMessage } from './wire.ts';
 
 /**
@@ -170,9 +171,20 @@ export class Tunnels {
       tx = rx = 0;
     };
     this.flushers.add(flushBytes);
-    if (p.head.length > 0) data.write(p.head);
-    if (rest.length > 0) p.socket.write(rest);
+    // Both sockets were accepted: switched to reused read buffers where Node allows (accepted-reader.ts),
+    // each after the bytes it had read before the switch.
+    const fromClient = readAcceptedDirect(p.socket);
+    const fromData = readAcceptedDirect(data);
+    for (const chunk of [p.head, ...(fromClient?.buffered ?? [])]) {
+      if (chunk !== p.head) tx += chunk.length;
+      if (chunk.length > 0) data.write(chunk);
+    }
+    for (const chunk of [rest, ...(fromData?.buffered ?? [])]) {
+      if (chunk !== rest) rx += chunk.length;
+      if (chunk.length > 0) p.socket.write(chunk);
+    }
     splice(p.socket, data, {
+      readers: { a: fromClient?.reader, b: fromData?.reader },
       idleTimeoutMs: this.cfg.idleTimeoutMs,
       halfCloseTimeoutMs: this.cfg.halfCloseTimeoutMs,
       aToB: (n) => void (tx += n),
