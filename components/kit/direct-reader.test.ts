@@ -1,61 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirectReader, connectDirect } from './direct-reader.ts';
 import { splice } from './splice.ts';
+import { loopback } from './testing/loopback.ts';
 
 // A dialled socket read through a DirectReader into a slow destination: the reused buffers must never
 // overwrite bytes still queued for writing, and the count must be exact.
 
-const servers: Server[] = [];
-const accepted: Socket[] = [];
-afterAll(async () => {
-  for (const s of accepted) s.destroy();
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-});
-
-function listen(onConnection: (s: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    accepted.push(s);
-    onConnection(s);
-  });
-  servers.push(server);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
-}
+const { listen, slowSink, close } = loopback();
+afterAll(close);
 
 describe('connectDirect', () => {
   it('forwards every byte in order to a destination that reads slowly, counting them exactly', async () => {
     const payload = randomBytes(8 * 1024 * 1024);
     const source = await listen((s) => s.end(payload));
-    let received: Promise<Buffer> | undefined;
-    const sink = await listen((s) => {
-      received = new Promise((resolve) => {
-        const chunks: Buffer[] = [];
-        s.on('data', (c: Buffer) => {
-          chunks.push(c);
-          // A slow reader: a pause every 8 chunks fills the path and makes writes queue.
-          if (chunks.length % 8 === 0) {
-            s.pause();
-            setTimeout(() => s.resume(), 2);
-          }
-        });
-        s.on('end', () => {
-          s.end();
-          resolve(Buffer.concat(chunks));
-        });
-      });
-    });
+    const sink = await slowSink();
     const from = connectDirect({ port: source, host: '127.0.0.1', allowHalfOpen: true });
-    const to = connect({ port: sink, host: '127.0.0.1', allowHalfOpen: true });
+    const to = connect({ port: sink.port, host: '127.0.0.1', allowHalfOpen: true });
     await Promise.all([from, to].map((s) => new Promise((r) => s.once('connect', r))));
     let counted = 0;
     const done = new Promise<Error | undefined>((resolve) => splice(from, to, { aToB: (n) => (counted += n), done: resolve }));
     const timer = setTimeout(() => from.destroy(new Error('not done in 10 s')), 10_000);
     expect(await done).toBeUndefined();
     clearTimeout(timer);
-    const got = await received;
-    expect(got?.length).toBe(payload.length);
-    expect(got?.equals(payload)).toBe(true);
+    const got = await sink.received;
+    expect(got.length).toBe(payload.length);
+    expect(got.equals(payload)).toBe(true);
     expect(counted).toBe(payload.length);
   });
 

@@ -1,36 +1,13 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { splice } from './splice.ts';
+import { loopback } from './testing/loopback.ts';
 
 // splice with real sockets on loopback: a socket that already emitted 'end' before the splice (a paused
 // socket with nothing buffered still reads its FIN and emits 'end' at once) must have its FIN passed on.
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-});
-
-/** A server on 127.0.0.1 (half-open allowed); its port. */
-function listen(onConnection: (s: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-    onConnection(s);
-  });
-  servers.push(server);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
-}
-
-/** A client connection (half-open allowed), connected. */
-async function dial(port: number): Promise<Socket> {
-  const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  sockets.push(s);
-  s.on('error', () => undefined);
-  await new Promise((r) => s.once('connect', r));
-  return s;
-}
+const { listen, dial, close } = loopback();
+afterAll(close);
 
 /** Everything `s` receives until its 'end', or what came by `ms` with `ended: false`. */
 function readToEnd(s: Socket, ms: number): Promise<{ text: string; ended: boolean }> {

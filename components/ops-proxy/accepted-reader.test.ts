@@ -1,50 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { splice } from '../kit/splice.ts';
+import { loopback } from '../kit/testing/loopback.ts';
 import { ACCEPTED_DIRECT_SUPPORTED, readAcceptedDirect } from './accepted-reader.ts';
 
 // Real sockets on loopback: an accepted socket switched to reused read buffers after some of its bytes were
 // read the ordinary way (as the listening peer reads a request head or a DATA line) must forward every byte,
 // in order, once, to a destination that reads slowly, and pass its FIN on.
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-});
-
-function listen(onConnection: (s: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-    onConnection(s);
-  });
-  servers.push(server);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
-}
-
-/** A sink that reads slowly (a pause every 8 chunks) and resolves with everything at its end. */
-async function slowSink(): Promise<{ port: number; received: Promise<Buffer> }> {
-  let resolve!: (b: Buffer) => void;
-  const received = new Promise<Buffer>((r) => (resolve = r));
-  const port = await listen((s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => {
-      chunks.push(c);
-      if (chunks.length % 8 === 0) {
-        s.pause();
-        setTimeout(() => s.resume(), 2);
-      }
-    });
-    s.on('end', () => {
-      s.end();
-      resolve(Buffer.concat(chunks));
-    });
-  });
-  return { port, received };
-}
+const { listen, dial, slowSink, close } = loopback();
+afterAll(close);
 
 describe('readAcceptedDirect', () => {
   it('is supported on this Node (else the listening peer reads its tunnels through fresh buffers)', () => {
@@ -64,7 +30,6 @@ describe('readAcceptedDirect', () => {
       });
     });
     const client = connect({ port: source, host: '127.0.0.1', allowHalfOpen: true });
-    sockets.push(client);
     client.on('error', () => undefined);
     const clientClosed = new Promise<void>((r) => client.once('close', () => r()));
     client.resume();
@@ -75,9 +40,7 @@ describe('readAcceptedDirect', () => {
     expect(direct).toBeDefined();
     // The stream had read past the first chunk before the switch.
     expect(direct?.buffered.length).toBeGreaterThan(0);
-    const to = connect({ port: sink.port, host: '127.0.0.1', allowHalfOpen: true });
-    sockets.push(to);
-    await new Promise((r) => to.once('connect', r));
+    const to = await dial(sink.port);
     let counted = head.length;
     to.write(head);
     for (const chunk of direct?.buffered ?? []) {
@@ -99,8 +62,7 @@ describe('readAcceptedDirect', () => {
     let got!: (s: Socket) => void;
     const accepted = new Promise<Socket>((r) => (got = r));
     const port = await listen((s) => got(s));
-    const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    sockets.push(client);
+    const client = await dial(port);
     const s = await accepted;
     s.resume();
     expect(readAcceptedDirect(s)).toBeUndefined();
