@@ -107,6 +107,19 @@ describe('the generated program', () => {
     expect(weighted).toBeLessThanOrEqual(60);
   });
 
+  it('attaches one block per tracepoint (each block is a BPF program run on every hit), for every selection', () => {
+    for (const sel of [{ kind: 'pid', pids: [42] }, { kind: 'cgroup', ids: [7n] }, { kind: 'comm', comm: 'python3' }] as const) {
+      const p = buildProgram(sel, { libcPaths: ['/lib/libc.so.6'] });
+      const attachPoints = p
+        .split('\n\n')
+        .map((block) => /^(?:\/\/[^\n]*\n)*((?:tracepoint|uprobe|uretprobe)[^/{]*)/.exec(block.trim())?.[1] ?? '')
+        .flatMap((header) => header.split(',').map((a) => a.trim()).filter((a) => a !== ''));
+      expect(attachPoints).toContain('tracepoint:sock:sock_send_length');
+      expect(attachPoints).toContain('tracepoint:sched:sched_process_fork');
+      expect(attachPoints.filter((a, i) => attachPoints.indexOf(a) !== i), sel.kind).toEqual([]);
+    }
+  });
+
   it('filters by cgroup id or comm; refuses a comm that cannot be quoted', () => {
     expect(buildProgram({ kind: 'cgroup', ids: [7n] }, { libcPaths: [] })).toContain('/@cg[cgroup]');
     expect(buildProgram({ kind: 'comm', comm: 'python3' }, { libcPaths: [] })).toContain('comm == "python3"');

@@ -1,8 +1,8 @@
-import { cpuProbes } from './probes/cpu.ts';
+import { cpuOnExit, cpuOnFork, cpuProbes } from './probes/cpu.ts';
 import { dnsProbes } from './probes/dns.ts';
 import { fsProbes } from './probes/fs.ts';
 import type { ProbeContext } from './probes/kinds.ts';
-import { netProbes } from './probes/net.ts';
+import { sockProbes } from './probes/sock.ts';
 import { tcpProbes } from './probes/tcp.ts';
 
 /** Which tasks are traced. */
@@ -47,50 +47,59 @@ ${[...seeds, `  printf("${READY_LINE}\\n");`].join('\n')}
 `;
 }
 
-/** The selection's own state, kept up to date by fork and exit (pid mode). */
-function selectionProbes(sel: Selection): string {
-  switch (sel.kind) {
-    case 'pid':
-      return `
-// ---- selection: the given processes and their descendants
+/**
+ * The task lifecycle: one program each on `sched_process_fork` and `sched_process_exit` (every fork and
+ * exit of the machine runs them), holding the selection's own state in pid mode (children of traced
+ * processes are traced; a traced process's exit is printed) and the CPU group's thread bookkeeping.
+ */
+function lifecycleProbes(sel: Selection, ctx: ProbeContext): string {
+  const pidMode = sel.kind === 'pid';
+  return `
+// ---- lifecycle: forks and exits${pidMode ? ' (selection: the given processes and their descendants)' : ''}
 tracepoint:sched:sched_process_fork
-/@traced[pid]/
+/${ctx.traced}/
 {
-  @traced[args->child_pid] = 1;
+  $child = args->child_pid;${pidMode ? '\n  @traced[$child] = 1;' : ''}
+  $name = ${ctx.name};
+  ${cpuOnFork()}
 }
 
 tracepoint:sched:sched_process_exit
-/@traced[tid]/
-{
-  delete(@traced[tid]);
-  if (tid == pid) { printf("exit %d\\n", pid); }
+{${
+    pidMode
+      ? `
+  if (@traced[tid]) {
+    delete(@traced[tid]);
+    if (tid == pid) { printf("exit %d\\n", pid); }
+  }`
+      : ''
+  }
+  ${cpuOnExit()}
 }
 `;
-    case 'cgroup':
-    case 'comm':
-      return '';
-  }
 }
 
 /** Pace of the prints during the first interval, ms: the first data is there soon after attaching. */
 export const FIRST_PRINTS_MS = 100;
 
 /**
- * The whole bpftrace program for a selection: the selection probes, then one probe group per concept
- * (fs, tcp, net, dns, cpu; see probes/), then the interval that prints the three cumulative aggregate
+ * The whole bpftrace program for a selection: the lifecycle probes (fork and exit: the selection and the
+ * CPU group's threads), then one probe group per concept (fs, tcp, dns, cpu; see probes/) and the socket
+ * block shared by net, tcp and dns (probes/sock.ts), then the interval that prints the three cumulative aggregate
  * maps (`@hist`, `@last`, `@bytes`) every `intervalMs` (and every {@link FIRST_PRINTS_MS} during the
  * first interval, so that the first scrape after start-up has data), and an END that prints them a
  * last time and clears the bookkeeping maps (so bpftrace's exit dump holds nothing else).
  *
  * Each block reads each tracepoint field (`args->x`) once into a variable: bpftrace 0.17 re-reads
  * tracefs's `available_events` about 20 times per `args->` per attach point while compiling, which
- * was most of its start-up time.
+ * was most of its start-up time. No tracepoint has two blocks: each block is its own BPF program, run
+ * on every hit of its tracepoint, so the groups sharing one are merged into one block.
  *
  * @throws Error for a comm that cannot be put in the program.
  */
 export function buildProgram(sel: Selection, opts: { readonly libcPaths: readonly string[]; readonly intervalMs?: number }): string {
   const ctx = contextOf(sel);
-  const body = [beginProbe(sel), selectionProbes(sel), fsProbes(ctx), tcpProbes(ctx), netProbes(ctx), dnsProbes(ctx, opts.libcPaths), cpuProbes(ctx)].join('');
+  const body = [beginProbe(sel), lifecycleProbes(sel, ctx), fsProbes(ctx), tcpProbes(ctx), sockProbes(ctx), dnsProbes(ctx, opts.libcPaths), cpuProbes(ctx)].join('');
   const printAll = PRINTED_MAPS.map((m) => `print(${m});`).join(' ');
   const ms = Math.max(100, Math.round(opts.intervalMs ?? 1000));
   const firstPrints = Math.floor(ms / FIRST_PRINTS_MS) - 1;

@@ -59,59 +59,68 @@ export function recordKnownSeries(rec: Rec, names: readonly string[]): string[] 
   return started;
 }
 
-/** The recorder of `@hist` kind `kind` (a histogram) for process `name`; undefined for a kind this version does not know. */
-function histogramOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+/**
+ * A histogram family's recorder with the labels of one series, built once per bucket. The family is
+ * widened to take any `type` (each case below pairs it with its own documented value) so that the loop
+ * calls one recorder with one labels object.
+ */
+interface HistogramSeries {
+  readonly family: { record(v: number, labels: { readonly type: string; readonly process_name: string }): void };
+  readonly labels: { readonly type: string; readonly process_name: string };
+}
+
+/**
+ * The histogram of `@hist` kind `kind` for process `name` and its labels, built once: the caller records a
+ * bucket's n new observations in a loop with them. Undefined for a kind this version does not know.
+ */
+function histogramOf(rec: Rec, kind: number, name: string): HistogramSeries | undefined {
   switch (kind as Kind<typeof HIST>) {
     case HIST.rtt:
-      return (v) => rec.podtrace_rtt_seconds.record(v, { type: 'NET', process_name: name });
+      return { family: rec.podtrace_rtt_seconds as HistogramSeries['family'], labels: { type: 'NET', process_name: name } };
     case HIST.connect:
-      return (v) => rec.podtrace_latency_seconds.record(v, { type: 'NET', process_name: name });
+      return { family: rec.podtrace_latency_seconds as HistogramSeries['family'], labels: { type: 'NET', process_name: name } };
     case HIST.dns:
-      return (v) => rec.podtrace_dns_latency_seconds_histogram.record(v, { type: 'DNS', process_name: name });
+      return { family: rec.podtrace_dns_latency_seconds_histogram as HistogramSeries['family'], labels: { type: 'DNS', process_name: name } };
     case HIST.fs:
-      return (v) => rec.podtrace_fs_latency_seconds_histogram.record(v, { type: 'FS', process_name: name });
+      return { family: rec.podtrace_fs_latency_seconds_histogram as HistogramSeries['family'], labels: { type: 'FS', process_name: name } };
     case HIST.cpu:
-      return (v) => rec.podtrace_cpu_block_seconds_histogram.record(v, { type: 'CPU', process_name: name });
+      return { family: rec.podtrace_cpu_block_seconds_histogram as HistogramSeries['family'], labels: { type: 'CPU', process_name: name } };
     default:
       return undefined;
   }
 }
 
-/** The recorder of `@last` kind `kind` (a latest-value gauge, seconds) for process `name`; undefined for an unknown kind. */
-function gaugeOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+/** Records `v` (seconds) into the `@last` kind `kind`'s latest-value gauge for process `name`; an unknown kind is skipped. */
+function recordGauge(rec: Rec, kind: number, name: string, v: number): void {
   switch (kind as Kind<typeof LAST>) {
     case LAST.rtt:
-      return (v) => rec.podtrace_rtt_latest_seconds.record(v, { type: 'NET', process_name: name });
+      return rec.podtrace_rtt_latest_seconds.record(v, { type: 'NET', process_name: name });
     case LAST.connect:
-      return (v) => rec.podtrace_latency_latest_seconds.record(v, { type: 'NET', process_name: name });
+      return rec.podtrace_latency_latest_seconds.record(v, { type: 'NET', process_name: name });
     case LAST.dns:
-      return (v) => rec.podtrace_dns_latency_seconds_gauge.record(v, { type: 'DNS', process_name: name });
+      return rec.podtrace_dns_latency_seconds_gauge.record(v, { type: 'DNS', process_name: name });
     case LAST.cpu:
-      return (v) => rec.podtrace_cpu_block_seconds_gauge.record(v, { type: 'CPU', process_name: name });
+      return rec.podtrace_cpu_block_seconds_gauge.record(v, { type: 'CPU', process_name: name });
     case LAST.read:
-      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'read', process_name: name });
+      return rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'read', process_name: name });
     case LAST.write:
-      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'write', process_name: name });
+      return rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'write', process_name: name });
     case LAST.fsync:
-      return (v) => rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'fsync', process_name: name });
-    default:
-      return undefined;
+      return rec.podtrace_fs_latency_seconds_gauge.record(v, { type: 'fsync', process_name: name });
   }
 }
 
-/** The recorder of `@bytes` kind `kind` (a byte counter) for process `name`; undefined for an unknown kind. */
-function counterOf(rec: Rec, kind: number, name: string): ((v: number) => void) | undefined {
+/** Adds `v` bytes to the `@bytes` kind `kind`'s counter for process `name`; an unknown kind is skipped. */
+function addBytes(rec: Rec, kind: number, name: string, v: number): void {
   switch (kind as Kind<typeof BYTES>) {
     case BYTES.send:
-      return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'send' });
+      return rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'send' });
     case BYTES.recv:
-      return (v) => rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'recv' });
+      return rec.podtrace_network_bytes_total.add(v, { type: 'NET', process_name: name, direction: 'recv' });
     case BYTES.read:
-      return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'read' });
+      return rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'read' });
     case BYTES.write:
-      return (v) => rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'write' });
-    default:
-      return undefined;
+      return rec.podtrace_filesystem_bytes_total.add(v, { type: 'FS', process_name: name, operation: 'write' });
   }
 }
 
@@ -145,10 +154,11 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       const n = value.count - base.count;
       prevHist.set(key, { count: value.count, total: value.total });
       if (n <= 0) continue;
-      const record = histogramOf(rec, kind, k.name);
-      if (!record) continue;
+      const series = histogramOf(rec, kind, k.name);
+      if (!series) continue;
+      const { family, labels } = series;
       const v = bucketValue(bucket, n, value.total - base.total);
-      for (let i = 0; i < n; i++) record(v);
+      for (let i = 0; i < n; i++) family.record(v, labels);
     }
   };
   const onLast = (entries: ReadonlyMap<string, MapValue>) => {
@@ -157,7 +167,7 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       prevLast.set(key, value);
       const k = splitKey(key, 1);
       if (!k || !k.name) continue;
-      gaugeOf(rec, k.parts[0] as number, k.name)?.(value / 1e9);
+      recordGauge(rec, k.parts[0] as number, k.name, value / 1e9);
     }
   };
   const onBytes = (entries: ReadonlyMap<string, MapValue>) => {
@@ -169,7 +179,7 @@ export function createEbpfRecorder(rec: Rec): { map(name: string, entries: Reado
       if (delta <= 0) continue;
       const k = splitKey(key, 1);
       if (!k || !k.name) continue;
-      counterOf(rec, k.parts[0] as number, k.name)?.(delta);
+      addBytes(rec, k.parts[0] as number, k.name, delta);
     }
   };
 

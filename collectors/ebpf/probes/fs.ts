@@ -1,11 +1,17 @@
 import { BUCKET_OF_D, BYTES, HIST, LAST, type ProbeContext } from './kinds.ts';
 
+/** The file calls' `@last` kinds, consecutive: a pending call keeps its operation as 1 + its offset from read. */
+const OPS = [LAST.read, LAST.write, LAST.fsync] as const;
+if (OPS.some((op, i) => op !== LAST.read + i)) throw new Error('LAST.read, LAST.write, LAST.fsync must be consecutive');
+
 /**
  * File-system probe group: read, write and fsync system calls on regular files only.
  *
  * At entry, in the caller's context, the descriptor is looked up in the task's file table
  * (`curtask->files->fdt->fd[fd]`) and the call is timed only when its inode is a regular file
- * (`S_IFREG`): sockets, pipes, ttys and character devices are left out. At exit:
+ * (`S_IFREG`): sockets, pipes, ttys and character devices are left out. The start time and the
+ * operation go into one map value, `@fs[tid] = nsecs << 2 | op` (op 1, 2, 3: read, write, fsync;
+ * exact while the boot-time clock is below 2^62 ns), so the exit does one lookup and one delete. At exit:
  *
  * - `@hist[name, fs, bucket] = stats(ns)`: podtrace_fs_latency_seconds_histogram{type="FS"};
  * - `@last[name, read|write|fsync] = ns`: podtrace_fs_latency_seconds_gauge{type};
@@ -16,12 +22,12 @@ import { BUCKET_OF_D, BYTES, HIST, LAST, type ProbeContext } from './kinds.ts';
  * fdatasync (as fsync). Not seen: mmap'ed I/O, io_uring, AIO, sendfile/splice/copy_file_range.
  */
 export function fsProbes(p: ProbeContext): string {
-  const timeIfRegular = (op: number) => `{
+  const timeIfRegular = (op: (typeof OPS)[number]) => `{
   $fd = (uint64)args->fd;
   $fdt = ((struct task_struct *)curtask)->files->fdt;
   if ($fd < (uint64)$fdt->max_fds) {
     $file = *($fdt->fd + $fd);
-    if (($file->f_inode->i_mode & 0xf000) == 0x8000) { @fs_t[tid] = nsecs; @fs_op[tid] = ${op}; }
+    if (($file->f_inode->i_mode & 0xf000) == 0x8000) { @fs[tid] = (nsecs << 2) | ${op - LAST.read + 1}; }
   }
 }`;
   return `
@@ -45,18 +51,20 @@ tracepoint:syscalls:sys_exit_preadv, tracepoint:syscalls:sys_exit_preadv2,
 tracepoint:syscalls:sys_exit_write, tracepoint:syscalls:sys_exit_pwrite64, tracepoint:syscalls:sys_exit_writev,
 tracepoint:syscalls:sys_exit_pwritev, tracepoint:syscalls:sys_exit_pwritev2,
 tracepoint:syscalls:sys_exit_fsync, tracepoint:syscalls:sys_exit_fdatasync
-/@fs_t[tid]/
 {
-  $ret = args->ret;
-  $d = nsecs - @fs_t[tid];
-  $op = @fs_op[tid];
-  delete(@fs_t[tid]);
-  delete(@fs_op[tid]);
-  ${BUCKET_OF_D}
-  @hist[${p.name}, ${HIST.fs}, $b] = stats($d);
-  @last[${p.name}, $op] = $d;
-  if ($ret > 0 && $op == ${LAST.read}) { @bytes[${p.name}, ${BYTES.read}] = sum($ret); }
-  if ($ret > 0 && $op == ${LAST.write}) { @bytes[${p.name}, ${BYTES.write}] = sum($ret); }
+  $v = @fs[tid];
+  if ($v) {
+    delete(@fs[tid]);
+    $d = nsecs - ($v >> 2);
+    $op = ${LAST.read - 1} + ($v & 3);
+    $ret = args->ret;
+    $name = ${p.name};
+    ${BUCKET_OF_D}
+    @hist[$name, ${HIST.fs}, $b] = stats($d);
+    @last[$name, $op] = $d;
+    if ($ret > 0 && $op == ${LAST.read}) { @bytes[$name, ${BYTES.read}] = sum($ret); }
+    if ($ret > 0 && $op == ${LAST.write}) { @bytes[$name, ${BYTES.write}] = sum($ret); }
+  }
 }
 `;
 }
