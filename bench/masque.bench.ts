@@ -29,9 +29,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { makeTestPki } from '../components/masque-vpn/testing/certs.ts';
 import { inNs, Namespaces, removeStaleNamespaces, scrapeInNs } from '../components/masque-vpn/testing/netns.ts';
-import { startWireguard } from '../components/masque-vpn/testing/wireguard.ts';
 import { total } from '../test/exposition.ts';
 import { CLI, NODE_BIN, REPO_ROOT, startProcess, stopAllProcesses } from '../test/processes.ts';
+import { joinByWireguard } from '../test/wireguard.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row } from './support/table.ts';
 import { runBench } from './support/run-bench.ts';
@@ -154,9 +154,9 @@ async function main(): Promise<void> {
     await nss.link(S, 'vs0', `${DIRECT}/24`, C, 'vc0', '10.201.0.2/24');
     const ours = await startOurs(S, C, pki);
     // Interface names per run: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is not per namespace.
-    const wg = await startWireguard({ ns: S, dev: `wgs-${process.pid}`, address: '10.78.0.1/24' }, { ns: C, dev: `wgc-${process.pid}`, address: '10.78.0.2/24' }, DIRECT);
+    const wg = await joinByWireguard({ ns: S, dev: `wgs-${process.pid}`, address: '10.78.0.1/24', underlay: DIRECT }, { ns: C, dev: `wgc-${process.pid}`, address: '10.78.0.2/24', underlay: '10.201.0.2' });
     const floor = await startBareRelay(S, C);
-    const variants: Variant[] = [{ name: 'direct', host: DIRECT, pids: [] }, ours, { name: PEER, host: '10.78.0.1', pids: wg.processes.map((p) => p.pid) }, floor];
+    const variants: Variant[] = [{ name: 'direct', host: DIRECT, pids: [] }, ours, { name: PEER, host: '10.78.0.1', pids: wg.map((p) => p.process.pid) }, floor];
     await startProcess('udp echo', 'ip', ['netns', 'exec', S, NODE_BIN, T('udp-echo.ts'), '0.0.0.0', '7007']).waitForLine(/listening/);
     await startProcess('tcp sink', 'ip', ['netns', 'exec', S, NODE_BIN, T('tcp-bulk.ts'), 'sink', '0.0.0.0', '7008']).waitForLine(/listening/);
     // The WireGuard handshake happens on the first packet: one ping so that no measurement includes it.
