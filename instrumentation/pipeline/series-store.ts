@@ -53,8 +53,9 @@ interface Scope {
  * delta temporality, so the SDK keeps nothing across collections but its last report; each collection's
  * deltas are folded in here ({@link merge}), and the scrape and the OTLP push both read this state ({@link snapshot}).
  *
- * The state of a recorder's series is the object the recorder made with it (see `NumberPoint` and `HistogramSeries` in views.ts): a counter's
- * or gauge's point, which holds what the recorder buffered and what the readers export, or a histogram's
+ * The state of a recorder's series is the object the recorder made with it (see `NumberPoint` and
+ * `HistogramSeries` in series-point.ts): a counter's or gauge's point, which holds what the recorder
+ * buffered and what the readers export, or a histogram's
  * handle. The SDK's reports lead to it through the series' attribute set or handle; the store lists it in its
  * stream from the first report on, and folds each report into it.
  *
