@@ -2,7 +2,7 @@
  * Memory per series: heap bytes per series of 10k counter series and 10k 20-bucket histogram series, ours (both
  * readers on) against `@prometheus-io/client` 0.16, prom-client 15 and the bare OTel SDK with one reader (the
  * Prometheus exporter's), in one run, each after two collections (ours: a scrape and an OTLP push). Target:
- * ours at or below 1.25 times the faster Prometheus client (issue 27).
+ * ours at or below 1.25 times the faster Prometheus client.
  *
  * Ours keeps one cumulative copy of every series; the SDK under it collects deltas and holds the last delta
  * until the next collection (it calibrates start times with it). "ours, after 1 collection" shows that
