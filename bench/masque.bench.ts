@@ -25,13 +25,12 @@
  * MASQUE_BENCH_WINDOW (64), MASQUE_BENCH_PINGS (200), MASQUE_BENCH_BULK_BYTES (536870912),
  * MASQUE_BENCH_BULK_S (5).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { makeTestPki } from '../components/masque-vpn/testing/certs.ts';
 import { inNs, Namespaces, removeStaleNamespaces, scrapeInNs } from '../components/masque-vpn/testing/netns.ts';
 import { total } from '../test/exposition.ts';
 import { CLI, NODE_BIN, REPO_ROOT, startProcess, stopAllProcesses } from '../test/processes.ts';
 import { joinByWireguard } from '../test/wireguard.ts';
+import { cpuSeconds } from '../e2e/support/process-usage.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row } from './support/table.ts';
 import { runBench } from './support/run-bench.ts';
@@ -46,7 +45,6 @@ const T = (f: string) => `${REPO_ROOT}/components/masque-vpn/testing/${f}`;
 const DIRECT = '10.201.0.1';
 const PEER = 'wireguard-go';
 const FLOOR = 'node relay';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** One path the load goes through: its name in the results, the echo/sink host, and the tunnel's processes. */
 interface Variant {
@@ -70,15 +68,9 @@ function median(xs: readonly number[]): number {
   return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
 }
 
-/** User + system CPU seconds of `pids` so far (all their threads), from /proc/PID/stat fields 14 and 15. */
-function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / CLK_TCK;
+/** User + system CPU seconds of `pids` so far (all their threads). */
+function cpuOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** Starts our server (in `S`) and client (in `C`); returns the variant once the tunnel is up. */
@@ -109,17 +101,17 @@ async function round(C: string, variants: readonly Variant[], out: Map<string, M
     out.get(v.name)!.pps.push(u.pps);
   }
   for (const v of variants) {
-    const c0 = cpuSeconds(v.pids);
+    const c0 = cpuOf(v.pids);
     const text = await inNs(C, 'ping', '-c', PINGS, '-i', '0.01', '-W', '2', v.host);
     const m = out.get(v.name)!;
-    m.pingCpuSeconds += cpuSeconds(v.pids) - c0;
+    m.pingCpuSeconds += cpuOf(v.pids) - c0;
     m.pings.push(...[...text.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1])));
   }
   for (const v of variants) {
-    const c0 = cpuSeconds(v.pids);
+    const c0 = cpuOf(v.pids);
     const r = JSON.parse(await inNs(C, NODE_BIN, T('tcp-bulk.ts'), 'send', v.host, '7008', BULK_BYTES, BULK_S)) as { mbitps: number; bytes: number };
     const m = out.get(v.name)!;
-    m.cpuSeconds += cpuSeconds(v.pids) - c0;
+    m.cpuSeconds += cpuOf(v.pids) - c0;
     m.bytes += r.bytes;
     m.mbitps.push(r.mbitps);
   }

@@ -27,14 +27,14 @@
  * OPS_BENCH_BULK_BYTES (1073741824), OPS_BENCH_CAP_MS (20000 per pass), OPS_BENCH_ROUNDS (5),
  * OPS_BENCH_CPU_PROF (a directory: the two peers run with `--cpu-prof` and write their profiles there on exit).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/ports.ts';
 import { findProgram, NODE_BIN, REPO_ROOT, startNode, startProcess, stopAllProcesses, type TestProcess } from '../test/processes.ts';
 import { pollUntil } from '../test/poll.ts';
+import { groupCpuSeconds } from '../e2e/support/process-usage.ts';
 import { reportBenchmark } from './support/results.ts';
 import type { Row as TableRow } from './support/table.ts';
 import { runBench } from './support/run-bench.ts';
@@ -48,14 +48,6 @@ const ROUNDS = Math.max(1, Number(process.env.OPS_BENCH_ROUNDS ?? 5));
 const CPU_PROF = process.env.OPS_BENCH_CPU_PROF;
 const TOKEN = 'bench-token';
 const MAIN = join(REPO_ROOT, 'components', 'ops-proxy', 'main.ts');
-/** Clock ticks per second of /proc/PID/stat's utime and stime (`getconf CLK_TCK`; 100 on Linux). */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 /** The two peers, for their logs when a pass fails. */
 const tunnelProcs: TestProcess[] = [];
 let tunnelMetrics = '';
@@ -115,29 +107,6 @@ interface Row {
   readonly cpuPerGB: number;
   /** `cpuPerGB` split by process group, in the order of the path's `groups`. */
   readonly cpuPerGBByGroup: readonly number[];
-}
-
-/**
- * User + system CPU seconds so far of the processes of each process group in `groups` (utime + stime of
- * /proc/PID/stat, all threads; children already reaped are not counted), in the order of `groups`: one
- * sum per group, 0 for a group with no process left. A process that exits while being read is skipped.
- */
-function cpuSeconds(groups: readonly number[]): number[] {
-  const ticks = groups.map(() => 0);
-  if (groups.length === 0) return ticks;
-  for (const d of readdirSync('/proc')) {
-    if (d.charCodeAt(0) > 57) continue;
-    try {
-      // Fields after the command (which may contain spaces): state, ppid, pgrp, … utime (14th), stime (15th).
-      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const i = groups.indexOf(Number(f[2]));
-      if (i !== -1) ticks[i] = (ticks[i] as number) + Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone, or not a process
-    }
-  }
-  return ticks.map((t) => t / CLK_TCK);
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -228,7 +197,7 @@ async function newConnections(p: Path): Promise<{ p50us: number; p99us: number }
  */
 function bulk(p: Path): Promise<{ mibs: number; ok: boolean; cpuPerGB: number; cpuPerGBByGroup: number[] }> {
   return new Promise((resolve) => {
-    const cpu0 = cpuSeconds(p.groups);
+    const cpu0 = groupCpuSeconds(p.groups);
     const t0 = performance.now();
     let got = 0;
     const s = connect({ port: p.bulk, host: '127.0.0.1' });
@@ -239,7 +208,7 @@ function bulk(p: Path): Promise<{ mibs: number; ok: boolean; cpuPerGB: number; c
       clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
       const gb = got / 1e9;
-      const byGroup = cpuSeconds(p.groups).map((c, i) => (c - (cpu0[i] as number)) / gb);
+      const byGroup = groupCpuSeconds(p.groups).map((c, i) => (c - (cpu0[i] as number)) / gb);
       const cpuPerGB = p.groups.length && got > 0 ? byGroup.reduce((a, b) => a + b, 0) : Number.NaN;
       resolve({ mibs: got / 1024 ** 2 / seconds, ok: got === BULK_BYTES, cpuPerGB, cpuPerGBByGroup: byGroup });
     });

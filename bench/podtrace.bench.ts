@@ -39,7 +39,7 @@
  * Environment: BENCH_DURATION_S (5), BENCH_ROUNDS (3), BENCH_STARTUP_RUNS (3). Every child is stopped at
  * the end, also on failure or Ctrl-C.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,13 +49,13 @@ import { freePort } from '../test/ports.ts';
 import { CLI, NODE_BIN, findProgram, startProcess, type TestProcess } from '../test/processes.ts';
 import { buildProgram, READY_LINE } from '../collectors/ebpf/program.ts';
 import { libcPaths } from '../collectors/ebpf/target.ts';
+import { cpuSeconds, groupCpuSeconds } from '../e2e/support/process-usage.ts';
 import { reportBenchmark } from './support/results.ts';
 import { runBench } from './support/run-bench.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
-const CLK_TCK = 100;
 
 const WORKLOAD = String.raw`
 import os, socket, sys, time, threading
@@ -102,33 +102,9 @@ function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/**
- * CPU time (user + system, fields 14 and 15 of /proc/PID/stat, ticks of 10 ms) so far, in ms, of one
- * process: every thread of it, live or exited. 0 when the process is gone.
- */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU time (user + system) so far, in ms, of the given pids and every process in their process groups. */
-function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const fields = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      const pgrp = Number(fields[2]);
-      if (pids.includes(Number(d)) || pids.includes(pgrp)) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return (ticks * 1000) / CLK_TCK;
+/** CPU time (user + system) so far, in ms, of every process in the process groups of `leaders`. */
+function cpuMs(leaders: readonly number[]): number {
+  return groupCpuSeconds(leaders).reduce((a, b) => a + b, 0) * 1000;
 }
 
 const py = { process_name: 'python3' };
@@ -219,11 +195,11 @@ async function run(dir: string, name: string, variant: Variant): Promise<Run> {
       pids = [tracer.pid, Number(/"bpftracePid":(\d+)/.exec(tracer.stderr())?.[1])];
     }
     const c0 = traced ? cpuMs(pids) : 0;
-    const w0 = processCpuMs(work.pid);
+    const w0 = cpuSeconds(work.pid) * 1000;
     writeFileSync(trigger, '');
     const ops = Number((await work.waitForLine(/^ops (\d+)/, { timeoutMs: (DURATION + 30) * 1000 }))[1]);
     // After its last op the workload only sleeps (its server thread waits in recv): its CPU time is final.
-    const cpuPerOpUs = ((processCpuMs(work.pid) - w0) * 1000) / Math.max(1, ops);
+    const cpuPerOpUs = ((cpuSeconds(work.pid) * 1000 - w0) * 1000) / Math.max(1, ops);
     if (!traced) return { opsPerSec: ops / DURATION, cpuPerOpUs };
     const c1 = cpuMs(pids);
     // The maps are printed every second: wait for a print after the run before counting events.

@@ -28,6 +28,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpuSeconds } from '../e2e/support/process-usage.ts';
 import { freePort } from '../test/ports.ts';
 import { REPO_ROOT } from '../test/processes.ts';
 import { startServer, startupMs, type Variant } from './support/preload-procs.ts';
@@ -100,16 +101,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** CPU time (user + system) of a process so far, in ms; NaN where /proc is unreadable. */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-  } catch {
-    return Number.NaN;
-  }
-}
-
 interface Run {
   reqPerSec: number;
   p99Ms: number;
@@ -122,9 +113,9 @@ async function throughput(v: Variant): Promise<Run> {
   try {
     const url = `http://127.0.0.1:${port}/users/42`;
     await autocannon({ url, connections: CONNECTIONS, duration: WARMUP });
-    const c0 = cpuMs(server.pid);
+    const c0 = cpuSeconds(server.pid) * 1000;
     const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
-    const c1 = cpuMs(server.pid);
+    const c1 = cpuSeconds(server.pid) * 1000;
     return { reqPerSec: r.requests.average, p99Ms: r.latency.p99, cpuUsPerReq: ((c1 - c0) * 1000) / Math.max(1, r.requests.total), errors: r.errors + r.non2xx };
   } finally {
     await server.stop('SIGTERM', 3_000);
