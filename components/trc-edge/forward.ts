@@ -77,9 +77,8 @@ export function forward(conn: ClientConnection, route: Route, head: Buffer, auth
     if (route.proxyV2) upstream.write(first, (e) => ctx.metrics.injection(e ? 'failure' : 'success'));
     else if (first.length > 0) upstream.write(first);
     conn.succeed();
-    // A paused socket still reads its FIN: a client that half-closed while the backend was being
-    // connected has already emitted 'end', which the pipe would never see. Pass it on here.
-    const clientEnded = conn.socket.readableEnded;
+    // A client that half-closed while the backend was being connected has already emitted 'end':
+    // splice passes that FIN on.
     splice(conn.socket, upstream, {
       idleTimeoutMs: ctx.idleTimeoutMs,
       halfCloseTimeoutMs: HALF_CLOSE_TIMEOUT_MS,
@@ -87,7 +86,6 @@ export function forward(conn: ClientConnection, route: Route, head: Buffer, auth
         if (e) ctx.logger.debug({ route: route.id, err: e.message }, 'piped connection ended with an error');
       },
     });
-    if (clientEnded) upstream.end();
   });
   conn.socket.once('close', onClientGone);
 }
